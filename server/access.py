@@ -1,0 +1,101 @@
+"""Who may see which class and pupil: the one place those rules live.
+
+Used by the HTTP routes and the websocket access rules alike. Anything a user may
+not see is reported as 404 ``not_found``, never 403, so ids of other families'
+children do not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.principal import Principal
+from server.db.models import GuardianLink, SchoolClass, Student
+from server.errors import not_found
+from server.names import display_names
+
+
+async def children_of(session: AsyncSession, guardian_id: int) -> list[Student]:
+    """The pupils linked to a guardian, by class then first name."""
+    rows = await session.scalars(
+        select(Student)
+        .join(GuardianLink, GuardianLink.student_id == Student.id)
+        .where(GuardianLink.guardian_id == guardian_id)
+        .order_by(Student.class_id, Student.first_name, Student.id)
+    )
+    return list(rows.all())
+
+
+async def own_student(session: AsyncSession, user_id: int) -> Student | None:
+    """The pupil record of a user with role ``student``."""
+    return await session.scalar(select(Student).where(Student.user_id == user_id))
+
+
+async def visible_class_ids(session: AsyncSession, principal: Principal) -> set[int]:
+    """Classes whose story the user may read: all (staff), children's (parent), own (pupil)."""
+    if principal.is_staff:
+        rows = await session.scalars(
+            select(SchoolClass.id).where(SchoolClass.school_id == principal.school_id)
+        )
+        return set(rows.all())
+    if principal.role == "parent":
+        return {child.class_id for child in await children_of(session, principal.id)}
+    pupil = await own_student(session, principal.id)
+    return {pupil.class_id} if pupil else set()
+
+
+async def visible_student_ids(session: AsyncSession, principal: Principal) -> set[int] | None:
+    """Pupils whose own data the user may read; None means every pupil of the school (staff)."""
+    if principal.is_staff:
+        return None
+    if principal.role == "parent":
+        rows = await session.scalars(
+            select(GuardianLink.student_id).where(GuardianLink.guardian_id == principal.id)
+        )
+        return set(rows.all())
+    pupil = await own_student(session, principal.id)
+    return {pupil.id} if pupil else set()
+
+
+async def get_class(session: AsyncSession, principal: Principal, class_id: int) -> SchoolClass:
+    """A class the user may see, else 404."""
+    found = await session.get(SchoolClass, class_id)
+    if found is None or found.school_id != principal.school_id:
+        raise not_found("That class")
+    if not principal.is_staff and class_id not in await visible_class_ids(session, principal):
+        raise not_found("That class")
+    return found
+
+
+async def get_student(session: AsyncSession, principal: Principal, student_id: int) -> Student:
+    """A pupil whose data the user may see (staff, their guardians, the pupil), else 404."""
+    found = await session.get(Student, student_id)
+    if found is None or found.school_id != principal.school_id:
+        raise not_found("That pupil")
+    allowed = await visible_student_ids(session, principal)
+    if allowed is not None and student_id not in allowed:
+        raise not_found("That pupil")
+    return found
+
+
+async def names_for_classes(session: AsyncSession, class_ids: Iterable[int]) -> dict[int, str]:
+    """Display names (P11) of every pupil in the given classes, by pupil id."""
+    ids = set(class_ids)
+    if not ids:
+        return {}
+    rows = (await session.execute(select(Student).where(Student.class_id.in_(ids)))).scalars().all()
+    by_class: dict[int, list[Student]] = {}
+    for pupil in rows:
+        by_class.setdefault(pupil.class_id, []).append(pupil)
+    names: dict[int, str] = {}
+    for classmates in by_class.values():
+        names.update(display_names(classmates))
+    return names
+
+
+async def display_name(session: AsyncSession, student: Student) -> str:
+    """One pupil's display name, computed against their classmates."""
+    return (await names_for_classes(session, [student.class_id]))[student.id]

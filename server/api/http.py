@@ -1,0 +1,155 @@
+"""Request parsing, authentication and JSON responses shared by every route module."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.auth.principal import Principal, resolve_token
+from server.auth.tokens import csrf_matches
+from server.errors import ApiError, bad_request, not_found, rate_limited, unauthenticated
+from server.services import Services
+
+M = TypeVar("M", bound=BaseModel)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_COOKIE = "session"
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+
+class JSONResponse(Response):
+    """A JSON response encoded with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def ok(content: Any, status: int = 200) -> JSONResponse:
+    """A JSON reply that is never cached by shared caches."""
+    return JSONResponse(content, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def parse(request: Request, model: type[M]) -> M:
+    """Read and validate a JSON body; 400 when it is not JSON, 422 when it does not fit."""
+    raw = await request.body()
+    if not raw:
+        data: Any = {}
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise bad_request("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            "Some fields are missing or not valid.",
+            _fields(exc),
+        ) from None
+
+
+def _fields(exc: ValidationError) -> dict[str, Any]:
+    problems: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in err["loc"]) or "body"
+        problems.setdefault(location, err["msg"])
+    return {"fields": problems}
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """An integer id from the path; 404 when out of range (ids never leak as 400s)."""
+    value = request.path_params[name]
+    if not isinstance(value, int) or value < 1 or value > 2**62:
+        raise not_found()
+    return value
+
+
+def query_int(
+    request: Request,
+    name: str,
+    default: int | None = None,
+    *,
+    low: int = 1,
+    high: int = 2**62,
+) -> int | None:
+    """An optional integer query parameter within bounds; 400 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be a whole number.", field=name) from None
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be between {low} and {high}.", field=name)
+    return value
+
+
+def page_params(request: Request) -> tuple[int | None, int]:
+    """``(before, limit)`` for newest-first pagination (limit ≤ 100, default 20)."""
+    before = query_int(request, "before")
+    limit = query_int(request, "limit", DEFAULT_LIMIT, high=MAX_LIMIT)
+    assert limit is not None
+    return before, limit
+
+
+def request_token(request: Request) -> tuple[str, str] | None:
+    """The presented token and how it came (``bearer`` or ``cookie``), if any."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer " and header[7:].strip():
+        return header[7:].strip(), "bearer"
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return cookie, "cookie"
+    return None
+
+
+async def authenticate(request: Request, *, allow_unaccepted: bool = False) -> Principal:
+    """The signed-in user, with CSRF and policy acceptance checked (API.md: Auth)."""
+    presented = request_token(request)
+    if presented is None:
+        raise unauthenticated()
+    services = services_of(request)
+    principal = await resolve_token(services, *presented)
+    unsafe_cookie_request = principal.via == "cookie" and request.method not in SAFE_METHODS
+    csrf = request.headers.get("x-csrf-token")
+    if unsafe_cookie_request and not csrf_matches(services.settings.secret_key, principal.token, csrf):
+        raise ApiError(403, "forbidden", "Missing or wrong X-CSRF-Token header.", {"reason": "csrf"})
+    if principal.needs_policy and not allow_unaccepted:
+        raise ApiError(
+            403,
+            "policy_not_accepted",
+            "Please read and accept the school's code of conduct first.",
+            {"policy_version": principal.policy_version},
+        )
+    request.state.principal = principal
+    return principal
+
+
+async def limit(request: Request, bucket: str, key: str, attempts: int, window: float = 60.0) -> None:
+    """429 ``rate_limited`` after ``attempts`` hits of ``bucket:key`` within ``window`` seconds."""
+    wait = await services_of(request).limiter.hit(f"{bucket}:{key}", attempts, window)
+    if wait is not None:
+        raise rate_limited(wait)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+Handler = Callable[[Request], Awaitable[Response]]

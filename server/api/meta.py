@@ -1,0 +1,56 @@
+"""``/healthz``, ``/readyz`` and ``/api/languages``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.api.http import authenticate, ok, services_of
+from server.errors import ApiError
+from server.languages import KNOWN, describe
+
+ReadyCheck = Callable[[], Awaitable[None]]
+
+
+async def healthz(request: Request) -> Response:
+    return ok({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database and every registered part (the broker, …) answer within 2 s."""
+    services = services_of(request)
+    checks: dict[str, ReadyCheck] = {
+        "database": services.db.ping,
+        **services.extras.get("ready_checks", {}),
+    }
+    failed: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=2.0)
+        except Exception as exc:
+            failed[name] = type(exc).__name__
+    if failed:
+        raise ApiError(503, "unavailable", "Not ready.", {"failed": failed})
+    return ok({"status": "ready", "checks": sorted(checks)})
+
+
+async def languages(request: Request) -> Response:
+    """Languages a user may choose, named in the asking user's language."""
+    principal = await authenticate(request, allow_unaccepted=True)
+    available = services_of(request).extras.get("translatable_languages")
+    targets: set[str] = set(await available()) if available is not None else set()
+    source = "en"
+    items = [describe(code, principal.user.language, code == source or code in targets) for code in KNOWN]
+    items.sort(key=lambda item: (item["code"] != source, str(item["name"]).casefold()))
+    return ok({"items": items})
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/api/languages", languages, methods=["GET"]),
+]

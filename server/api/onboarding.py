@@ -1,0 +1,194 @@
+"""Invites, joining, linking children, guardian requests and the code of conduct."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import onboarding, school
+from server.access import get_student, names_for_classes
+from server.api import shapes
+from server.api.auth import _signed_in, me_shape
+from server.api.http import (
+    authenticate,
+    client_ip,
+    limit,
+    ok,
+    parse,
+    path_id,
+    services_of,
+)
+from server.auth.principal import require_role
+from server.db.models import GuardianRequest, Student
+from server.errors import ApiError, validation_error
+from server.timeutil import iso
+
+Code = Field(min_length=4, max_length=32)
+
+
+class InviteBody(BaseModel):
+    student_id: int = Field(ge=1, le=2**62)
+
+
+class JoinBody(BaseModel):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    password: str = Field(max_length=256)
+    language: str = Field(min_length=2, max_length=16)
+    accept_policy_version: int = Field(ge=1, le=2**31)
+
+
+class CodeBody(BaseModel):
+    code: str = Code
+
+
+class AcceptBody(BaseModel):
+    version: int = Field(ge=1, le=2**31)
+
+
+def _limit_reached(request: GuardianRequest) -> ApiError:
+    return ApiError(
+        409,
+        "guardian_limit",
+        "This child already has two guardians linked. The school will review your request.",
+        {"request_id": request.id, "status": request.status},
+    )
+
+
+async def create_invite(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    body = await parse(request, InviteBody)
+    services = services_of(request)
+    async with services.transaction() as session:
+        student = await get_student(session, principal, body.student_id)
+        if student.left_at is not None:
+            raise validation_error("That pupil has left the school.", fields={"student_id": "left"})
+        made = await onboarding.create_invite(
+            session, principal, student, services.settings.invite_days, services.clock()
+        )
+    return ok(
+        {
+            "code": made.code,
+            "expires_at": iso(made.invite.expires_at),
+            "student_id": student.id,
+        },
+        201,
+    )
+
+
+async def join(request: Request) -> Response:
+    services = services_of(request)
+    await limit(
+        request,
+        "code-ip",
+        client_ip(request),
+        services.settings.code_attempts_per_minute,
+    )
+    body = await parse(request, JoinBody)
+    async with services.transaction() as session:
+        outcome = await onboarding.join(
+            session,
+            code=body.code,
+            name=body.name.strip(),
+            email=body.email,
+            password=body.password,
+            language=body.language,
+            accept_policy_version=body.accept_policy_version,
+            now=services.clock(),
+        )
+    if outcome.request is not None:
+        raise _limit_reached(outcome.request)
+    assert outcome.user is not None
+    response = await _signed_in(request, outcome.user)
+    response.status_code = 201
+    return response
+
+
+async def add_child(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "parent")
+    services = services_of(request)
+    await limit(
+        request,
+        "code-ip",
+        client_ip(request),
+        services.settings.code_attempts_per_minute,
+    )
+    body = await parse(request, CodeBody)
+    async with services.transaction() as session:
+        outcome = await onboarding.link_child(session, principal, body.code, services.clock())
+    if outcome.request is not None:
+        raise _limit_reached(outcome.request)
+    return ok(await me_shape(services, principal.user), 201)
+
+
+async def list_guardian_requests(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    status = request.query_params.get("status")
+    if status not in (None, "pending", "approved", "rejected"):
+        raise validation_error("status is pending, approved or rejected.", fields={"status": "invalid"})
+    async with services_of(request).read() as session:
+        found = await onboarding.list_requests(session, principal.school_id, status)
+        students = {s.id: s for s in [await session.get(Student, r.student_id) for r in found] if s}
+        names = await names_for_classes(session, {s.class_id for s in students.values()})
+    return ok({"items": [shapes.guardian_request(r, names.get(r.student_id, "")) for r in found]})
+
+
+async def _decide(request: Request, approve: bool) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    services = services_of(request)
+    async with services.transaction() as session:
+        decided = await onboarding.decide_request(
+            session, principal, path_id(request), approve, services.clock()
+        )
+        student = await session.get(Student, decided.student_id)
+        names = await names_for_classes(session, [student.class_id] if student else [])
+    return ok(shapes.guardian_request(decided, names.get(decided.student_id, "")))
+
+
+async def approve_request(request: Request) -> Response:
+    return await _decide(request, True)
+
+
+async def reject_request(request: Request) -> Response:
+    return await _decide(request, False)
+
+
+async def get_policy(request: Request) -> Response:
+    principal = await authenticate(request, allow_unaccepted=True)
+    async with services_of(request).read() as session:
+        found = await school.get_school(session, principal.school_id)
+    return ok(
+        {
+            "version": found.policy_version,
+            "text": found.policy_text,
+            "accepted_version": principal.user.policy_accepted_version,
+        }
+    )
+
+
+async def accept_policy(request: Request) -> Response:
+    principal = await authenticate(request, allow_unaccepted=True)
+    require_role(principal, "parent")
+    body = await parse(request, AcceptBody)
+    async with services_of(request).transaction() as session:
+        user = await school.accept_policy(session, principal, body.version)
+    return ok({"version": body.version, "accepted_version": user.policy_accepted_version})
+
+
+routes = [
+    Route("/api/invites", create_invite, methods=["POST"]),
+    Route("/api/join", join, methods=["POST"]),
+    Route("/api/me/children", add_child, methods=["POST"]),
+    Route("/api/guardian-requests", list_guardian_requests, methods=["GET"]),
+    Route("/api/guardian-requests/{id:int}/approve", approve_request, methods=["POST"]),
+    Route("/api/guardian-requests/{id:int}/reject", reject_request, methods=["POST"]),
+    Route("/api/policy", get_policy, methods=["GET"]),
+    Route("/api/policy/accept", accept_policy, methods=["POST"]),
+]

@@ -1,0 +1,305 @@
+"""``/api/school``, ``/api/classes*``, ``/api/students*``, ``/api/staff*`` and ``/api/skills`` (read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import roster
+from server import school as school_domain
+from server.access import get_class, get_student, names_for_classes, visible_class_ids
+from server.api import shapes
+from server.api.http import authenticate, ok, parse, path_id, services_of
+from server.auth.principal import require_role
+from server.db.models import Skill
+from server.errors import validation_error
+
+Name = Field(min_length=1, max_length=100)
+
+
+class SchoolPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, min_length=2, max_length=16)
+    working_hours: dict[str, list[str] | None] | None = None
+    closure_days: list[str] | None = Field(default=None, max_length=400)
+    allow_negative_points: bool | None = None
+    office_phone: str | None = Field(default=None, max_length=64)
+    office_email: str | None = Field(default=None, max_length=254)
+    policy_text: str | None = Field(default=None, max_length=100_000)
+    policy_version: int | None = Field(default=None, ge=1, le=2**31)
+
+
+class ClassBody(BaseModel):
+    name: str = Name
+
+
+class StudentBody(BaseModel):
+    first_name: str = Name
+    last_name: str = Name
+    photo_consent: bool = False
+    la_care: bool = False
+
+
+class StudentPatch(BaseModel):
+    first_name: str | None = Field(default=None, min_length=1, max_length=100)
+    last_name: str | None = Field(default=None, min_length=1, max_length=100)
+    photo_consent: bool | None = None
+    la_care: bool | None = None
+    class_id: int | None = Field(default=None, ge=1, le=2**62)
+    left_at: datetime | None = None
+
+
+Role = Field(pattern="^(admin|teacher|office)$")
+
+
+class StaffBody(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    role: str = Role
+    password: str = Field(max_length=256)
+    class_ids: list[int] = Field(default_factory=list, max_length=200)
+    language: str = Field(default="en", min_length=2, max_length=16)
+
+
+class StaffPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    )
+    role: str | None = Field(default=None, pattern="^(admin|teacher|office)$")
+    password: str | None = Field(default=None, max_length=256)
+    class_ids: list[int] | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, min_length=2, max_length=16)
+
+
+def _set_fields(model: BaseModel) -> dict[str, Any]:
+    """The fields a PATCH body actually sent (explicit nulls included)."""
+    return {name: getattr(model, name) for name in model.model_fields_set}
+
+
+async def get_school(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        found = await school_domain.get_school(session, principal.school_id)
+        skills = await _skills(session, principal.school_id)
+    shape = shapes.school(found)
+    shape["skills"] = skills
+    return ok(shape)
+
+
+async def _skills(session: Any, school_id: int) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Skill).where(Skill.school_id == school_id, Skill.archived.is_(False)).order_by(Skill.id)
+    )
+    return [{"id": s.id, "name": s.name, "icon": s.icon, "points": s.points} for s in rows]
+
+
+async def patch_school(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, SchoolPatch)
+    changes = _set_fields(body)
+    for required in (
+        "name",
+        "timezone",
+        "working_hours",
+        "closure_days",
+        "allow_negative_points",
+        "language",
+    ):
+        if required in changes and changes[required] is None:
+            raise validation_error(f"{required} cannot be null.", fields={required: "null"})
+    if changes.get("language") is not None:
+        from server.accounts import check_language
+
+        check_language(changes["language"])
+    async with services_of(request).transaction() as session:
+        found = await school_domain.update_school(session, principal, changes)
+    return ok(shapes.school(found))
+
+
+async def list_classes(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        only = None if principal.is_staff else await visible_class_ids(session, principal)
+        found = await roster.list_classes(session, principal.school_id, only)
+    return ok({"items": [shapes.school_class(c, staff=principal.is_staff) for c in found]})
+
+
+async def create_class(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, ClassBody)
+    async with services_of(request).transaction() as session:
+        found = await roster.create_class(session, principal, body.name.strip())
+    return ok(shapes.school_class(found, staff=True), 201)
+
+
+async def get_class_(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        found = await get_class(session, principal, path_id(request))
+    return ok(shapes.school_class(found, staff=principal.is_staff))
+
+
+async def patch_class(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, ClassBody)
+    async with services_of(request).transaction() as session:
+        found = await get_class(session, principal, path_id(request))
+        found.name = body.name.strip()
+    return ok(shapes.school_class(found, staff=True))
+
+
+async def delete_class(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    async with services_of(request).transaction() as session:
+        found = await get_class(session, principal, path_id(request))
+        await roster.delete_class(session, principal, found)
+    return ok({"deleted": True})
+
+
+async def list_students(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    async with services_of(request).read() as session:
+        found = await get_class(session, principal, path_id(request))
+        pupils = await roster.students_of(session, found.id)
+        names = await names_for_classes(session, [found.id])
+    return ok({"items": [shapes.student(p, names[p.id], full=True, staff=True) for p in pupils]})
+
+
+async def create_student(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, StudentBody)
+    async with services_of(request).transaction() as session:
+        found = await get_class(session, principal, path_id(request))
+        pupil = await roster.add_student(
+            session,
+            principal,
+            found,
+            first_name=body.first_name.strip(),
+            last_name=body.last_name.strip(),
+            photo_consent=body.photo_consent,
+            la_care=body.la_care,
+        )
+        names = await names_for_classes(session, [found.id])
+    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True), 201)
+
+
+async def get_student_(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        pupil = await get_student(session, principal, path_id(request))
+        names = await names_for_classes(session, [pupil.class_id])
+    full = principal.is_staff or principal.role == "parent"
+    return ok(shapes.student(pupil, names[pupil.id], full=full, staff=principal.is_staff))
+
+
+async def patch_student(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, StudentPatch)
+    changes = _set_fields(body)
+    for required in ("first_name", "last_name", "photo_consent", "la_care", "class_id"):
+        if required in changes and changes[required] is None:
+            raise validation_error(f"{required} cannot be null.", fields={required: "null"})
+    if changes.get("left_at") is not None and changes["left_at"].tzinfo is None:
+        raise validation_error("left_at needs a time-zone offset.", fields={"left_at": "naive"})
+    async with services_of(request).transaction() as session:
+        pupil = await get_student(session, principal, path_id(request))
+        await roster.update_student(session, principal, pupil, changes)
+        names = await names_for_classes(session, [pupil.class_id])
+    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True))
+
+
+async def delete_student(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    services = services_of(request)
+    erase = services.extras.get("erase_student", roster.erase_student)
+    async with services.transaction() as session:
+        pupil = await get_student(session, principal, path_id(request))
+        await erase(session, principal, pupil)
+    return ok({"deleted": True})
+
+
+async def list_staff(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    async with services_of(request).read() as session:
+        found = await roster.list_staff(session, principal.school_id)
+    items = [shapes.staff_member(u, c) for u, c in found]
+    if not principal.is_admin:
+        for item in items:
+            item.pop("email")
+            item.pop("suspended")
+    return ok({"items": items})
+
+
+async def create_staff(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, StaffBody)
+    async with services_of(request).transaction() as session:
+        user, classes = await roster.create_staff(
+            session,
+            principal,
+            name=body.name.strip(),
+            email=body.email,
+            role=body.role,
+            password=body.password,
+            class_ids=body.class_ids,
+            language=body.language,
+        )
+    return ok(shapes.staff_member(user, classes), 201)
+
+
+async def patch_staff(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    body = await parse(request, StaffPatch)
+    changes = {k: v for k, v in _set_fields(body).items() if v is not None}
+    async with services_of(request).transaction() as session:
+        user, classes = await roster.update_staff(session, principal, path_id(request), changes)
+    return ok(shapes.staff_member(user, classes))
+
+
+async def list_skills(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        skills = await _skills(session, principal.school_id)
+    return ok({"items": skills})
+
+
+routes = [
+    Route("/api/school", get_school, methods=["GET"]),
+    Route("/api/school", patch_school, methods=["PATCH"]),
+    Route("/api/classes", list_classes, methods=["GET"]),
+    Route("/api/classes", create_class, methods=["POST"]),
+    Route("/api/classes/{id:int}", get_class_, methods=["GET"]),
+    Route("/api/classes/{id:int}", patch_class, methods=["PATCH"]),
+    Route("/api/classes/{id:int}", delete_class, methods=["DELETE"]),
+    Route("/api/classes/{id:int}/students", list_students, methods=["GET"]),
+    Route("/api/classes/{id:int}/students", create_student, methods=["POST"]),
+    Route("/api/students/{id:int}", get_student_, methods=["GET"]),
+    Route("/api/students/{id:int}", patch_student, methods=["PATCH"]),
+    Route("/api/students/{id:int}", delete_student, methods=["DELETE"]),
+    Route("/api/staff", list_staff, methods=["GET"]),
+    Route("/api/staff", create_staff, methods=["POST"]),
+    Route("/api/staff/{id:int}", patch_staff, methods=["PATCH"]),
+    Route("/api/skills", list_skills, methods=["GET"]),
+]

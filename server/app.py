@@ -1,0 +1,186 @@
+"""``create_app(settings)``: the routes, middleware and the lifespan that wires the parts.
+
+The parts (database, rate limiter, live layer, translation, periodic jobs) are
+built in the lifespan, never at import time, and reach handlers through
+``app.state.services``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.api import auth, meta, onboarding
+from server.api import school as school_api
+from server.api.http import JSONResponse
+from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.db.engine import Database
+from server.errors import ApiError, not_found
+from server.middleware import BodyLimit, SecurityHeaders
+from server.services import Services
+from server.settings import Settings
+from server.timeutil import utcnow
+
+log = logging.getLogger("homeroom")
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class Part(Protocol):
+    """A piece of the server with a lifetime: started after the database, stopped before it."""
+
+    async def start(self, services: Services) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every HTTP route of API.md that this build serves."""
+    return [*meta.routes, *auth.routes, *onboarding.routes, *school_api.routes]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    parts: Sequence[Part] | None = None,
+) -> Starlette:
+    """Build the ASGI app; nothing connects until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            db = Database(settings.database_url)
+            stack.push_async_callback(db.dispose)
+            redis: Redis | None = None
+            if settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
+                redis = Redis.from_url(settings.broker_url)
+                stack.push_async_callback(redis.aclose)
+            limiter: RateLimiter = (
+                RedisRateLimiter(redis, settings.redis_prefix) if redis is not None else MemoryRateLimiter()
+            )
+            services = Services(settings=settings, db=db, limiter=limiter, clock=clock)
+            services.extras["redis"] = redis
+            app.state.services = services
+            for part in parts if parts is not None else default_parts(settings):
+                await part.start(services)
+                stack.push_async_callback(part.stop)
+            yield
+
+    routes: list[BaseRoute] = [
+        *api_routes(),
+        Route(
+            "/api/{rest:path}",
+            _no_such_endpoint,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        ),
+    ]
+    if WEB_DIR.is_dir():
+        routes.append(Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"))
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            BodyLimit,
+            default=settings.max_body_bytes,
+            uploads=settings.max_upload_bytes + 64 * 1024,
+            upload_paths=("/api/media",),
+        ),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={  # type: ignore[dict-item]
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            IntegrityError: _integrity,
+            OperationalError: _unavailable,
+            InterfaceError: _unavailable,
+            OSError: _unavailable,
+            Exception: _crash,
+        },
+    )
+
+
+def default_parts(settings: Settings) -> list[Part]:
+    """The parts every server runs; later layers add theirs here."""
+    return []
+
+
+async def _no_such_endpoint(request: Request) -> Response:
+    raise not_found("That endpoint")
+
+
+async def _api_error(request: Request, exc: ApiError) -> Response:
+    headers = {"Cache-Control": "no-store"}
+    if exc.status == 429 and "retry_after" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after"])
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = "That endpoint was not found." if exc.status_code == 404 else str(exc.detail)
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": {}}},
+        status_code=exc.status_code,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body: dict[str, Any] = {
+        "error": {
+            "code": "internal",
+            "message": "Something went wrong on our side.",
+            "details": {},
+        }
+    }
+    return JSONResponse(body, status_code=500)
+
+
+async def _integrity(request: Request, exc: IntegrityError) -> Response:
+    """A lost race on a unique row (two requests at once): nothing was written."""
+    log.info("integrity conflict on %s %s", request.method, request.url.path)
+    error = ApiError(409, "conflict", "That changed at the same moment; please try again.")
+    return JSONResponse(error.body(), status_code=409)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """The database (or another backing service) is unreachable: 503, the request changed nothing."""
+    log.warning(
+        "backing service unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+    )
+    error = ApiError(
+        503,
+        "unavailable",
+        "The service is briefly unavailable; please try again shortly.",
+    )
+    return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})

@@ -1,0 +1,11 @@
+"""The ASGI entry point for uvicorn: ``server.asgi:build`` (a factory; settings from the environment)."""
+
+from starlette.applications import Starlette
+
+from server.app import create_app
+from server.settings import load_settings
+
+
+def build() -> Starlette:
+    """Build the app from ``HOMEROOM_*`` settings; uvicorn calls this in every worker."""
+    return create_app(load_settings())

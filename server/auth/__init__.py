@@ -1,0 +1,1 @@
+"""Authentication: passwords, sessions and tokens, CSRF, rate limits and role guards."""

@@ -1,0 +1,128 @@
+"""Who is asking: resolving a session token to a signed-in user, and role guards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.tokens import digest, new_token
+from server.db.models import School, Session, User
+from server.errors import ApiError, forbidden, unauthenticated
+from server.services import Services
+
+STAFF_ROLES = frozenset({"admin", "teacher", "office"})
+ROLES = STAFF_ROLES | {"parent", "student"}
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user and the session they came through."""
+
+    user: User
+    session_id: int
+    token: str
+    via: str  # "cookie" or "bearer"
+    policy_version: int
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def school_id(self) -> int:
+        return self.user.school_id
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+    @property
+    def needs_policy(self) -> bool:
+        """A parent who has not accepted the school's current code of conduct (P17)."""
+        return self.user.role == "parent" and (self.user.policy_accepted_version or 0) < self.policy_version
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """403 unless the principal has one of ``roles`` (``"staff"`` means any staff role)."""
+    allowed = set(roles)
+    if "staff" in allowed:
+        allowed |= STAFF_ROLES
+    if principal.role not in allowed:
+        raise forbidden()
+
+
+async def start_session(services: Services, session: AsyncSession, user: User, user_agent: str = "") -> str:
+    """Create a session row for ``user`` and return the token (shown once, stored hashed)."""
+    token = new_token()
+    now = services.clock()
+    session.add(
+        Session(
+            user_id=user.id,
+            token_hash=digest(token),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(days=services.settings.session_days),
+            user_agent=user_agent[:300],
+        )
+    )
+    return token
+
+
+async def resolve_token(services: Services, token: str, via: str) -> Principal:
+    """The principal behind a token; 401 when unknown, expired or revoked, 403 when suspended."""
+    now = services.clock()
+    async with services.read() as session:
+        row = (
+            await session.execute(
+                select(Session, User, School.policy_version)
+                .join(User, User.id == Session.user_id)
+                .join(School, School.id == User.school_id)
+                .where(Session.token_hash == digest(token))
+            )
+        ).one_or_none()
+        if row is None:
+            raise unauthenticated("Your session has ended; please sign in again.")
+        db_session, user, policy_version = row
+        if db_session.revoked_at is not None or db_session.expires_at <= now:
+            raise unauthenticated("Your session has ended; please sign in again.")
+        if user.suspended_at is not None:
+            raise ApiError(
+                403,
+                "suspended",
+                "This account is suspended. Please contact the school office.",
+            )
+    if now - db_session.last_seen_at > TOUCH_EVERY:
+        async with services.transaction() as session:
+            await session.execute(update(Session).where(Session.id == db_session.id).values(last_seen_at=now))
+    return Principal(
+        user=user,
+        session_id=db_session.id,
+        token=token,
+        via=via,
+        policy_version=policy_version,
+    )
+
+
+async def revoke_sessions(
+    session: AsyncSession, user_id: int, now: object, *, except_id: int | None = None
+) -> list[int]:
+    """Revoke every live session of a user (optionally keeping one); returns their ids."""
+    query = select(Session.id).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+    if except_id is not None:
+        query = query.where(Session.id != except_id)
+    ids = list((await session.scalars(query)).all())
+    if ids:
+        await session.execute(update(Session).where(Session.id.in_(ids)).values(revoked_at=now))
+    return ids

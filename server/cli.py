@@ -1,0 +1,173 @@
+"""The commands behind ``python -m server``: each a small function over settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from server.db.engine import Database
+from server.db.migrate import upgrade
+from server.errors import ApiError
+from server.settings import Settings, SettingsError, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+_COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(func: Command) -> Command:
+        _COMMANDS[name] = func
+        return func
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Homeroom home–school server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    create = sub.add_parser("create-school", help="create a school and its first admin")
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin-email", required=True)
+    create.add_argument("--admin-password", required=True)
+    create.add_argument("--admin-name", default="Head teacher")
+    create.add_argument("--timezone", default="Europe/London")
+    demo = sub.add_parser("demo", help="start a fresh demo school and print its logins")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+    demo.add_argument("--keep", action="store_true", help="keep an existing demo database")
+    translation = sub.add_parser("translation", help="list or install translation packages")
+    tsub = translation.add_subparsers(dest="translation_command", required=True)
+    tsub.add_parser("list", help="language pairs the server can translate, by engine")
+    install = tsub.add_parser("install", help="install an .argosmodel file (offline)")
+    install.add_argument("file")
+    sub.add_parser("worker", help="translation worker for the scaled-out shape")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"homeroom: {exc}", file=sys.stderr)
+        return 2
+    name = args.command if args.command != "translation" else f"translation-{args.translation_command}"
+    handler = _COMMANDS.get(name)
+    if handler is None:
+        print(f"homeroom: '{name}' is not available in this build", file=sys.stderr)
+        return 2
+    return handler(args, settings)
+
+
+def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Run uvicorn on the app factory (wsproto websockets, no per-message deflate)."""
+    uvicorn.run(
+        "server.asgi:build",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ws="wsproto",
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@command("serve")
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    serve_app(settings, args.host, args.port, args.workers)
+    return 0
+
+
+@command("migrate")
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+@command("create-school")
+def create_school_command(args: argparse.Namespace, settings: Settings) -> int:
+    from server.provisioning import create_school
+
+    upgrade(settings.database_url)
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.session() as session:
+                school, admin = await create_school(
+                    session,
+                    name=args.name,
+                    admin_name=args.admin_name,
+                    admin_email=args.admin_email,
+                    admin_password=args.admin_password,
+                    timezone=args.timezone,
+                )
+                await session.commit()
+                print(f"created school {school.id} ({school.name}); admin {admin.email}")
+                return 0
+        except ApiError as exc:
+            print(f"homeroom: {exc.message}", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@command("demo")
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    from server.demo import seed_demo
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not args.keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    upgrade(settings.database_url)
+
+    async def run() -> object:
+        db = Database(settings.database_url)
+        try:
+            async with db.session() as session:
+                logins = await seed_demo(session)
+                await session.commit()
+                return logins
+        finally:
+            await db.dispose()
+
+    logins = asyncio.run(run())
+    url_shown = f"http://{args.host}:{args.port}/"
+    print()
+    print("=" * 72)
+    print(f" Homeroom demo school is ready: {url_shown}")
+    print(f" Every demo account's password: {logins.password}")  # type: ignore[attr-defined]
+    for label, email in logins.staff:  # type: ignore[attr-defined]
+        print(f"   {label:<44} {email}")
+    for label, email in logins.parents:  # type: ignore[attr-defined]
+        print(f"   {label:<44} {email}")
+    for label, class_code, pupil_code in logins.pupils:  # type: ignore[attr-defined]
+        print(f"   {label:<44} class code {class_code}, pupil code {pupil_code}")
+    print("=" * 72, flush=True)
+    if args.no_serve:
+        return 0
+    serve_app(settings, args.host, args.port)
+    return 0

@@ -1,0 +1,1 @@
+"""The database: typed models, the async engine and session factory, migrations."""

@@ -1,0 +1,462 @@
+"""Typed SQLAlchemy 2.0 models for the whole domain of API.md.
+
+Only table shapes live here: no business rules. Relationships default to
+``lazy="raise"`` so an accidental N+1 query fails loudly in tests instead of
+slowing a feed; code loads what it needs with explicit ``select()`` options.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from server.db.types import UtcDateTime
+from server.timeutil import utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Id, primary_key=True, autoincrement=True)
+
+
+def _fk(
+    target: str,
+    *,
+    nullable: bool = False,
+    ondelete: str = "CASCADE",
+    index: bool = True,
+) -> Any:
+    return mapped_column(Id, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UtcDateTime(), default=utcnow, nullable=False)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+DEFAULT_WORKING_HOURS: dict[str, list[str] | None] = {
+    "mon": ["08:00", "17:00"],
+    "tue": ["08:00", "17:00"],
+    "wed": ["08:00", "17:00"],
+    "thu": ["08:00", "17:00"],
+    "fri": ["08:00", "17:00"],
+    "sat": None,
+    "sun": None,
+}
+
+
+class School(Base):
+    __tablename__ = "schools"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    working_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=lambda: dict(DEFAULT_WORKING_HOURS))
+    closure_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allow_negative_points: Mapped[bool] = mapped_column(Boolean, default=False)
+    office_phone: Mapped[str] = mapped_column(String(64), default="")
+    office_email: Mapped[str] = mapped_column(String(254), default="")
+    policy_text: Mapped[str] = mapped_column(Text, default="")
+    policy_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = _created()
+
+
+class User(Base):
+    """Anyone who signs in: staff (admin, teacher, office), parents and pupils."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    policy_accepted_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    suspended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class SchoolClass(Base):
+    __tablename__ = "classes"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    name: Mapped[str] = mapped_column(String(100))
+    class_code: Mapped[str] = mapped_column(String(16), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+
+
+class StaffClass(Base):
+    """A member of staff assigned to a class."""
+
+    __tablename__ = "staff_classes"
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    class_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Student(Base):
+    """A pupil; signs in as the linked ``users`` row with role ``student``."""
+
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("class_id", "student_code"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    class_id: Mapped[int] = _fk("classes.id", ondelete="RESTRICT")
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    photo_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    la_care: Mapped[bool] = mapped_column(Boolean, default=False)
+    student_code: Mapped[str] = mapped_column(String(16))
+    avatar: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class GuardianLink(Base):
+    __tablename__ = "guardian_links"
+    guardian_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = _created()
+
+
+class Invite(Base):
+    """A one-use code linking one guardian to one pupil; only its hash is kept."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    student_id: Mapped[int] = _fk("students.id")
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    used_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class GuardianRequest(Base):
+    """A guardian past the limit of two, waiting for an admin (P15).
+
+    A request from someone without an account keeps the account details so the
+    account is only created when an admin approves.
+    """
+
+    __tablename__ = "guardian_requests"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    student_id: Mapped[int] = _fk("students.id")
+    user_id: Mapped[int | None] = _fk("users.id", nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Session(Base):
+    """A signed-in device; the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    last_seen_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class PolicyAcceptance(Base):
+    __tablename__ = "policy_acceptances"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    version: Mapped[int] = mapped_column(Integer)
+    accepted_at: Mapped[datetime] = _created()
+
+
+class Skill(Base):
+    """One of the school's values ("school ways") that points are awarded for."""
+
+    __tablename__ = "skills"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    name: Mapped[str] = mapped_column(String(100))
+    icon: Mapped[str] = mapped_column(String(64), default="star")
+    points: Mapped[int] = mapped_column(Integer, default=1)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class Award(Base):
+    __tablename__ = "awards"
+    __table_args__ = (Index("ix_awards_student_created", "student_id", "created_at"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    student_id: Mapped[int] = _fk("students.id", index=False)
+    class_id: Mapped[int | None] = _fk("classes.id", nullable=True, ondelete="SET NULL")
+    skill_id: Mapped[int | None] = _fk("skills.id", nullable=True, ondelete="SET NULL")
+    points: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    awarded_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime] = _created()
+
+
+class Media(Base):
+    """An uploaded file; ``key`` is a random secret that appears in its URL."""
+
+    __tablename__ = "media"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    uploader_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_scope_class_id", "school_id", "scope", "class_id", "id"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id", index=False)
+    scope: Mapped[str] = mapped_column(String(8))
+    class_id: Mapped[int | None] = _fk("classes.id", nullable=True, index=False)
+    author_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+    like_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class PostMedia(Base):
+    __tablename__ = "post_media"
+    post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    media_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("media.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PostStudent(Base):
+    """A pupil tagged in a post."""
+
+    __tablename__ = "post_students"
+    post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Like(Base):
+    __tablename__ = "likes"
+    post_id: Mapped[int] = mapped_column(Id, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = _created()
+
+
+class Conversation(Base):
+    """One guardian and one member of staff, about one pupil."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("guardian_id", "staff_id", "student_id"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    student_id: Mapped[int | None] = _fk("students.id", nullable=True, ondelete="SET NULL")
+    guardian_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    staff_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    last_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "client_id"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        Index("ix_messages_held", "delivery", "held_until"),
+    )
+    id: Mapped[int] = _id()
+    conversation_id: Mapped[int] = _fk("conversations.id", index=False)
+    sender_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    topic: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    delivery: Mapped[str] = mapped_column(String(24), default="live")
+    held_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class MessageMedia(Base):
+    __tablename__ = "message_media"
+    message_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("media.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    message_id: Mapped[int | None] = _fk("messages.id", nullable=True, ondelete="SET NULL")
+    reporter_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    resolved_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Activity(Base):
+    """A home-learning task set for a class."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    class_id: Mapped[int] = _fk("classes.id")
+    title: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class ActivityMedia(Base):
+    __tablename__ = "activity_media"
+    activity_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("media.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Submission(Base):
+    """A pupil's portfolio item: pending, then approved or returned."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    activity_id: Mapped[int | None] = _fk("activities.id", nullable=True, ondelete="SET NULL")
+    student_id: Mapped[int] = _fk("students.id")
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class SubmissionMedia(Base):
+    __tablename__ = "submission_media"
+    submission_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("media.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Translation(Base):
+    """A cached translation, keyed by the SHA-256 of the source text."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("content_hash", "source", "target"),)
+    id: Mapped[int] = _id()
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_school_id_id", "school_id", "id"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id", index=False)
+    actor_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class OutboxEvent(Base):
+    """A live event written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+    id: Mapped[int] = _id()
+    channel: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = _created()
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class JobLease(Base):
+    """A named periodic job's lease, so one process runs it even when several do."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), default="")
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

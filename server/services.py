@@ -1,0 +1,56 @@
+"""The running server's parts, built once at start-up and passed to every handler.
+
+``Services`` is what a route reaches through ``request.app.state.services``: the
+settings, the database, the rate limiter, the clock and the live-event outlet.
+Tests build their own with a fake clock or another database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.ratelimit import RateLimiter
+from server.db.engine import Database
+from server.db.models import OutboxEvent
+from server.settings import Settings
+from server.timeutil import utcnow
+
+OutboxSink = Callable[[list[OutboxEvent]], Awaitable[None]]
+
+
+async def _drop(_: list[OutboxEvent]) -> None:
+    return None
+
+
+@dataclass
+class Services:
+    """Everything a request handler may need, owned by the app's lifespan."""
+
+    settings: Settings
+    db: Database
+    limiter: RateLimiter
+    clock: Callable[[], datetime] = utcnow
+    after_commit: OutboxSink = _drop
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit on success, then publish the events it emitted."""
+        async with self.db.session() as session:
+            yield session
+            await session.commit()
+            rows: list[OutboxEvent] = session.info.pop("outbox", [])
+        if rows:
+            await self.after_commit(rows)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only; nothing is committed."""
+        async with self.db.session() as session:
+            yield session

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# System packages the test suite drives for real: Chromium (browser tests) and
+# Apertium with its English–Spanish pair (real translation). Installed when missing.
+set -eu
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v apertium >/dev/null || missing+=(apertium)
+[ -d /usr/share/apertium/apertium-eng-spa ] || missing+=(apertium-eng-spa)
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "installing ${missing[*]} ..."
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "note: ${missing[*]} not installed; the tests that need them will say so" >&2
+  fi
+fi
