@@ -13,7 +13,6 @@ import secrets
 import asyncpg
 from sqlalchemy.engine import make_url
 
-
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 

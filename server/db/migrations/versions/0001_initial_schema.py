@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 05:07:29.431849
+Create Date: 2026-11-29 05:15:37.377293
 """
 
 from __future__ import annotations
@@ -31,10 +31,7 @@ def upgrade() -> None:
     op.create_table(
         "outbox_events",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("channel", sa.String(length=64), nullable=False),
         sa.Column("type", sa.String(length=48), nullable=False),
@@ -49,10 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "schools",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
@@ -70,10 +64,7 @@ def upgrade() -> None:
     op.create_table(
         "translations",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
@@ -82,35 +73,20 @@ def upgrade() -> None:
         sa.Column("engine", sa.String(length=32), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_translations")),
-        sa.UniqueConstraint(
-            "content_hash",
-            "source",
-            "target",
-            name=op.f("uq_translations_content_hash"),
-        ),
+        sa.UniqueConstraint("content_hash", "source", "target", name=op.f("uq_translations_content_hash")),
     )
     op.create_table(
         "classes",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("class_code", sa.String(length=16), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_classes_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_classes_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_classes")),
         sa.UniqueConstraint("class_code", name=op.f("uq_classes_class_code")),
@@ -121,26 +97,16 @@ def upgrade() -> None:
     op.create_table(
         "skills",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("icon", sa.String(length=64), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_skills_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_skills_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_skills")),
     )
@@ -150,16 +116,9 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=True),
@@ -170,10 +129,7 @@ def upgrade() -> None:
         sa.Column("suspended_reason", sa.Text(), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_users_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_users_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -184,47 +140,23 @@ def upgrade() -> None:
     op.create_table(
         "activities",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "class_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("class_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("instructions", sa.Text(), nullable=False),
         sa.Column("due_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "created_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_activities_class_id_classes"),
-            ondelete="CASCADE",
+            ["class_id"], ["classes.id"], name=op.f("fk_activities_class_id_classes"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["created_by"],
-            ["users.id"],
-            name=op.f("fk_activities_created_by_users"),
-            ondelete="SET NULL",
+            ["created_by"], ["users.id"], name=op.f("fk_activities_created_by_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_activities_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_activities_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_activities")),
     )
@@ -235,41 +167,20 @@ def upgrade() -> None:
     op.create_table(
         "audit_entries",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "actor_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("target_type", sa.String(length=32), nullable=False),
-        sa.Column(
-            "target_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["users.id"],
-            name=op.f("fk_audit_entries_actor_id_users"),
-            ondelete="SET NULL",
+            ["actor_id"], ["users.id"], name=op.f("fk_audit_entries_actor_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_audit_entries_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_audit_entries_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entries")),
     )
@@ -280,21 +191,10 @@ def upgrade() -> None:
     op.create_table(
         "media",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "uploader_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("uploader_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("content_type", sa.String(length=64), nullable=False),
@@ -305,16 +205,10 @@ def upgrade() -> None:
         sa.Column("height", sa.Integer(), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_media_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_media_school_id_schools"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["uploader_id"],
-            ["users.id"],
-            name=op.f("fk_media_uploader_id_users"),
-            ondelete="SET NULL",
+            ["uploader_id"], ["users.id"], name=op.f("fk_media_uploader_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_media")),
         sa.UniqueConstraint("key", name=op.f("uq_media_key")),
@@ -326,23 +220,13 @@ def upgrade() -> None:
     op.create_table(
         "policy_acceptances",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "user_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("accepted_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_policy_acceptances_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_policy_acceptances_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_acceptances")),
     )
@@ -352,73 +236,40 @@ def upgrade() -> None:
     op.create_table(
         "posts",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("scope", sa.String(length=8), nullable=False),
-        sa.Column(
-            "class_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
-        sa.Column(
-            "author_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("class_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("lang", sa.String(length=16), nullable=False),
         sa.Column("like_count", sa.Integer(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("edited_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["author_id"],
-            ["users.id"],
-            name=op.f("fk_posts_author_id_users"),
-            ondelete="SET NULL",
+            ["author_id"], ["users.id"], name=op.f("fk_posts_author_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_posts_class_id_classes"),
-            ondelete="CASCADE",
+            ["class_id"], ["classes.id"], name=op.f("fk_posts_class_id_classes"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_posts_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_posts_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
     )
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_posts_author_id"), ["author_id"], unique=False)
         batch_op.create_index(
-            "ix_posts_scope_class_id",
-            ["school_id", "scope", "class_id", "id"],
-            unique=False,
+            "ix_posts_scope_class_id", ["school_id", "scope", "class_id", "id"], unique=False
         )
 
     op.create_table(
         "sessions",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "user_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -426,10 +277,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("user_agent", sa.String(length=300), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_sessions_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_sessions_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_sessions_token_hash")),
@@ -439,27 +287,13 @@ def upgrade() -> None:
 
     op.create_table(
         "staff_classes",
-        sa.Column(
-            "user_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "class_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("class_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["class_id"], ["classes.id"], name=op.f("fk_staff_classes_class_id_classes"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_staff_classes_class_id_classes"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_staff_classes_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_staff_classes_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("user_id", "class_id", name=op.f("pk_staff_classes")),
     )
@@ -469,26 +303,11 @@ def upgrade() -> None:
     op.create_table(
         "students",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "class_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "user_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("class_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("first_name", sa.String(length=100), nullable=False),
         sa.Column("last_name", sa.String(length=100), nullable=False),
         sa.Column("photo_consent", sa.Boolean(), nullable=False),
@@ -498,22 +317,13 @@ def upgrade() -> None:
         sa.Column("left_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_students_class_id_classes"),
-            ondelete="RESTRICT",
+            ["class_id"], ["classes.id"], name=op.f("fk_students_class_id_classes"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_students_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_students_school_id_schools"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_students_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_students_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_students")),
         sa.UniqueConstraint("class_id", "student_code", name=op.f("uq_students_class_id")),
@@ -525,16 +335,8 @@ def upgrade() -> None:
 
     op.create_table(
         "activity_media",
-        sa.Column(
-            "activity_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "media_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("activity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("media_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
             ["activity_id"],
             ["activities.id"],
@@ -542,10 +344,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["media_id"],
-            ["media.id"],
-            name=op.f("fk_activity_media_media_id_media"),
-            ondelete="CASCADE",
+            ["media_id"], ["media.id"], name=op.f("fk_activity_media_media_id_media"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("activity_id", "media_id", name=op.f("pk_activity_media")),
     )
@@ -555,68 +354,30 @@ def upgrade() -> None:
     op.create_table(
         "awards",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "class_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
-        sa.Column(
-            "skill_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("class_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("skill_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column(
-            "awarded_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("awarded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["awarded_by"],
-            ["users.id"],
-            name=op.f("fk_awards_awarded_by_users"),
-            ondelete="SET NULL",
+            ["awarded_by"], ["users.id"], name=op.f("fk_awards_awarded_by_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["class_id"],
-            ["classes.id"],
-            name=op.f("fk_awards_class_id_classes"),
-            ondelete="SET NULL",
+            ["class_id"], ["classes.id"], name=op.f("fk_awards_class_id_classes"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_awards_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_awards_school_id_schools"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["skill_id"],
-            ["skills.id"],
-            name=op.f("fk_awards_skill_id_skills"),
-            ondelete="SET NULL",
+            ["skill_id"], ["skills.id"], name=op.f("fk_awards_skill_id_skills"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["student_id"],
-            ["students.id"],
-            name=op.f("fk_awards_student_id_students"),
-            ondelete="CASCADE",
+            ["student_id"], ["students.id"], name=op.f("fk_awards_student_id_students"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_awards")),
     )
@@ -630,31 +391,12 @@ def upgrade() -> None:
     op.create_table(
         "conversations",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
-        sa.Column(
-            "guardian_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
-        sa.Column(
-            "staff_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("guardian_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("last_message_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -664,16 +406,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_conversations_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_conversations_school_id_schools"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["staff_id"],
-            ["users.id"],
-            name=op.f("fk_conversations_staff_id_users"),
-            ondelete="SET NULL",
+            ["staff_id"], ["users.id"], name=op.f("fk_conversations_staff_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["student_id"],
@@ -683,10 +419,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
         sa.UniqueConstraint(
-            "guardian_id",
-            "staff_id",
-            "student_id",
-            name=op.f("uq_conversations_guardian_id"),
+            "guardian_id", "staff_id", "student_id", name=op.f("uq_conversations_guardian_id")
         ),
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
@@ -697,16 +430,8 @@ def upgrade() -> None:
 
     op.create_table(
         "guardian_links",
-        sa.Column(
-            "guardian_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("guardian_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["guardian_id"],
@@ -728,37 +453,18 @@ def upgrade() -> None:
     op.create_table(
         "guardian_requests",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "user_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("language", sa.String(length=16), nullable=False),
         sa.Column("policy_version", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column(
-            "decided_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("decided_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -780,10 +486,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_guardian_requests_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_guardian_requests_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guardian_requests")),
     )
@@ -795,58 +498,27 @@ def upgrade() -> None:
     op.create_table(
         "invites",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
-        sa.Column(
-            "created_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("expires_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("used_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "used_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("used_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["created_by"],
-            ["users.id"],
-            name=op.f("fk_invites_created_by_users"),
-            ondelete="SET NULL",
+            ["created_by"], ["users.id"], name=op.f("fk_invites_created_by_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_invites_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_invites_school_id_schools"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["student_id"],
-            ["students.id"],
-            name=op.f("fk_invites_student_id_students"),
-            ondelete="CASCADE",
+            ["student_id"], ["students.id"], name=op.f("fk_invites_student_id_students"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["used_by"],
-            ["users.id"],
-            name=op.f("fk_invites_used_by_users"),
-            ondelete="SET NULL",
+            ["used_by"], ["users.id"], name=op.f("fk_invites_used_by_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
         sa.UniqueConstraint("code_hash", name=op.f("uq_invites_code_hash")),
@@ -857,28 +529,14 @@ def upgrade() -> None:
 
     op.create_table(
         "likes",
-        sa.Column(
-            "post_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "user_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["post_id"],
-            ["posts.id"],
-            name=op.f("fk_likes_post_id_posts"),
-            ondelete="CASCADE",
+            ["post_id"], ["posts.id"], name=op.f("fk_likes_post_id_posts"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_likes_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_likes_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("post_id", "user_id", name=op.f("pk_likes")),
     )
@@ -887,28 +545,14 @@ def upgrade() -> None:
 
     op.create_table(
         "post_media",
-        sa.Column(
-            "post_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "media_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("media_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["media_id"],
-            ["media.id"],
-            name=op.f("fk_post_media_media_id_media"),
-            ondelete="CASCADE",
+            ["media_id"], ["media.id"], name=op.f("fk_post_media_media_id_media"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["post_id"],
-            ["posts.id"],
-            name=op.f("fk_post_media_post_id_posts"),
-            ondelete="CASCADE",
+            ["post_id"], ["posts.id"], name=op.f("fk_post_media_post_id_posts"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("post_id", "media_id", name=op.f("pk_post_media")),
     )
@@ -917,21 +561,10 @@ def upgrade() -> None:
 
     op.create_table(
         "post_students",
-        sa.Column(
-            "post_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["post_id"],
-            ["posts.id"],
-            name=op.f("fk_post_students_post_id_posts"),
-            ondelete="CASCADE",
+            ["post_id"], ["posts.id"], name=op.f("fk_post_students_post_id_posts"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["student_id"],
@@ -947,34 +580,15 @@ def upgrade() -> None:
     op.create_table(
         "submissions",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "activity_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
-        sa.Column(
-            "student_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("activity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
-        sa.Column(
-            "decided_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("decided_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -984,16 +598,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["decided_by"],
-            ["users.id"],
-            name=op.f("fk_submissions_decided_by_users"),
-            ondelete="SET NULL",
+            ["decided_by"], ["users.id"], name=op.f("fk_submissions_decided_by_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_submissions_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_submissions_school_id_schools"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["student_id"],
@@ -1011,21 +619,10 @@ def upgrade() -> None:
     op.create_table(
         "messages",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "conversation_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "sender_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("client_id", sa.String(length=64), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("lang", sa.String(length=16), nullable=False),
@@ -1043,10 +640,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["sender_id"],
-            ["users.id"],
-            name=op.f("fk_messages_sender_id_users"),
-            ondelete="SET NULL",
+            ["sender_id"], ["users.id"], name=op.f("fk_messages_sender_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("sender_id", "client_id", name=op.f("uq_messages_sender_id")),
@@ -1057,21 +651,10 @@ def upgrade() -> None:
 
     op.create_table(
         "submission_media",
-        sa.Column(
-            "submission_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "media_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("submission_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("media_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["media_id"],
-            ["media.id"],
-            name=op.f("fk_submission_media_media_id_media"),
-            ondelete="CASCADE",
+            ["media_id"], ["media.id"], name=op.f("fk_submission_media_media_id_media"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["submission_id"],
@@ -1086,21 +669,10 @@ def upgrade() -> None:
 
     op.create_table(
         "message_media",
-        sa.Column(
-            "message_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "media_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
+        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("media_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["media_id"],
-            ["media.id"],
-            name=op.f("fk_message_media_media_id_media"),
-            ondelete="CASCADE",
+            ["media_id"], ["media.id"], name=op.f("fk_message_media_media_id_media"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["message_id"],
@@ -1116,59 +688,28 @@ def upgrade() -> None:
     op.create_table(
         "reports",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
-        sa.Column(
-            "school_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column(
-            "message_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
-        sa.Column(
-            "reporter_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("resolution", sa.Text(), nullable=False),
-        sa.Column(
-            "resolved_by",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("resolved_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("resolved_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["messages.id"],
-            name=op.f("fk_reports_message_id_messages"),
-            ondelete="SET NULL",
+            ["message_id"], ["messages.id"], name=op.f("fk_reports_message_id_messages"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["reporter_id"],
-            ["users.id"],
-            name=op.f("fk_reports_reporter_id_users"),
-            ondelete="SET NULL",
+            ["reporter_id"], ["users.id"], name=op.f("fk_reports_reporter_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["resolved_by"],
-            ["users.id"],
-            name=op.f("fk_reports_resolved_by_users"),
-            ondelete="SET NULL",
+            ["resolved_by"], ["users.id"], name=op.f("fk_reports_resolved_by_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_reports_school_id_schools"),
-            ondelete="CASCADE",
+            ["school_id"], ["schools.id"], name=op.f("fk_reports_school_id_schools"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
     )
