@@ -22,9 +22,14 @@ from server.settings import Settings
 from server.timeutil import utcnow
 
 OutboxSink = Callable[[list[OutboxEvent]], Awaitable[None]]
+AccessHook = Callable[[int], Awaitable[None]]
 
 
 async def _drop(_: list[OutboxEvent]) -> None:
+    return None
+
+
+async def _nothing(_: int) -> None:
     return None
 
 
@@ -37,6 +42,11 @@ class Services:
     limiter: RateLimiter
     clock: Callable[[], datetime] = utcnow
     after_commit: OutboxSink = _drop
+    # Called after a commit that changed what a user may see or whether they may be
+    # signed in at all (suspension, session revoked, child unlinked, account erased).
+    # The live layer re-checks that user's connections in every process: closing
+    # those whose session ended (4003) and dropping subscriptions no longer allowed.
+    access_changed: AccessHook = _nothing
     extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager

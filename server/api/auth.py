@@ -21,7 +21,7 @@ from server.api.http import (
     parse,
     services_of,
 )
-from server.auth.principal import Principal, start_session
+from server.auth.principal import start_session
 from server.auth.tokens import csrf_token
 from server.db.models import School, User
 from server.services import Services
@@ -138,17 +138,10 @@ async def logout(request: Request) -> Response:
     services = services_of(request)
     async with services.transaction() as session:
         await accounts.end_session(session, principal)
-    await _revoked(services, principal)
+    await services.access_changed(principal.id)
     response = ok({"ok": True})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-async def _revoked(services: Services, principal: Principal) -> None:
-    """Tell the live layer a session ended so its websockets close (no-op without one)."""
-    hook = services.extras.get("on_sessions_revoked")
-    if hook is not None:
-        await hook(principal.id, [principal.session_id])
 
 
 async def get_me(request: Request) -> Response:
