@@ -30,7 +30,7 @@ from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.db.engine import Database
 from server.errors import ApiError, not_found
-from server.middleware import BodyLimit, SecurityHeaders
+from server.middleware import BodyLimit, RequestContext, SecurityHeaders
 from server.services import Services
 from server.settings import Settings
 from server.timeutil import utcnow
@@ -91,6 +91,7 @@ def create_app(
     if WEB_DIR.is_dir():
         routes.append(Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"))
     middleware = [
+        Middleware(RequestContext),
         Middleware(SecurityHeaders),
         Middleware(
             BodyLimit,

@@ -2,10 +2,13 @@
 
 from starlette.applications import Starlette
 
+from server import logs
 from server.app import create_app
 from server.settings import load_settings
 
 
 def build() -> Starlette:
     """Build the app from ``HOMEROOM_*`` settings; uvicorn calls this in every worker."""
-    return create_app(load_settings())
+    settings = load_settings()
+    logs.configure(settings)
+    return create_app(settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from server import logs
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.errors import ApiError
@@ -59,13 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"homeroom: {exc}", file=sys.stderr)
         return 2
+    logs.configure(settings)
     name = args.command if args.command != "translation" else f"translation-{args.translation_command}"
     handler = _COMMANDS.get(name)
     if handler is None:
@@ -85,8 +84,9 @@ def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> Non
         ws="wsproto",
         ws_per_message_deflate=False,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="info",
+        log_config=None,
         timeout_graceful_shutdown=10,
     )
 

@@ -1,11 +1,19 @@
-"""ASGI middleware: request body limits and security headers."""
+"""ASGI middleware: request ids and metrics, body limits, security headers."""
 
 from __future__ import annotations
+
+import logging
+import secrets
+import time
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import metrics
 from server.errors import ApiError
+from server.logs import request_id
+
+access_log = logging.getLogger("homeroom.access")
 
 
 class BodyTooLarge(Exception):
@@ -123,3 +131,45 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class RequestContext:
+    """Request ids, one access log line per request (path only) and the latency histogram.
+
+    The route template (``/api/posts/{id:int}``), not the concrete path, labels the
+    metric, so ids never become label values.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            if template != "/metrics":
+                metrics.HTTP_REQUESTS.labels(template, scope["method"], f"{status // 100}xx").observe(elapsed)
+            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            request_id.reset(token)

@@ -48,6 +48,7 @@ class Settings:
     redis_prefix: str = "homeroom"
     retention_days: int = 30
     log_json: bool | None = None
+    forwarded_allow_ips: str = "127.0.0.1"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -93,6 +94,7 @@ _PARSERS = {
     "redis_prefix": str,
     "retention_days": int,
     "log_json": _bool,
+    "forwarded_allow_ips": str,
 }
 
 

@@ -1,4 +1,4 @@
-"""``/healthz``, ``/readyz`` and ``/api/languages``."""
+"""``/healthz``, ``/readyz``, ``/metrics`` and ``/api/languages``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server import metrics
 from server.api.http import authenticate, ok, services_of
 from server.errors import ApiError
 from server.languages import KNOWN, describe
@@ -49,8 +50,15 @@ async def languages(request: Request) -> Response:
     return ok({"items": items})
 
 
+async def metrics_text(request: Request) -> Response:
+    """Prometheus exposition of this process's series."""
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+
 routes = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/metrics", metrics_text, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/api/languages", languages, methods=["GET"]),
 ]

@@ -1,0 +1,35 @@
+# Homeroom server image: one process per container; scale by running more containers.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOMEROOM_ENV=production \
+    HOMEROOM_DATA_DIR=/data
+
+# Apertium gives real English<->Spanish/Catalan/Galician translation with no model files.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends apertium apertium-eng-spa apertium-eng-cat apertium-en-gl \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY server ./server
+COPY web ./web
+RUN pip install ".[translate]"
+
+RUN useradd --create-home --uid 10001 homeroom \
+    && mkdir -p /data/media /data/translation \
+    && chown -R homeroom /data
+USER homeroom
+VOLUME ["/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"
+
+# SIGTERM: uvicorn stops accepting, closes websockets with 1012 so clients reconnect
+# to another replica and recover with `since`, finishes in-flight requests, exits.
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "server", "serve", "--host", "0.0.0.0", "--port", "8000"]
