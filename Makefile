@@ -1,9 +1,12 @@
 # Homeroom: `make run` starts the demo school, `make test` runs every test.
 # Both create .venv and install what they need on a fresh machine.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# What `make test` exits with when pytest collected no test at all (pytest's own code is 5).
+NO_TESTS_EXIT ?= 5
 
 .PHONY: run test lint format venv clean
 
@@ -20,7 +23,9 @@ run: venv
 
 test: venv
 	@bash tools/test-prereqs.sh
-	. tools/test-services.sh && $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@source tools/test-services.sh && { $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "pytest collected no tests (exit 5)"; exit $(NO_TESTS_EXIT); fi; \
+	  exit $$code; }
 
 lint: venv
 	$(BIN)/ruff format --check .

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
-from server.db.models import GuardianLink, SchoolClass, Student
+from server.db.models import GuardianLink, SchoolClass, Student, User
 from server.errors import not_found
 from server.names import display_names
 
@@ -25,6 +25,17 @@ async def children_of(session: AsyncSession, guardian_id: int) -> list[Student]:
         .join(GuardianLink, GuardianLink.student_id == Student.id)
         .where(GuardianLink.guardian_id == guardian_id)
         .order_by(Student.class_id, Student.first_name, Student.id)
+    )
+    return list(rows.all())
+
+
+async def guardians_of(session: AsyncSession, student_id: int) -> list[User]:
+    """The guardians linked to a pupil."""
+    rows = await session.scalars(
+        select(User)
+        .join(GuardianLink, GuardianLink.guardian_id == User.id)
+        .where(GuardianLink.student_id == student_id)
+        .order_by(User.id)
     )
     return list(rows.all())
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -90,6 +91,8 @@ def create_app(
     ]
     if WEB_DIR.is_dir():
         routes.append(Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"))
+    else:
+        routes.append(Route("/", _api_only, methods=["GET"]))
     middleware = [
         Middleware(RequestContext),
         Middleware(SecurityHeaders),
@@ -108,8 +111,10 @@ def create_app(
             ApiError: _api_error,
             HTTPException: _http_error,
             IntegrityError: _integrity,
+            DataError: _refused_value,
             OperationalError: _unavailable,
             InterfaceError: _unavailable,
+            RedisError: _unavailable,
             OSError: _unavailable,
             Exception: _crash,
         },
@@ -123,6 +128,11 @@ def default_parts(settings: Settings) -> list[Part]:
 
 async def _no_such_endpoint(request: Request) -> Response:
     raise not_found("That endpoint")
+
+
+async def _api_only(request: Request) -> Response:
+    """The front page of a build without the web client: say what is here."""
+    return JSONResponse({"name": "Homeroom", "api": "/api", "health": "/healthz"})
 
 
 async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -168,7 +178,14 @@ async def _integrity(request: Request, exc: IntegrityError) -> Response:
     """A lost race on a unique row (two requests at once): nothing was written."""
     log.info("integrity conflict on %s %s", request.method, request.url.path)
     error = ApiError(409, "conflict", "That changed at the same moment; please try again.")
-    return JSONResponse(error.body(), status_code=409)
+    return JSONResponse(error.body(), status_code=409, headers={"Cache-Control": "no-store"})
+
+
+async def _refused_value(request: Request, exc: DataError) -> Response:
+    """A value the database refused (validation should have caught it first): 400, nothing written."""
+    log.warning("database refused a value on %s %s", request.method, request.url.path)
+    error = ApiError(400, "bad_request", "A value in the request is not acceptable.")
+    return JSONResponse(error.body(), status_code=400, headers={"Cache-Control": "no-store"})
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -184,4 +201,6 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
         "unavailable",
         "The service is briefly unavailable; please try again shortly.",
     )
-    return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        error.body(), status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store"}
+    )

@@ -7,15 +7,21 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from server import logs
 from server.db.engine import Database
 from server.db.migrate import upgrade
+from server.db.models import School
 from server.errors import ApiError
 from server.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from server.demo import DemoLogins
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, Command] = {}
@@ -136,6 +142,7 @@ def create_school_command(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("demo")
 def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Seed a fresh demo school (an SQLite demo database is made anew), print its logins, serve it."""
     from server.demo import seed_demo
 
     url = make_url(settings.database_url)
@@ -144,10 +151,12 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
             Path(url.database + suffix).unlink(missing_ok=True)
     upgrade(settings.database_url)
 
-    async def run() -> object:
+    async def run() -> DemoLogins | None:
         db = Database(settings.database_url)
         try:
             async with db.session() as session:
+                if await session.scalar(select(func.count()).select_from(School)):
+                    return None  # not an empty database: never mix the demo into real data
                 logins = await seed_demo(session)
                 await session.commit()
                 return logins
@@ -155,19 +164,39 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
             await db.dispose()
 
     logins = asyncio.run(run())
-    url_shown = f"http://{args.host}:{args.port}/"
+    saved = settings.data_dir / "demo-logins.txt"
+    if logins is not None:
+        listing = demo_listing(logins)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(listing)
+    elif args.keep and saved.exists():
+        listing = saved.read_text()
+    else:
+        print(
+            "homeroom: this database already holds a school; the demo needs an empty database "
+            "(or --keep to serve an earlier demo as it is)",
+            file=sys.stderr,
+        )
+        return 1
+    shown_host = "localhost" if args.host in ("0.0.0.0", "::", "") else args.host
     print()
     print("=" * 72)
-    print(f" Homeroom demo school is ready: {url_shown}")
-    print(f" Every demo account's password: {logins.password}")  # type: ignore[attr-defined]
-    for label, email in logins.staff:  # type: ignore[attr-defined]
-        print(f"   {label:<44} {email}")
-    for label, email in logins.parents:  # type: ignore[attr-defined]
-        print(f"   {label:<44} {email}")
-    for label, class_code, pupil_code in logins.pupils:  # type: ignore[attr-defined]
-        print(f"   {label:<44} class code {class_code}, pupil code {pupil_code}")
+    print(f" Homeroom demo school is ready: http://{shown_host}:{args.port}/")
+    print(listing, end="")
     print("=" * 72, flush=True)
     if args.no_serve:
         return 0
     serve_app(settings, args.host, args.port)
     return 0
+
+
+def demo_listing(logins: DemoLogins) -> str:
+    """The demo's logins as printed, one per line."""
+    lines = [f" Every demo account's password: {logins.password}"]
+    lines += [f"   {label:<44} {email}" for label, email in logins.staff]
+    lines += [f"   {label:<44} {email}" for label, email in logins.parents]
+    lines += [
+        f"   {label:<44} class code {class_code}, pupil code {pupil_code}"
+        for label, class_code, pupil_code in logins.pupils
+    ]
+    return "\n".join(lines) + "\n"

@@ -194,7 +194,7 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
                     shown_languages.add(language)
                     logins.parents.append(
                         (
-                            f"parent of {first}, {school_class.name}, reads {language}",
+                            f"parent of {first} {last[0]}., {school_class.name}, reads {language}",
                             email,
                         )
                     )

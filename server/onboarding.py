@@ -89,8 +89,12 @@ async def create_invite(
     return NewInvite(code=format_code(code), invite=invite)
 
 
-async def claim_invite(session: AsyncSession, code: str, now: datetime) -> tuple[Invite, Student]:
-    """Mark a code used and return it with its pupil; 422 ``invalid_code`` if unknown, used or expired."""
+async def claim_invite(session: AsyncSession, code: str, now: datetime) -> Invite:
+    """Mark a code used and return it; 422 ``invalid_code`` if unknown, used or expired.
+
+    The update is conditional on the code still being unused, so two requests racing
+    with one code cannot both claim it. A failed request rolls back and frees the code.
+    """
     invite = await session.scalar(select(Invite).where(Invite.code_hash == digest(normalise_code(code))))
     if invite is None:
         raise _invalid_code(
@@ -102,14 +106,32 @@ async def claim_invite(session: AsyncSession, code: str, now: datetime) -> tuple
     if invite.expires_at <= now:
         raise _invalid_code("expired", "That code has expired. Ask the school for a new one.")
     claimed = await session.execute(
-        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise _invalid_code("used", "That code has already been used. Ask the school for a new one.")
-    student = await session.scalar(select(Student).where(Student.id == invite.student_id).with_for_update())
+    invite.used_at = now
+    return invite
+
+
+async def lock_student(session: AsyncSession, student_id: int) -> Student:
+    """The pupil row, locked until commit on PostgreSQL (SQLite serialises writers anyway).
+
+    Everything that counts a pupil's guardians and then links one holds this lock, so
+    two joins racing for the last place cannot both see one guardian and link a third.
+    """
+    student = await session.scalar(
+        select(Student)
+        .where(Student.id == student_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if student is None or student.left_at is not None:
         raise _invalid_code("unknown", "That code is no longer valid. Ask the school for a new one.")
-    return invite, student
+    return student
 
 
 def _invalid_code(reason: str, message: str) -> ApiError:
@@ -132,16 +154,20 @@ async def join(
     accept_policy_version: int,
     now: datetime,
 ) -> JoinOutcome:
-    """Create a parent account from an invite code and link the child (or queue a request)."""
+    """Create a parent account from an invite code and link the child (or queue a request).
+
+    The code is checked first, so only someone holding a valid code learns whether an
+    email already has an account. The password is hashed before the pupil row is locked.
+    """
     check_password_rules(password)
     check_language(language)
+    invite = await claim_invite(session, code, now)
     if await find_by_email(session, email) is not None:
         raise conflict(
             "already_exists",
             "An account with that email already exists. Sign in and add the child there.",
         )
-    invite, student = await claim_invite(session, code, now)
-    school = await session.get(School, student.school_id)
+    school = await session.get(School, invite.school_id)
     assert school is not None
     if accept_policy_version != school.policy_version:
         raise ApiError(
@@ -154,6 +180,7 @@ async def join(
             },
         )
     password_hash = await hash_password(password)
+    student = await lock_student(session, invite.student_id)
     if await guardian_count(session, student.id) >= GUARDIAN_LIMIT:
         request = GuardianRequest(
             school_id=student.school_id,
@@ -185,9 +212,10 @@ async def join(
 
 async def link_child(session: AsyncSession, principal: Principal, code: str, now: datetime) -> JoinOutcome:
     """Link another child to a signed-in parent with a new code (same limit of two)."""
-    invite, student = await claim_invite(session, code, now)
-    if student.school_id != principal.school_id:
+    invite = await claim_invite(session, code, now)
+    if invite.school_id != principal.school_id:
         raise _invalid_code("unknown", "That code belongs to another school.")
+    student = await lock_student(session, invite.student_id)
     existing = await session.get(GuardianLink, (principal.id, student.id))
     if existing is not None:
         raise conflict("already_exists", "That child is already linked to your account.")
@@ -241,6 +269,14 @@ async def list_requests(session: AsyncSession, school_id: int, status: str | Non
     return list((await session.scalars(query.order_by(GuardianRequest.id.desc()))).all())
 
 
+async def classes_of_students(session: AsyncSession, student_ids: set[int]) -> set[int]:
+    """The classes the given pupils are in (for naming them in one query)."""
+    if not student_ids:
+        return set()
+    rows = await session.scalars(select(Student.class_id).where(Student.id.in_(student_ids)))
+    return set(rows.all())
+
+
 async def decide_request(
     session: AsyncSession,
     principal: Principal,
@@ -249,7 +285,7 @@ async def decide_request(
     now: datetime,
 ) -> GuardianRequest:
     """Approve (link, creating the account if needed) or reject a pending request."""
-    request = await session.get(GuardianRequest, request_id)
+    request = await session.get(GuardianRequest, request_id, with_for_update=True)
     if request is None or request.school_id != principal.school_id:
         raise not_found("That request")
     if request.status != "pending":

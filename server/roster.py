@@ -17,10 +17,11 @@ from server.accounts import (
     normalise_email,
 )
 from server.auth.passwords import hash_password
-from server.auth.principal import STAFF_ROLES, Principal
+from server.auth.principal import STAFF_ROLES, Principal, revoke_sessions
 from server.auth.tokens import new_code
 from server.db.models import SchoolClass, StaffClass, Student, User
 from server.errors import conflict, not_found, validation_error
+from server.timeutil import utcnow
 
 CLASS_CODE_LENGTH = 6
 STUDENT_CODE_LENGTH = 6
@@ -128,14 +129,26 @@ async def update_student(
     student: Student,
     changes: dict[str, Any],
 ) -> Student:
-    if "class_id" in changes:
+    """Change a pupil's details or class; a pupil who leaves is signed out everywhere."""
+    if "class_id" in changes and changes["class_id"] != student.class_id:
         target = await session.get(SchoolClass, changes["class_id"])
         if target is None or target.school_id != principal.school_id:
             raise validation_error("Unknown class.", fields={"class_id": "unknown"})
+        taken = await session.scalar(
+            select(func.count()).where(
+                Student.class_id == target.id, Student.student_code == student.student_code
+            )
+        )
+        if taken:  # pupil codes are unique within a class: draw a fresh one on a clash
+            student.student_code = await _unique_code(
+                session, Student.student_code, STUDENT_CODE_LENGTH, Student.class_id == target.id
+            )
         student.class_id = target.id
     for field in ("first_name", "last_name", "photo_consent", "la_care", "left_at"):
         if field in changes:
             setattr(student, field, changes[field])
+    if changes.get("left_at") is not None:
+        await revoke_sessions(session, student.user_id, utcnow())
     if "first_name" in changes:
         user = await session.get(User, student.user_id)
         if user is not None:
@@ -272,6 +285,8 @@ async def update_staff(
     if "password" in changes:
         check_password_rules(changes["password"])
         user.password_hash = await hash_password(changes["password"])
+        if user.id != principal.id:  # a password reset by an admin signs the old holder out
+            await revoke_sessions(session, user.id, utcnow())
     if "class_ids" in changes:
         classes = await _check_class_ids(session, principal.school_id, changes["class_ids"])
         await session.execute(delete(StaffClass).where(StaffClass.user_id == user.id))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
+from server.accounts import check_language
 from server.auth.principal import Principal
 from server.db.models import DEFAULT_WORKING_HOURS, PolicyAcceptance, School, User
 from server.errors import not_found, validation_error
@@ -52,13 +54,19 @@ def check_working_hours(value: Any) -> dict[str, list[str] | None]:
     return hours
 
 
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def check_timezone(name: str) -> str:
+    """An IANA time zone name the system knows ("Europe/London"); 422 otherwise."""
+    if name not in _time_zones():
+        raise validation_error("Unknown time zone.", fields={"timezone": "unknown"})
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise validation_error("Unknown time zone.", fields={"timezone": "unknown"}) from None
-    if name not in available_timezones():
-        raise validation_error("Unknown time zone.", fields={"timezone": "unknown"})
     return name
 
 
@@ -75,6 +83,8 @@ def check_closure_days(days: list[str]) -> list[str]:
 async def update_school(session: AsyncSession, principal: Principal, changes: dict[str, Any]) -> School:
     """Apply an admin's settings change; a new policy text means a new version to accept."""
     school = await get_school(session, principal.school_id)
+    if "language" in changes:
+        check_language(changes["language"])
     if "working_hours" in changes:
         school.working_hours = check_working_hours(changes["working_hours"])
     if "timezone" in changes:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PREFIX = "HOMEROOM_"
+MIN_SECRET_LENGTH = 32
 
 
 class SettingsError(RuntimeError):
@@ -69,30 +70,69 @@ def _tuple(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _count(value: str) -> int:
+    """A whole number of at least 1 (sizes, limits, days)."""
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"must be at least 1, not {number}")
+    return number
+
+
+def _database_url(value: str) -> str:
+    """The async driver's URL: ``postgresql://`` means asyncpg, ``sqlite://`` aiosqlite."""
+    for plain, driver in _DRIVERS.items():
+        if value.startswith(plain):
+            return driver + value[len(plain) :]
+    if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise ValueError("use postgresql://… or sqlite:///…")
+    return value
+
+
+def _broker_url(value: str) -> str:
+    if not value.startswith(("memory://", "redis://", "rediss://", "unix://")):
+        raise ValueError("use memory:// or redis://…")
+    return value
+
+
+_DRIVERS = {
+    "postgres://": "postgresql+asyncpg://",
+    "postgresql://": "postgresql+asyncpg://",
+    "sqlite://": "sqlite+aiosqlite://",
+}
+
+
+def _seconds(value: str) -> float:
+    """A positive number of seconds."""
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"must be a positive number of seconds, not {value!r}")
+    return number
+
+
 _PARSERS = {
     "env": str,
     "data_dir": Path,
-    "database_url": str,
-    "broker_url": str,
+    "database_url": _database_url,
+    "broker_url": _broker_url,
     "media_dir": Path,
     "secret_key": str,
     "allowed_origins": _tuple,
     "translation_engines": _tuple,
-    "translation_threads": int,
-    "max_body_bytes": int,
-    "max_upload_bytes": int,
-    "session_days": int,
-    "invite_days": int,
-    "history_size": int,
-    "history_ttl_seconds": int,
-    "ws_queue_bytes": int,
-    "ws_idle_seconds": float,
-    "ws_ping_seconds": float,
-    "presence_ttl_seconds": float,
-    "login_attempts_per_minute": int,
-    "code_attempts_per_minute": int,
+    "translation_threads": _count,
+    "max_body_bytes": _count,
+    "max_upload_bytes": _count,
+    "session_days": _count,
+    "invite_days": _count,
+    "history_size": _count,
+    "history_ttl_seconds": _count,
+    "ws_queue_bytes": _count,
+    "ws_idle_seconds": _seconds,
+    "ws_ping_seconds": _seconds,
+    "presence_ttl_seconds": _seconds,
+    "login_attempts_per_minute": _count,
+    "code_attempts_per_minute": _count,
     "redis_prefix": str,
-    "retention_days": int,
+    "retention_days": _count,
     "log_json": _bool,
     "forwarded_allow_ips": str,
 }
@@ -127,18 +167,37 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if settings.production:
             raise SettingsError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
         settings = replace(settings, secret_key=_persisted_secret(settings.data_dir))
-    elif settings.production and len(settings.secret_key) < 32:
-        raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters in production")
+    elif settings.production and len(settings.secret_key) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production"
+        )
     return settings
 
 
 def _persisted_secret(data_dir: Path) -> str:
-    """Read the development secret from the data folder, creating it on first run."""
+    """Read the development secret from the data folder, creating it (mode 0600) on first run.
+
+    The new key is written to a private temporary file and linked into place, so two
+    processes starting at once agree on one key and nobody ever reads a half-written file.
+    """
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
+    existing = path.read_text().strip() if path.exists() else ""
+    if len(existing) >= MIN_SECRET_LENGTH:
+        return existing
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    temporary = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key + "\n")
+        if existing or path.exists():
+            os.replace(temporary, path)  # an empty or truncated key file: replace it
+        else:
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                return path.read_text().strip()  # another process made it a moment ago
+    finally:
+        temporary.unlink(missing_ok=True)
     return key

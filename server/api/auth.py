@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,36 +14,40 @@ from server.access import children_of, names_for_classes, own_student
 from server.api import shapes
 from server.api.http import (
     SESSION_COOKIE,
+    Body,
+    LanguageCode,
+    Password,
     authenticate,
     client_ip,
     limit,
     ok,
     parse,
     services_of,
+    text,
 )
 from server.auth.principal import start_session
-from server.auth.tokens import csrf_token
+from server.auth.tokens import csrf_token, normalise_code
 from server.db.models import School, User
 from server.services import Services
 
-Name = Field(min_length=1, max_length=200)
+Name = text(200)
 
 
-class LoginBody(BaseModel):
+class LoginBody(Body):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
 
 
-class PupilLoginBody(BaseModel):
+class PupilLoginBody(Body):
     class_code: str = Field(min_length=1, max_length=32)
     student_code: str = Field(min_length=1, max_length=32)
 
 
-class MeBody(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    language: str | None = Field(default=None, min_length=2, max_length=16)
-    password: str | None = Field(default=None, max_length=256)
-    current_password: str | None = Field(default=None, max_length=256)
+class MeBody(Body):
+    name: Name | None = None
+    language: LanguageCode | None = None
+    password: Password | None = None
+    current_password: Password | None = None
 
 
 async def me_shape(services: Services, user: User, token: str | None = None) -> dict[str, Any]:
@@ -111,7 +115,12 @@ async def login(request: Request) -> Response:
         client_ip(request),
         services_of(request).settings.login_attempts_per_minute,
     )
-    await limit(request, "login-email", accounts.normalise_email(body.email), 10)
+    await limit(
+        request,
+        "login-email",
+        accounts.normalise_email(body.email),
+        services_of(request).settings.login_attempts_per_minute,
+    )
     async with services_of(request).read() as session:
         user = await accounts.check_login(session, body.email, body.password)
     return await _signed_in(request, user)
@@ -125,7 +134,7 @@ async def pupil_login(request: Request) -> Response:
     await limit(
         request,
         "pupil-class",
-        body.class_code.upper(),
+        normalise_code(body.class_code),
         settings.code_attempts_per_minute * 6,
     )
     async with services_of(request).read() as session:
@@ -163,6 +172,9 @@ async def patch_me(request: Request) -> Response:
             password=body.password,
             current_password=body.current_password,
         )
+    if body.password is not None:
+        # The user's other sessions were revoked: close their live connections too.
+        await services.access_changed(principal.id)
     return ok(await me_shape(services, user))
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,6 +20,36 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_COOKIE = "session"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+MAX_ID = 2**62
+
+
+class Body(BaseModel):
+    """Base of request bodies: JSON types are taken strictly (``"5"`` is not an id, ``1`` not a flag)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row id in a body: positive and within the database's 64-bit range."""
+
+
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+LanguageCode = Annotated[str, StringConstraints(min_length=2, max_length=16)]
+"""A language code; whether the server knows it is checked by ``server.languages``."""
+Password = Annotated[str, StringConstraints(max_length=256)]
+"""A password as typed; the length rules are checked (with a clear message) by ``server.accounts``."""
+
+
+def text(max_length: int, min_length: int = 1) -> Any:
+    """A string field trimmed of surrounding whitespace, then held to a length."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+    ]
 
 
 class JSONResponse(Response):
@@ -41,19 +71,25 @@ def services_of(request: Request) -> Services:
 
 
 async def parse(request: Request, model: type[M]) -> M:
-    """Read and validate a JSON body; 400 when it is not JSON, 422 when it does not fit."""
+    """Read and validate a JSON body; 400 when it is not a JSON object, 422 when it does not fit.
+
+    Text may not hold NUL characters (PostgreSQL cannot store them, and no form needs one).
+    """
     raw = await request.body()
-    if not raw:
-        data: Any = {}
-    else:
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise bad_request("The request body is not valid JSON.") from None
+    if not raw.strip():
+        raw = b"{}"
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise bad_request("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
+    if _has_nul(data):
+        raise ApiError(
+            422, "validation_error", "Text may not contain NUL characters.", {"fields": {"body": "nul"}}
+        )
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         raise ApiError(
             422,
@@ -61,6 +97,16 @@ async def parse(request: Request, model: type[M]) -> M:
             "Some fields are missing or not valid.",
             _fields(exc),
         ) from None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _fields(exc: ValidationError) -> dict[str, Any]:
@@ -74,7 +120,7 @@ def _fields(exc: ValidationError) -> dict[str, Any]:
 def path_id(request: Request, name: str = "id") -> int:
     """An integer id from the path; 404 when out of range (ids never leak as 400s)."""
     value = request.path_params[name]
-    if not isinstance(value, int) or value < 1 or value > 2**62:
+    if not isinstance(value, int) or value < 1 or value > MAX_ID:
         raise not_found()
     return value
 
@@ -85,17 +131,17 @@ def query_int(
     default: int | None = None,
     *,
     low: int = 1,
-    high: int = 2**62,
+    high: int = MAX_ID,
 ) -> int | None:
     """An optional integer query parameter within bounds; 400 otherwise."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 20 else None
     except ValueError:
         raise bad_request(f"'{name}' must be a whole number.", field=name) from None
-    if not low <= value <= high:
+    if value is None or not low <= value <= high:
         raise bad_request(f"'{name}' must be between {low} and {high}.", field=name)
     return value
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +14,11 @@ from server.access import get_student, names_for_classes
 from server.api import shapes
 from server.api.auth import _signed_in, me_shape
 from server.api.http import (
+    Body,
+    EmailAddress,
+    Id,
+    LanguageCode,
+    Password,
     authenticate,
     client_ip,
     limit,
@@ -19,34 +26,37 @@ from server.api.http import (
     parse,
     path_id,
     services_of,
+    text,
 )
 from server.auth.principal import require_role
 from server.db.models import GuardianRequest, Student
 from server.errors import ApiError, validation_error
 from server.timeutil import iso
 
-Code = Field(min_length=4, max_length=32)
+Code = text(32, min_length=4)
+PersonName = text(200)
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-class InviteBody(BaseModel):
-    student_id: int = Field(ge=1, le=2**62)
+class InviteBody(Body):
+    student_id: Id
 
 
-class JoinBody(BaseModel):
-    code: str = Code
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    password: str = Field(max_length=256)
-    language: str = Field(min_length=2, max_length=16)
-    accept_policy_version: int = Field(ge=1, le=2**31)
+class JoinBody(Body):
+    code: Code
+    name: PersonName
+    email: EmailAddress
+    password: Password
+    language: LanguageCode
+    accept_policy_version: Version
 
 
-class CodeBody(BaseModel):
-    code: str = Code
+class CodeBody(Body):
+    code: Code
 
 
-class AcceptBody(BaseModel):
-    version: int = Field(ge=1, le=2**31)
+class AcceptBody(Body):
+    version: Version
 
 
 def _limit_reached(request: GuardianRequest) -> ApiError:
@@ -93,7 +103,7 @@ async def join(request: Request) -> Response:
         outcome = await onboarding.join(
             session,
             code=body.code,
-            name=body.name.strip(),
+            name=body.name,
             email=body.email,
             password=body.password,
             language=body.language,
@@ -112,12 +122,9 @@ async def add_child(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "parent")
     services = services_of(request)
-    await limit(
-        request,
-        "code-ip",
-        client_ip(request),
-        services.settings.code_attempts_per_minute,
-    )
+    attempts = services.settings.code_attempts_per_minute
+    await limit(request, "code-ip", client_ip(request), attempts)
+    await limit(request, "code-user", str(principal.id), attempts)
     body = await parse(request, CodeBody)
     async with services.transaction() as session:
         outcome = await onboarding.link_child(session, principal, body.code, services.clock())
@@ -134,8 +141,8 @@ async def list_guardian_requests(request: Request) -> Response:
         raise validation_error("status is pending, approved or rejected.", fields={"status": "invalid"})
     async with services_of(request).read() as session:
         found = await onboarding.list_requests(session, principal.school_id, status)
-        students = {s.id: s for s in [await session.get(Student, r.student_id) for r in found] if s}
-        names = await names_for_classes(session, {s.class_id for s in students.values()})
+        class_ids = await onboarding.classes_of_students(session, {r.student_id for r in found})
+        names = await names_for_classes(session, class_ids)
     return ok({"items": [shapes.guardian_request(r, names.get(r.student_id, "")) for r in found]})
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,73 +13,79 @@ from starlette.routing import Route
 
 from server import roster
 from server import school as school_domain
-from server.access import get_class, get_student, names_for_classes, visible_class_ids
+from server.access import get_class, get_student, guardians_of, names_for_classes, visible_class_ids
 from server.api import shapes
-from server.api.http import authenticate, ok, parse, path_id, services_of
+from server.api.http import (
+    Body,
+    EmailAddress,
+    Id,
+    LanguageCode,
+    Password,
+    authenticate,
+    ok,
+    parse,
+    path_id,
+    services_of,
+    text,
+)
 from server.auth.principal import require_role
 from server.db.models import Skill
 from server.errors import validation_error
 
-Name = Field(min_length=1, max_length=100)
+ClassName = text(100)
+PersonName = text(200)
+Role = Annotated[str, StringConstraints(pattern="^(admin|teacher|office)$")]
 
 
-class SchoolPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class SchoolPatch(Body):
+    name: PersonName | None = None
     timezone: str | None = Field(default=None, max_length=64)
-    language: str | None = Field(default=None, min_length=2, max_length=16)
-    working_hours: dict[str, list[str] | None] | None = None
+    language: LanguageCode | None = None
+    working_hours: dict[str, list[str] | None] | None = Field(default=None, max_length=7)
     closure_days: list[str] | None = Field(default=None, max_length=400)
     allow_negative_points: bool | None = None
     office_phone: str | None = Field(default=None, max_length=64)
-    office_email: str | None = Field(default=None, max_length=254)
+    office_email: EmailAddress | Literal[""] | None = None
     policy_text: str | None = Field(default=None, max_length=100_000)
-    policy_version: int | None = Field(default=None, ge=1, le=2**31)
+    policy_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-class ClassBody(BaseModel):
-    name: str = Name
+class ClassBody(Body):
+    name: ClassName
 
 
-class StudentBody(BaseModel):
-    first_name: str = Name
-    last_name: str = Name
+class StudentBody(Body):
+    first_name: ClassName
+    last_name: ClassName
     photo_consent: bool = False
     la_care: bool = False
 
 
-class StudentPatch(BaseModel):
-    first_name: str | None = Field(default=None, min_length=1, max_length=100)
-    last_name: str | None = Field(default=None, min_length=1, max_length=100)
+class StudentPatch(Body):
+    first_name: ClassName | None = None
+    last_name: ClassName | None = None
     photo_consent: bool | None = None
     la_care: bool | None = None
-    class_id: int | None = Field(default=None, ge=1, le=2**62)
+    class_id: Id | None = None
     left_at: datetime | None = None
 
 
-Role = Field(pattern="^(admin|teacher|office)$")
+class StaffBody(Body):
+    name: PersonName
+    email: EmailAddress
+    role: Role
+    password: Password
+    class_ids: list[Id] = Field(default_factory=list, max_length=200)
+    language: LanguageCode = "en"
 
 
-class StaffBody(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    role: str = Role
-    password: str = Field(max_length=256)
-    class_ids: list[int] = Field(default_factory=list, max_length=200)
-    language: str = Field(default="en", min_length=2, max_length=16)
-
-
-class StaffPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: str | None = Field(
-        default=None,
-        min_length=3,
-        max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-    )
-    role: str | None = Field(default=None, pattern="^(admin|teacher|office)$")
-    password: str | None = Field(default=None, max_length=256)
-    class_ids: list[int] | None = Field(default=None, max_length=200)
-    language: str | None = Field(default=None, min_length=2, max_length=16)
+class StaffPatch(Body):
+    name: PersonName | None = None
+    email: EmailAddress | None = None
+    role: Role | None = None
+    password: Password | None = None
+    class_ids: list[Id] | None = Field(default=None, max_length=200)
+    language: LanguageCode | None = None
 
 
 def _set_fields(model: BaseModel) -> dict[str, Any]:
@@ -109,20 +115,12 @@ async def patch_school(request: Request) -> Response:
     require_role(principal, "admin")
     body = await parse(request, SchoolPatch)
     changes = _set_fields(body)
-    for required in (
-        "name",
-        "timezone",
-        "working_hours",
-        "closure_days",
-        "allow_negative_points",
-        "language",
-    ):
-        if required in changes and changes[required] is None:
+    for clearable in ("office_phone", "office_email"):
+        if clearable in changes and changes[clearable] is None:
+            changes[clearable] = ""
+    for required, value in changes.items():
+        if value is None:
             raise validation_error(f"{required} cannot be null.", fields={required: "null"})
-    if changes.get("language") is not None:
-        from server.accounts import check_language
-
-        check_language(changes["language"])
     async with services_of(request).transaction() as session:
         found = await school_domain.update_school(session, principal, changes)
     return ok(shapes.school(found))
@@ -219,10 +217,13 @@ async def patch_student(request: Request) -> Response:
             raise validation_error(f"{required} cannot be null.", fields={required: "null"})
     if changes.get("left_at") is not None and changes["left_at"].tzinfo is None:
         raise validation_error("left_at needs a time-zone offset.", fields={"left_at": "naive"})
-    async with services_of(request).transaction() as session:
+    services = services_of(request)
+    async with services.transaction() as session:
         pupil = await get_student(session, principal, path_id(request))
         await roster.update_student(session, principal, pupil, changes)
         names = await names_for_classes(session, [pupil.class_id])
+    if {"class_id", "left_at"} & changes.keys():
+        await services.access_changed(pupil.user_id)
     return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True))
 
 
@@ -233,7 +234,10 @@ async def delete_student(request: Request) -> Response:
     erase = services.extras.get("erase_student", roster.erase_student)
     async with services.transaction() as session:
         pupil = await get_student(session, principal, path_id(request))
+        affected = [pupil.user_id, *(g.id for g in await guardians_of(session, pupil.id))]
         await erase(session, principal, pupil)
+    for user_id in affected:
+        await services.access_changed(user_id)
     return ok({"deleted": True})
 
 
@@ -273,8 +277,11 @@ async def patch_staff(request: Request) -> Response:
     require_role(principal, "admin")
     body = await parse(request, StaffPatch)
     changes = {k: v for k, v in _set_fields(body).items() if v is not None}
-    async with services_of(request).transaction() as session:
+    services = services_of(request)
+    async with services.transaction() as session:
         user, classes = await roster.update_staff(session, principal, path_id(request), changes)
+    if {"role", "password", "class_ids"} & changes.keys():
+        await services.access_changed(user.id)
     return ok(shapes.staff_member(user, classes))
 
 

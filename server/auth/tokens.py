@@ -40,4 +40,6 @@ def csrf_matches(secret_key: str, session_token: str, presented: str | None) -> 
     """Constant-time check of a presented CSRF token."""
     if not presented:
         return False
-    return hmac.compare_digest(csrf_token(secret_key, session_token), presented)
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header may carry any byte.
+    expected = csrf_token(secret_key, session_token).encode()
+    return hmac.compare_digest(expected, presented.encode("utf-8", "surrogateescape"))
