@@ -106,14 +106,10 @@ async def claim_invite(session: AsyncSession, code: str, now: datetime) -> Invit
     if invite.expires_at <= now:
         raise _invalid_code("expired", "That code has expired. Ask the school for a new one.")
     claimed = await session.execute(
-        update(Invite)
-        .where(Invite.id == invite.id, Invite.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
+        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise _invalid_code("used", "That code has already been used. Ask the school for a new one.")
-    invite.used_at = now
     return invite
 
 
@@ -122,11 +118,14 @@ async def lock_student(session: AsyncSession, student_id: int) -> Student:
 
     Everything that counts a pupil's guardians and then links one holds this lock, so
     two joins racing for the last place cannot both see one guardian and link a third.
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: it still queues the joins one behind the
+    other but does not clash with the key-share locks that foreign-key checks take on
+    the pupil row (two joins each holding one and wanting ``FOR UPDATE`` deadlock).
     """
     student = await session.scalar(
         select(Student)
         .where(Student.id == student_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if student is None or student.left_at is not None:

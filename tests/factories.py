@@ -8,15 +8,18 @@ separate tenant, so tests sharing a database never see each other's data.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 
-from server.auth.tokens import csrf_token, digest, new_token
+from server.auth.tokens import csrf_token, digest, new_code, new_token
 from server.db.models import (
     GuardianLink,
+    Invite,
     School,
     SchoolClass,
     Session,
@@ -129,6 +132,35 @@ class World:
                 session.add(GuardianLink(guardian_id=parent.id, student_id=child.student.id))
         return parent
 
+    async def add_invite(self, pupil: Actor, *, days: float = 14, used: bool = False) -> str:
+        """A one-use invite code for ``pupil`` (stored hashed, as the server does); returns the code."""
+        assert pupil.student is not None
+        code = new_code(10)
+        now = utcnow()
+        async with self.services.transaction() as session:
+            session.add(
+                Invite(
+                    school_id=self.school.id,
+                    student_id=pupil.student.id,
+                    code_hash=digest(code),
+                    created_by=self.admin.id,
+                    expires_at=now + timedelta(days=days),
+                    used_at=now if used else None,
+                    created_at=now,
+                )
+            )
+        return code
+
+    async def set_policy(self, version: int, text: str | None = None) -> None:
+        """Publish a new version of the school's code of conduct (straight to the database)."""
+        async with self.services.transaction() as session:
+            school = await session.get(School, self.school.id)
+            assert school is not None
+            school.policy_version = version
+            if text is not None:
+                school.policy_text = text
+        self.school.policy_version = version
+
     async def sign_in(self, user: User) -> Actor:
         token = new_token()
         now = utcnow()
@@ -158,3 +190,36 @@ async def make_world(services: Services, *, classes: int = 1) -> World:
     for index in range(classes):
         await world.add_class(f"Class {index + 1}")
     return world
+
+
+def error_of(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """Assert ``response`` is an API.md error (status, shape, code) and return its ``error`` object."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict)
+    assert "Traceback" not in response.text
+    if code is not None:
+        assert error["code"] == code, error
+    return error  # type: ignore[no-any-return]
+
+
+def api_endpoints() -> list[tuple[str, str]]:
+    """Every (method, path template) the app serves over HTTP, from ``server.app.api_routes()``."""
+    from starlette.routing import Route
+
+    from server.app import api_routes
+
+    found: list[tuple[str, str]] = []
+    for route in api_routes():
+        if isinstance(route, Route):
+            found += [(method, route.path) for method in sorted(route.methods or ()) if method != "HEAD"]
+    return found
+
+
+def fill(template: str, value: int) -> str:
+    """A concrete path from a template, every ``{name:int}`` set to ``value``."""
+    return re.sub(r"\{[^}]+\}", str(value), template)

@@ -18,6 +18,7 @@ from server.api.http import (
     LanguageCode,
     Password,
     authenticate,
+    changes_of,
     client_ip,
     limit,
     ok,
@@ -162,6 +163,7 @@ async def get_me(request: Request) -> Response:
 async def patch_me(request: Request) -> Response:
     principal = await authenticate(request)
     body = await parse(request, MeBody)
+    changes_of(body, clearable={"current_password": None})
     services = services_of(request)
     async with services.transaction() as session:
         user = await accounts.update_profile(

@@ -99,6 +99,23 @@ async def parse(request: Request, model: type[M]) -> M:
         ) from None
 
 
+def changes_of(body: BaseModel, *, clearable: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields a PATCH body actually sent; 422 for an explicit null, except on ``clearable``.
+
+    A clearable field sent as null takes the value given for it (``{"office_phone": ""}``).
+    """
+    clearable = clearable or {}
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None:
+            if name not in clearable:
+                raise ApiError(422, "validation_error", f"{name} cannot be null.", {"fields": {name: "null"}})
+            value = clearable[name]
+        changes[name] = value
+    return changes
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +22,7 @@ from server.api.http import (
     LanguageCode,
     Password,
     authenticate,
+    changes_of,
     ok,
     parse,
     path_id,
@@ -88,11 +89,6 @@ class StaffPatch(Body):
     language: LanguageCode | None = None
 
 
-def _set_fields(model: BaseModel) -> dict[str, Any]:
-    """The fields a PATCH body actually sent (explicit nulls included)."""
-    return {name: getattr(model, name) for name in model.model_fields_set}
-
-
 async def get_school(request: Request) -> Response:
     principal = await authenticate(request)
     async with services_of(request).read() as session:
@@ -114,13 +110,7 @@ async def patch_school(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
     body = await parse(request, SchoolPatch)
-    changes = _set_fields(body)
-    for clearable in ("office_phone", "office_email"):
-        if clearable in changes and changes[clearable] is None:
-            changes[clearable] = ""
-    for required, value in changes.items():
-        if value is None:
-            raise validation_error(f"{required} cannot be null.", fields={required: "null"})
+    changes = changes_of(body, clearable={"office_phone": "", "office_email": ""})
     async with services_of(request).transaction() as session:
         found = await school_domain.update_school(session, principal, changes)
     return ok(shapes.school(found))
@@ -211,10 +201,7 @@ async def patch_student(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
     body = await parse(request, StudentPatch)
-    changes = _set_fields(body)
-    for required in ("first_name", "last_name", "photo_consent", "la_care", "class_id"):
-        if required in changes and changes[required] is None:
-            raise validation_error(f"{required} cannot be null.", fields={required: "null"})
+    changes = changes_of(body, clearable={"left_at": None})
     if changes.get("left_at") is not None and changes["left_at"].tzinfo is None:
         raise validation_error("left_at needs a time-zone offset.", fields={"left_at": "naive"})
     services = services_of(request)
@@ -276,7 +263,7 @@ async def patch_staff(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
     body = await parse(request, StaffPatch)
-    changes = {k: v for k, v in _set_fields(body).items() if v is not None}
+    changes = changes_of(body)
     services = services_of(request)
     async with services.transaction() as session:
         user, classes = await roster.update_staff(session, principal, path_id(request), changes)
