@@ -92,13 +92,9 @@ async def create_invite(request: Request) -> Response:
 
 async def join(request: Request) -> Response:
     services = services_of(request)
-    await limit(
-        request,
-        "code-ip",
-        client_ip(request),
-        services.settings.code_attempts_per_minute,
-    )
     body = await parse(request, JoinBody)
+    # Counted once the body is well formed: every attempt with a code counts, typos in JSON do not.
+    await limit(request, "code-ip", client_ip(request), services.settings.code_attempts_per_minute)
     async with services.transaction() as session:
         outcome = await onboarding.join(
             session,
@@ -122,10 +118,10 @@ async def add_child(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "parent")
     services = services_of(request)
+    body = await parse(request, CodeBody)
     attempts = services.settings.code_attempts_per_minute
     await limit(request, "code-ip", client_ip(request), attempts)
     await limit(request, "code-user", str(principal.id), attempts)
-    body = await parse(request, CodeBody)
     async with services.transaction() as session:
         outcome = await onboarding.link_child(session, principal, body.code, services.clock())
     if outcome.request is not None:
