@@ -164,7 +164,7 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
             if class_index == 4 and pupil_index == 0:
                 logins.pupils.append(
                     (
-                        f"pupil: {first} in {school_class.name}",
+                        f"pupil: {first} {last[0]}. in {school_class.name}",
                         school_class.class_code,
                         pupil.student_code,
                     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server import cli
 from server.app import create_app
 from tests.conftest import make_settings
 
@@ -84,23 +86,35 @@ async def test_create_school_makes_an_admin_who_can_sign_in(tmp_path: Path) -> N
     assert "Traceback" not in again.stderr + weak.stderr
 
 
-def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
-    done = run_cli(tmp_path, "migrate", extra_env={"HOMEROOM_ENV": "production"})
-    assert done.returncode == 2
-    assert "HOMEROOM_SECRET_KEY is required" in done.stderr and "Traceback" not in done.stderr
+def test_production_refuses_to_start_without_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOMEROOM_ENV", "production")
+    monkeypatch.setenv("HOMEROOM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("HOMEROOM_SECRET_KEY", raising=False)
+    assert cli.main(["migrate"]) == 2
+    assert "HOMEROOM_SECRET_KEY is required" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no database made, no key written
 
 
-async def test_demo_prints_logins_that_sign_in(tmp_path: Path) -> None:
-    done = run_cli(tmp_path, "demo", "--no-serve", "--port", "8123")
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A data folder holding a freshly seeded demo school, and what ``demo --no-serve`` printed."""
+    data_dir = tmp_path_factory.mktemp("demo")
+    done = run_cli(data_dir, "demo", "--no-serve", "--port", "8123")
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    return data_dir, done.stdout
+
+
+async def test_demo_prints_logins_that_sign_in(demo_dir: tuple[Path, str]) -> None:
+    data_dir, out = demo_dir
     assert "http://127.0.0.1:8123/" in out
     password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
     emails = re.findall(r"(\S+@\S+\.example)$", out, flags=re.MULTILINE)
     pupils = re.findall(r"class code (\S+), pupil code (\S+)", out)
     assert len(emails) >= 5 and pupils
     roles = set()
-    async with api_on(tmp_path) as api:
+    async with api_on(data_dir) as api:
         for email in emails:
             login = await api.post("/api/auth/login", json={"email": email, "password": password})
             assert login.status_code == 200, (email, login.text)
@@ -116,11 +130,11 @@ async def test_demo_prints_logins_that_sign_in(tmp_path: Path) -> None:
         await _check_the_demo_school(api, password)
     assert roles == {"admin", "teacher", "office", "parent", "student"}
 
-    kept = run_cli(tmp_path, "demo", "--no-serve", "--keep")
-    assert (
-        kept.returncode == 0 and re.findall(r"(\S+@\S+\.example)$", kept.stdout, flags=re.MULTILINE) == emails
-    )
-    (tmp_path / "demo-logins.txt").unlink()
+
+def test_demo_never_seeds_into_a_database_that_holds_a_school(
+    demo_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    shutil.copy(demo_dir[0] / "homeroom.db", tmp_path / "homeroom.db")  # a school, but no demo listing
     refused = run_cli(tmp_path, "demo", "--no-serve", "--keep")
     assert refused.returncode == 1 and "already holds a school" in refused.stderr
 
@@ -152,12 +166,13 @@ def _free_port() -> int:
 
 
 @pytest.mark.live
-def test_demo_serves_on_the_printed_url(tmp_path: Path) -> None:
+def test_demo_serves_on_the_printed_url(demo_dir: tuple[Path, str]) -> None:
+    """What ``make run`` ends with: a server on the printed URL where the printed logins work."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
-    env["HOMEROOM_DATA_DIR"] = str(tmp_path)
+    env["HOMEROOM_DATA_DIR"] = str(demo_dir[0])
     server = subprocess.Popen(
-        [sys.executable, "-m", "server", "demo", "--port", str(port)],
+        [sys.executable, "-m", "server", "demo", "--keep", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -165,14 +180,15 @@ def test_demo_serves_on_the_printed_url(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        url = None
         assert server.stdout is not None
+        printed = ""
         for line in server.stdout:
-            found = re.search(r"ready: (http://\S+)", line)
-            if found:
-                url = found.group(1)
+            printed += line
+            if line.startswith("===") and "ready:" in printed:
                 break
+        url = re.search(r"ready: (http://\S+)", printed).group(1)  # type: ignore[union-attr]
         assert url == f"http://127.0.0.1:{port}/"
+        email = re.search(r"(\S+@families\.example)$", printed, flags=re.MULTILINE).group(1)  # type: ignore[union-attr]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -180,18 +196,13 @@ def test_demo_serves_on_the_printed_url(tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 pass
+            assert server.poll() is None, "the demo server stopped"
             assert time.monotonic() < deadline, "the demo server never answered"
             time.sleep(0.1)
-        login = httpx.post(
-            url + "api/auth/login", json={"email": "head@riverside.example", "password": "homeroom-demo"}
-        )
+        login = httpx.post(url + "api/auth/login", json={"email": email, "password": "homeroom-demo"})
         assert login.status_code == 200
-        assert (
-            httpx.get(
-                url + "api/me", headers={"Authorization": f"Bearer {login.json()['token']}"}
-            ).status_code
-            == 200
-        )
+        me = httpx.get(url + "api/me", headers={"Authorization": f"Bearer {login.json()['token']}"})
+        assert me.json()["role"] == "parent" and me.json()["children"]
     finally:
         server.send_signal(signal.SIGINT)
         try:

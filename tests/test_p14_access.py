@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import select
+from starlette.requests import Request
 
+from server.api.http import client_ip
 from server.auth.tokens import CODE_ALPHABET, digest, normalise_code
 from server.db.models import Invite
 from server.services import Services
@@ -224,3 +226,18 @@ async def test_p14_pupils_and_parents_cannot_reach_another_schools_data(
         response = await api.get(f"/api/students/{stranger.student.id}", headers=actor.headers)
         error_of(response, 404, "not_found")
         error_of(await api.get(f"/api/classes/{elsewhere.classes[0].id}", headers=actor.headers), 404)
+
+
+@pytest.mark.parametrize(
+    ("host", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_p14_attempts_from_one_ipv6_household_count_together(host: str, counted_as: str) -> None:
+    request = Request({"type": "http", "client": (host, 1234), "headers": []})
+    assert client_ip(request) == counted_as
