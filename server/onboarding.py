@@ -261,11 +261,21 @@ async def _queue(session: AsyncSession, request: GuardianRequest) -> GuardianReq
     return request
 
 
-async def list_requests(session: AsyncSession, school_id: int, status: str | None) -> list[GuardianRequest]:
+async def list_requests(
+    session: AsyncSession,
+    school_id: int,
+    status: str | None,
+    *,
+    before: int | None = None,
+    limit: int = 20,
+) -> list[GuardianRequest]:
+    """A school's guardian requests, newest first, one page at a time."""
     query = select(GuardianRequest).where(GuardianRequest.school_id == school_id)
     if status:
         query = query.where(GuardianRequest.status == status)
-    return list((await session.scalars(query.order_by(GuardianRequest.id.desc()))).all())
+    if before is not None:
+        query = query.where(GuardianRequest.id < before)
+    return list((await session.scalars(query.order_by(GuardianRequest.id.desc()).limit(limit))).all())
 
 
 async def classes_of_students(session: AsyncSession, student_ids: set[int]) -> set[int]:

@@ -156,7 +156,17 @@ SPECS: dict[tuple[str, str], Spec] = {
         },
     ),
     ("POST", "/api/me/children"): Spec(actor="parent", body={"code": CODE}),
-    ("GET", "/api/guardian-requests"): Spec(query=["status=bogus", f"status={SQL}", "status=%00"]),
+    ("GET", "/api/guardian-requests"): Spec(
+        query=[
+            "status=bogus",
+            f"status={SQL}",
+            "status=%00",
+            "limit=0",
+            "limit=101",
+            "limit=x",
+            f"before={HUGE_ID}",
+        ]
+    ),
     ("POST", "/api/guardian-requests/{id:int}/approve"): Spec(path="request"),
     ("POST", "/api/guardian-requests/{id:int}/reject"): Spec(path="request"),
     ("GET", "/api/policy"): Spec(),
@@ -378,15 +388,16 @@ def _attempts(method: str, template: str, place: Place, max_body: int) -> Iterat
     if method != "GET":
         oversize = b'{"name": "' + b"x" * (max_body + 10) + b'"}'
         yield Attempt("oversize body", method, path, {**headers, **json_header}, oversize, statuses=(413,))
+    # An endpoint without a spec may check its body before the caller: any refusal will do there.
+    any_refusal = Attempt.statuses
     if spec.actor != "none" or not known:
-        yield Attempt("no token", method, path, {}, body, statuses=(401,) if known else (401, 403, 404))
+        yield Attempt("no token", method, path, {}, body, statuses=(401,) if known else any_refusal)
         broken = {"Authorization": "Bearer " + "x" * 5000}
-        yield Attempt(
-            "broken token", method, path, broken, body, statuses=(401,) if known else (401, 403, 404)
-        )
+        yield Attempt("broken token", method, path, broken, body, statuses=(401,) if known else any_refusal)
     if actor is not None and method != "GET":
         cookie = {"cookie": f"session={actor.token}", "x-csrf-token": "é".encode()}
-        yield Attempt("cookie with a bad CSRF token", method, path, cookie, body, statuses=(403,))
+        statuses = (403,) if known else any_refusal
+        yield Attempt("cookie with a bad CSRF token", method, path, cookie, body, statuses=statuses)
     if spec.body is not None or (not known and method != "GET"):
         for raw in [*NOT_JSON, *NOT_AN_OBJECT]:
             yield Attempt(f"body {raw[:20]!r}", method, path, {**headers, **json_header}, raw, strict=known)

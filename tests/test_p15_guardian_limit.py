@@ -224,3 +224,23 @@ async def _wait_for_a_lock_wait(services: Services, deadline: float = 10.0) -> N
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the second join never waited for the pupil row lock")
+
+
+async def test_p15_the_queue_is_paginated_newest_first(
+    api: httpx.AsyncClient, world: World, services: Services
+) -> None:
+    pupil = await world.add_student(world.classes[0])
+    async with services.transaction() as session:
+        for n in range(5):
+            session.add(
+                GuardianRequest(
+                    school_id=world.school.id, student_id=pupil.student.id, name=f"R{n}", email=f"r{n}@x.zz"
+                )  # type: ignore[union-attr]
+            )
+    headers = world.admin.headers
+    first = (await api.get("/api/guardian-requests?limit=2", headers=headers)).json()["items"]
+    assert [r["name"] for r in first] == ["R4", "R3"]
+    rest = (
+        await api.get(f"/api/guardian-requests?limit=10&before={first[-1]['id']}", headers=headers)
+    ).json()
+    assert [r["name"] for r in rest["items"]] == ["R2", "R1", "R0"]

@@ -23,6 +23,7 @@ from server.api.http import (
     client_ip,
     limit,
     ok,
+    page_params,
     parse,
     path_id,
     services_of,
@@ -135,8 +136,11 @@ async def list_guardian_requests(request: Request) -> Response:
     status = request.query_params.get("status")
     if status not in (None, "pending", "approved", "rejected"):
         raise validation_error("status is pending, approved or rejected.", fields={"status": "invalid"})
+    before, page = page_params(request)
     async with services_of(request).read() as session:
-        found = await onboarding.list_requests(session, principal.school_id, status)
+        found = await onboarding.list_requests(
+            session, principal.school_id, status, before=before, limit=page
+        )
         class_ids = await onboarding.classes_of_students(session, {r.student_id for r in found})
         names = await names_for_classes(session, class_ids)
     return ok({"items": [shapes.guardian_request(r, names.get(r.student_id, "")) for r in found]})
