@@ -16,7 +16,7 @@ Reusable by any test that needs the server as users run it::
   and shown when it fails to start.
 - :class:`RedisServer` runs a private ``redis-server`` on a free port for tests that stop or
   restart Redis (``persistent=True`` keeps an append-only file, so history survives a restart).
-- :func:`test_services` builds an in-process :class:`Services` on the same database, to seed data
+- :func:`shared_services` builds an in-process :class:`Services` on the same database, to seed data
   with ``tests.factories`` and to emit events (see ``tests/live/emitter.py``).
 """
 
@@ -205,7 +205,7 @@ async def live_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def test_services(database_url: str, data_dir: Path) -> AsyncIterator[Services]:
+async def shared_services(database_url: str, data_dir: Path) -> AsyncIterator[Services]:
     """In-process services on the servers' database (for factories and emitting events)."""
     settings = Settings(
         data_dir=data_dir,
