@@ -3,7 +3,7 @@
     async with LiveClient.connect(server.ws_url, actor.token) as client:
         await client.sub("class:3", ref=1)
         subbed = await client.wait_for(lambda f: f["op"] == "subbed")
-        event = await client.wait_for(lambda f: f.get("type") == "post.created", timeout=5)
+        event = await client.wait_for(lambda f: f.get("type") == "post.created", deadline=5)
 
 Every frame received is kept in ``client.frames``; :meth:`wait_for` looks at frames not yet
 consumed by an earlier wait, in arrival order, and fails with the frames seen when the
@@ -74,7 +74,9 @@ class LiveClient:
         """Send one frame (a dict is sent as JSON, a string as is)."""
         await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
 
-    async def sub(self, channel: str, *, since: int | None = None, epoch: str | None = None, ref: Any = None) -> None:
+    async def sub(
+        self, channel: str, *, since: int | None = None, epoch: str | None = None, ref: Any = None
+    ) -> None:
         frame: Frame = {"op": "sub", "channel": channel}
         if since is not None:
             frame["since"] = since
@@ -90,34 +92,37 @@ class LiveClient:
         await self.sub(channel, since=since, epoch=epoch, ref=ref)
         return await self.wait_for(lambda f: f.get("ref") == ref and f["op"] in ("subbed", "error"))
 
-    async def wait_for(self, predicate: Callable[[Frame], bool], timeout: float = 5.0) -> Frame:
+    async def wait_for(self, predicate: Callable[[Frame], bool], deadline: float = 5.0) -> Frame:
         """The first not-yet-consumed frame matching ``predicate``; frames before it are consumed."""
-        async with asyncio.timeout(timeout):
-            async with self._arrived:
-                while True:
-                    for index in range(self._next, len(self.frames)):
-                        if predicate(self.frames[index]):
-                            self._next = index + 1
-                            return self.frames[index]
-                    if self._reader.done():
-                        raise AssertionError(f"connection closed ({self.close_code}); frames: {self.frames[-10:]}")
-                    await self._arrived.wait()
+        async with asyncio.timeout(deadline), self._arrived:
+            while True:
+                for index in range(self._next, len(self.frames)):
+                    if predicate(self.frames[index]):
+                        self._next = index + 1
+                        return self.frames[index]
+                if self._reader.done():
+                    raise AssertionError(
+                        f"connection closed ({self.close_code}); last frames: {self.frames[-10:]}"
+                    )
+                await self._arrived.wait()
 
-    async def events(self, channel: str, count: int, timeout: float = 10.0) -> list[Frame]:
+    async def events(self, channel: str, count: int, deadline: float = 10.0) -> list[Frame]:
         """The next ``count`` event frames of ``channel``."""
         found: list[Frame] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(deadline):
             while len(found) < count:
-                found.append(await self.wait_for(lambda f: f["op"] == "event" and f["channel"] == channel, timeout))
+                found.append(
+                    await self.wait_for(lambda f: f["op"] == "event" and f["channel"] == channel, deadline)
+                )
         return found
 
     @property
     def close_code(self) -> int | None:
         return self.ws.close_code
 
-    async def closed_with(self, timeout: float = 5.0) -> int | None:
+    async def closed_with(self, deadline: float = 5.0) -> int | None:
         """Wait until the server closes the connection; its close code."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(deadline):
             await self.ws.wait_closed()
             await self._reader
         return self.ws.close_code

@@ -40,9 +40,12 @@ class Site:
 async def memory_site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     tmp = tmp_path_factory.mktemp("live-memory")
     extra = {"HOMEROOM_HISTORY_SIZE": str(MEMORY_HISTORY), "HOMEROOM_WS_QUEUE_BYTES": str(64 * 1024)}
-    async with live_database("sqlite", tmp) as url, shared_services(url, tmp) as services:
-        async with running_servers(1, database_url=url, broker_url="memory://", data_dir=tmp, extra=extra) as found:
-            yield Site(found, services, url, "memory://", "")
+    async with (
+        live_database("sqlite", tmp) as url,
+        shared_services(url, tmp) as services,
+        running_servers(1, database_url=url, broker_url="memory://", data_dir=tmp, extra=extra) as found,
+    ):
+        yield Site(found, services, url, "memory://", "")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,9 @@ from server.events import emit
 from server.services import Services
 
 
-async def emit_events(services: Services, channel: str, type_: str, payloads: list[dict[str, Any]]) -> list[int]:
+async def emit_events(
+    services: Services, channel: str, type_: str, payloads: list[dict[str, Any]]
+) -> list[int]:
     """Commit one event per payload, in order, in one transaction; returns the outbox row ids."""
     async with services.transaction() as session:
         rows = [emit(session, channel, type_, data) for data in payloads]

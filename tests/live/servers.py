@@ -99,12 +99,12 @@ class LiveServer:
                 await asyncio.sleep(0.1)
         raise TimeoutError(f"server on port {self.port} not ready in {deadline}s:\n{self.log()[-4000:]}")
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.to_thread(self.process.wait, timeout)
+                await asyncio.to_thread(self.process.wait, grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 await asyncio.to_thread(self.process.wait)
@@ -240,9 +240,23 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir), "--save", ""]
-        args += ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+        ]
+        args += (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
+        self.process = await asyncio.to_thread(
+            subprocess.Popen, args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             with contextlib.suppress(OSError):

@@ -63,8 +63,8 @@ class Follower:
     def reports(self) -> list[int]:
         return [e["data"]["n"] for e in self.events if e["type"] == "report.created"]
 
-    async def wait_reports(self, count: int, timeout: float = 20.0) -> None:
-        async with asyncio.timeout(timeout), self._progress:
+    async def wait_reports(self, count: int, deadline: float = 20.0) -> None:
+        async with asyncio.timeout(deadline), self._progress:
             await self._progress.wait_for(lambda: len(self.reports()) >= count and bool(self.answers))
 
     async def stop(self) -> None:
@@ -74,20 +74,26 @@ class Follower:
 
 
 @pytest.fixture
-async def redis_stack(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[RedisServer, LiveServer, World]]:
+async def redis_stack(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[RedisServer, LiveServer, World]]:
     redis = RedisServer(tmp_path / "redis", persistent=request.param)
     await redis.start()
     try:
         async with live_database("sqlite", tmp_path) as url, shared_services(url, tmp_path) as services:
             world = await make_world(services)
-            async with running_servers(1, database_url=url, broker_url=redis.url, data_dir=tmp_path) as (server,):
+            async with running_servers(1, database_url=url, broker_url=redis.url, data_dir=tmp_path) as (
+                server,
+            ):
                 yield redis, server, world
     finally:
         await redis.stop()
 
 
 @pytest.mark.parametrize("redis_stack", [True], indirect=True, ids=["persistent"])
-async def test_redis_restart_with_persistence_loses_no_event(redis_stack: tuple[RedisServer, LiveServer, World]) -> None:
+async def test_redis_restart_with_persistence_loses_no_event(
+    redis_stack: tuple[RedisServer, LiveServer, World],
+) -> None:
     redis, server, world = redis_stack
     channel = f"school:{world.school.id}"
     follower = Follower(server, world.teacher.token, channel)
@@ -123,7 +129,7 @@ async def test_redis_restart_without_persistence_says_not_recovered(
         await client.events(channel, 5)
         await redis.restart()
         await emit_events(world.services, channel, "report.created", payloads(5, 5))
-        assert await client.closed_with(timeout=15) == 1012
+        assert await client.closed_with(deadline=15) == 1012
     async with LiveClient.connect(server.ws_url, world.teacher.token) as client:
         answer = await client.subscribe(channel, since=subbed["seq"] + 5, epoch=subbed["epoch"])
         assert answer["recovered"] is False and answer["epoch"] != subbed["epoch"]

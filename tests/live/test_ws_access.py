@@ -26,7 +26,9 @@ async def test_parent_receives_a_class_event(memory_site: Site) -> None:
     assert event["seq"] == subbed["seq"] + 1 and event["ts"]
 
 
-async def test_parent_cannot_subscribe_to_another_class_staff_channels_or_another_user(memory_site: Site) -> None:
+async def test_parent_cannot_subscribe_to_another_class_staff_channels_or_another_user(
+    memory_site: Site,
+) -> None:
     world = await memory_site.world()
     other_class = await world.add_class("Year 2 Ash")
     pupil = await world.add_student(world.classes[0])
@@ -60,7 +62,11 @@ async def test_pupil_cannot_subscribe_to_another_users_channel(memory_site: Site
     pupil = await world.add_student(world.classes[0])
     classmate = await world.add_student(world.classes[0], "Bea")
     async with LiveClient.connect(memory_site.servers[0].ws_url, pupil.token) as client:
-        for channel in (f"user:{classmate.id}", f"user:{world.teacher.id}", f"class:{world.classes[0].id}:staff"):
+        for channel in (
+            f"user:{classmate.id}",
+            f"user:{world.teacher.id}",
+            f"class:{world.classes[0].id}:staff",
+        ):
             assert (await client.subscribe(channel))["code"] == "forbidden"
         assert (await client.subscribe(f"user:{pupil.id}"))["op"] == "subbed"
         assert (await client.subscribe(f"class:{world.classes[0].id}"))["op"] == "subbed"

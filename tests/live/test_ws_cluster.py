@@ -27,14 +27,21 @@ async def test_event_published_on_b_reaches_a_in_order_without_gaps(redis_site: 
     await world.add_parent(pupil)
     third = await world.add_parent()
     channel = f"school:{world.school.id}:staff"
-    async with LiveClient.connect(a.ws_url, world.admin.token) as client, httpx.AsyncClient(base_url=b.http_url) as http:
+    async with (
+        LiveClient.connect(a.ws_url, world.admin.token) as client,
+        httpx.AsyncClient(base_url=b.http_url) as http,
+    ):
         subbed = await client.subscribe(channel)
         for _ in range(3):  # each a third guardian: refused on B, queued, announced on the staff channel
-            invite = await http.post("/api/invites", json={"student_id": pupil.student.id}, headers=world.admin.headers)  # type: ignore[union-attr]
-            refused = await http.post("/api/me/children", json={"code": invite.json()["code"]}, headers=third.headers)
+            invite = await http.post(
+                "/api/invites", json={"student_id": pupil.student.id}, headers=world.admin.headers
+            )  # type: ignore[union-attr]
+            refused = await http.post(
+                "/api/me/children", json={"code": invite.json()["code"]}, headers=third.headers
+            )
             assert refused.status_code == 409
         await emit_events(redis_site.services, channel, "report.created", payloads(40))
-        events = await client.events(channel, 43, timeout=15)
+        events = await client.events(channel, 43, deadline=15)
     assert [e["type"] for e in events[:3]] == ["guardian_request.created"] * 3
     assert [e["data"]["n"] for e in events[3:]] == list(range(40))
     assert [e["seq"] for e in events] == list(range(subbed["seq"] + 1, subbed["seq"] + 44))
@@ -60,7 +67,7 @@ async def test_suspending_a_user_closes_their_connections_on_both_processes_with
             await revoke_sessions(session, parent.id, utcnow())
         started = time.monotonic()
         await announce_access_changed(redis_site, parent.id)
-        codes = await asyncio.gather(on_a.closed_with(timeout=1.0), on_b.closed_with(timeout=1.0))
+        codes = await asyncio.gather(on_a.closed_with(deadline=1.0), on_b.closed_with(deadline=1.0))
         assert time.monotonic() - started < 1.0
         assert codes == [4003, 4003]
         await bystander.send({"op": "ping", "ref": 1})
@@ -79,8 +86,8 @@ async def test_logout_closes_that_sessions_connections_in_every_process(redis_si
         await other.subscribe(f"school:{world.school.id}")
         async with httpx.AsyncClient(base_url=b.http_url) as http:
             assert (await http.post("/api/auth/logout", headers=world.teacher.headers)).status_code == 200
-        assert await on_a.closed_with(timeout=2) == 4003
-        assert await on_b.closed_with(timeout=2) == 4003
+        assert await on_a.closed_with(deadline=2) == 4003
+        assert await on_b.closed_with(deadline=2) == 4003
         await other.send({"op": "ping"})
         await other.wait_for(lambda f: f["op"] == "pong")
 
@@ -98,9 +105,11 @@ async def test_unlinked_child_drops_those_subscriptions_but_keeps_the_connection
         async with redis_site.services.transaction() as session:
             await session.execute(delete(GuardianLink).where(GuardianLink.guardian_id == parent.id))
         await announce_access_changed(redis_site, parent.id)
-        errors = [await client.wait_for(lambda f: f["op"] == "error", timeout=2) for _ in dropped]
+        errors = [await client.wait_for(lambda f: f["op"] == "error", deadline=2) for _ in dropped]
         assert {e["channel"] for e in errors} == dropped and {e["code"] for e in errors} == {"forbidden"}
-        await emit_events(redis_site.services, f"class:{world.classes[0].id}", "post.deleted", [{"post_id": 1}])
+        await emit_events(
+            redis_site.services, f"class:{world.classes[0].id}", "post.deleted", [{"post_id": 1}]
+        )
         await emit_events(redis_site.services, kept, "post.deleted", [{"post_id": 2}])
         (event,) = await client.events(kept, 1)
         assert event["data"] == {"post_id": 2}

@@ -1,4 +1,4 @@
-"""Recovery through ``since``: a client that was away gets every missed event in order, or is told it cannot."""
+"""Recovery through ``since``: a client that was away gets every missed event in order, or is told not."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def _miss_and_recover(site: Site, missed: int) -> tuple[dict, list[dict], 
             subbed = await client.subscribe(channel)
         await watcher.wait_for(lambda f: f.get("type") == "presence.left")
         await emit_events(site.services, channel, "report.created", payloads(missed))
-        await watcher.events(channel, missed, timeout=15)
+        await watcher.events(channel, missed, deadline=15)
         async with LiveClient.connect(first.ws_url, world.teacher.token) as client:
             since = subbed["seq"]
             await client.sub(channel, since=since, epoch=subbed["epoch"], ref="again")
@@ -60,5 +60,9 @@ async def test_a_wrong_epoch_is_never_recovered(memory_site: Site) -> None:
         subbed = await client.subscribe(channel)
         answer = await client.subscribe(channel, since=subbed["seq"], epoch="another")
         assert answer["recovered"] is False
-        assert (await client.subscribe(channel, since=subbed["seq"], epoch=subbed["epoch"]))["recovered"] is True
-        assert (await client.subscribe(channel, since=subbed["seq"] + 5, epoch=subbed["epoch"]))["recovered"] is False
+        assert (await client.subscribe(channel, since=subbed["seq"], epoch=subbed["epoch"]))[
+            "recovered"
+        ] is True
+        assert (await client.subscribe(channel, since=subbed["seq"] + 5, epoch=subbed["epoch"]))[
+            "recovered"
+        ] is False
