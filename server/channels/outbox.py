@@ -3,11 +3,12 @@
 ``emit()`` writes an ``outbox_events`` row in the transaction of the change it announces,
 holding a short lease (``claimed_until``) for the committing process. Right after the
 commit :meth:`OutboxPublisher.publish_committed` (``services.after_commit``) publishes the
-rows and marks them published: the fast path. When the broker is down the rows' lease is
-released and the relay takes over: every ``poll`` seconds (sooner when kicked) it claims
-the oldest unpublished rows whose lease ran out with one ``UPDATE … RETURNING`` (so two
-processes never claim the same row), publishes them in id order, and marks them. While
-the relay has a backlog, the fast path defers to it so a channel's events stay in order.
+rows: the fast path; they are marked published in batches a moment later (the lease keeps
+the relay off them meanwhile, so the request pays for no second commit). When the broker
+is down the rows' lease is released and the relay takes over: every ``poll`` seconds
+(sooner when kicked) it claims the oldest unpublished rows whose lease ran out with one
+``UPDATE … RETURNING`` (so two processes never claim the same row), publishes them in id
+order, and marks them. While the relay has a backlog, the fast path defers to it so a channel's events stay in order.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from server.services import Services
 from server.timeutil import aware, utcnow
 
 log = logging.getLogger("homeroom.outbox")
+
+MARK_EVERY = 0.1  # seconds between batched "published" updates of fast-path rows
 
 
 class OutboxPublisher:
@@ -49,17 +52,24 @@ class OutboxPublisher:
         self._backlog = False
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._marker: asyncio.Task[None] | None = None
+        self._to_mark: list[int] = []
+        self._marks_waiting = asyncio.Event()
 
     def start(self) -> None:
-        """Start the relay loop."""
+        """Start the relay loop and the marker of published rows."""
         self._task = asyncio.create_task(self._run(), name="homeroom-outbox-relay")
+        self._marker = asyncio.create_task(self._mark_forever(), name="homeroom-outbox-marker")
 
     async def stop(self) -> None:
-        """Stop the relay loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop the relay loop; mark what was published."""
+        for task in (self._task, self._marker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._marker = None
+        await self.flush_marks()
 
     def kick(self) -> None:
         """Run the relay now rather than at its next tick."""
@@ -79,7 +89,9 @@ class OutboxPublisher:
             return
         published, failed = await self._publish(rows)
         if published:
-            await self._mark(published)
+            # Marked in batches, off the request: the row's lease keeps the relay away meanwhile.
+            self._to_mark += published
+            self._marks_waiting.set()
         if failed:
             self._backlog = True
             await self._release(failed)
@@ -96,6 +108,24 @@ class OutboxPublisher:
             published.append(row.id)
             metrics.EVENTS_PUBLISHED.inc()
         return published, []
+
+    async def flush_marks(self) -> None:
+        """Mark every row published so far by the fast path."""
+        ids, self._to_mark = self._to_mark, []
+        self._marks_waiting.clear()
+        if ids:
+            await self._mark(ids)
+
+    async def _mark_forever(self) -> None:
+        while True:
+            await self._marks_waiting.wait()
+            await asyncio.sleep(MARK_EVERY)
+            try:
+                await self.flush_marks()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox: could not mark published rows (their lease will run out)")
 
     async def _mark(self, ids: list[int]) -> None:
         async with self.services.db.session() as session:

@@ -24,6 +24,9 @@ back to :class:`server.channels.connection.AsgiOutlet`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import wsproto.events
@@ -79,8 +82,94 @@ class FrameOutlet:
         protocol.close_timer = protocol.loop.call_later(protocol.close_timeout, transport.abort)
 
 
+class _Inbox:
+    """The protocol's queue of ASGI receive events, without ``asyncio.Queue``'s four deques."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
+class _Flag:
+    """The protocol's "writable" flag, without ``asyncio.Event``'s deque."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+        return True
+
+
+class _Handshaken:
+    """Stands in for wsproto's finished HTTP/1.1 handshake (and its h11 state) once the socket is open."""
+
+    __slots__ = ()
+
+    def events(self) -> Iterator[Any]:
+        return iter(())
+
+
 class HomeroomWSProtocol(WSProtocol):
-    """uvicorn's wsproto websocket protocol, with the ``homeroom.outlet`` scope extension."""
+    """uvicorn's wsproto websocket protocol, with the ``homeroom.outlet`` scope extension.
+
+    It also trims what an idle connection holds (a server keeps thousands): a list-based
+    receive queue and writable flag instead of ``asyncio.Queue`` and ``asyncio.Event``,
+    and wsproto's handshake state is dropped once the connection is accepted.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = _Flag()  # type: ignore[assignment]
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.conn.connection is not None:
+            self.conn.handshake = _Handshaken()  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

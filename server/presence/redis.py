@@ -115,9 +115,12 @@ class RedisPresence(Presence):
         if not entries:
             return
         _, expires = self._expiry()
+        by_channel: dict[str, dict[str, int]] = {}
+        for channel, conn_key, user_id in entries:
+            by_channel.setdefault(channel, {})[f"{user_id}:{conn_key}"] = expires
         async with self._client().pipeline(transaction=False) as pipe:
-            for channel, conn_key, user_id in entries:
-                pipe.zadd(self._keys(channel)[0], {f"{user_id}:{conn_key}": expires}, xx=True)
+            for channel, members in by_channel.items():
+                pipe.zadd(self._keys(channel)[0], members, xx=True)
                 pipe.zadd(self._index, {channel: expires}, gt=True)
             await pipe.execute()
 

@@ -70,10 +70,14 @@ async def rows(services: Services, ids: list[int]) -> list[OutboxEvent]:
 async def test_committed_events_are_published_at_once_and_marked(
     services: Services, quiet_relay: None
 ) -> None:
-    _, broker, local = await make_publisher(services)
+    publisher, broker, local = await make_publisher(services)
     channel = fresh_channel()
     ids = await emit_rows(local, channel, 3)
     assert [data["post_id"] for ch, data in broker.published if ch == channel] == [0, 1, 2]
+    assert all(
+        row.published_at is None and row.claimed_until is not None for row in await rows(services, ids)
+    )
+    await publisher.flush_marks()  # batched a moment after the commit
     assert all(row.published_at is not None for row in await rows(services, ids))
 
 
