@@ -195,6 +195,14 @@ class Publisher:
         self.mode = "posts" if reply.status_code in (200, 201) else "guardian-requests"
 
     async def publish_one(self) -> None:
+        for attempt in range(3):
+            try:
+                return await self._publish_one()
+            except httpx.TransportError:  # a keep-alive connection the server just closed
+                if attempt == 2:
+                    raise
+
+    async def _publish_one(self) -> None:
         url = self.urls[self._next % len(self.urls)]
         self._next += 1
         if self.mode == "posts":
@@ -243,6 +251,7 @@ async def client_main(spec_path: str) -> None:
     from websockets.asyncio.client import connect
 
     spec = json.loads(await asyncio.to_thread(Path(spec_path).read_text))
+    os.nice(spec["nice"])  # the clients stand in for phones elsewhere: servers get the CPU first
     kind, channel, event_type = spec["kind"], spec["channel"], spec["event_type"]
     conns: list[Any] = []
     expected = 0
@@ -331,6 +340,7 @@ class Clients:
     def __init__(
         self,
         kind: str,
+        nice: int,
         urls: list[str],
         tokens: list[str],
         n: int,
@@ -347,6 +357,7 @@ class Clients:
                 json.dumps(
                     {
                         "kind": kind,
+                        "nice": nice,
                         "channel": channel,
                         "event_type": event_type,
                         "clients": assignments[index::procs],
@@ -506,7 +517,15 @@ async def run_target(
     tokens = school.parent_tokens if publisher.mode == "posts" else school.staff_tokens
     rss0 = sum(rss_bytes(pid) for pid in pids)
     clients = Clients(
-        target, urls, tokens, args.clients, args.client_procs, publisher.channel, publisher.event_type, tmp
+        target,
+        args.client_nice,
+        urls,
+        tokens,
+        args.clients,
+        args.client_procs,
+        publisher.channel,
+        publisher.event_type,
+        tmp,
     )
     try:
         await clients.ready()
@@ -580,11 +599,31 @@ def report(results: list[Figures], args: argparse.Namespace) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     from server.db.migrate import upgrade
-    from tests.live.servers import server_env, start_server, unique_prefix
+    from tests.services import create_pg_database, drop_pg_database, postgres_admin_url
 
     tmp = Path(tempfile.mkdtemp(prefix="homeroom-bench-"))
-    database_url = args.database or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-    await asyncio.to_thread(upgrade, database_url)
+    database = args.database or ("postgresql" if args.processes > 1 else "sqlite")
+    pg_admin = postgres_admin_url() if database == "postgresql" else None
+    if database == "sqlite":
+        database_url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+    elif database == "postgresql":
+        if pg_admin is None:
+            raise SystemExit("no PostgreSQL configured (HOMEROOM_TEST_DATABASE_URL); use --database sqlite")
+        database_url = await create_pg_database(pg_admin)
+    else:
+        database_url = database
+    print(f"database: {database_url.split('@')[-1]}")
+    try:
+        await asyncio.to_thread(upgrade, database_url)
+        await run_bench(args, tmp, database_url)
+    finally:
+        if pg_admin is not None:
+            await drop_pg_database(pg_admin, database_url)
+
+
+async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
+    from tests.live.servers import server_env, start_server, unique_prefix
+
     invites = args.burst + int(args.rate * args.seconds) + 10
     invites *= 2 if args.broker == "redis" and not args.no_floor else 1
     school = await seed(database_url, args.clients, invites)
@@ -620,9 +659,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--redis", default=os.environ.get("HOMEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
-    parser.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--database",
+        help="sqlite, postgresql (a fresh database on HOMEROOM_TEST_DATABASE_URL's server) or a URL;"
+        " default: postgresql with 2 processes, sqlite with 1",
+    )
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--client-procs", type=int, default=4)
+    parser.add_argument(
+        "--client-nice",
+        type=int,
+        default=10,
+        help="niceness of the client processes (0: compete with the servers)",
+    )
     parser.add_argument("--burst", type=int, default=200, help="events in the burst scenario")
     parser.add_argument("--rate", type=float, default=10.0, help="events/s in the steady scenario")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady scenario")

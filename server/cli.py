@@ -104,6 +104,12 @@ def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> Non
 
 @command("serve")
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers > 1 and settings.broker_url.startswith("memory://"):
+        message = (
+            "the memory:// broker serves one process; set HOMEROOM_BROKER_URL=redis://… for --workers > 1"
+        )
+        print(f"homeroom: {message}", file=sys.stderr)
+        return 2
     serve_app(settings, args.host, args.port, args.workers)
     return 0
 

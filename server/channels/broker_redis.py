@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -73,6 +73,16 @@ return out
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0)
 
 
+def pooled_client(url: str, max_connections: int = 50) -> Redis:
+    """A Redis client whose callers wait for a free connection instead of failing.
+
+    redis-py's default pool raises ``MaxConnectionsError`` past 100 connections in use,
+    which a burst of subscriptions (or presence updates) can reach at once.
+    """
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10)
+    return Redis(connection_pool=pool)
+
+
 def decode(raw: bytes | str) -> Published:
     """An event as the publish script encoded it."""
     doc = orjson.loads(raw)
@@ -104,7 +114,7 @@ class RedisBroker(Broker):
         return [f"{self._prefix}:{{{channel}}}:meta", f"{self._prefix}:{{{channel}}}:hist"]
 
     async def start(self) -> None:
-        self._redis = Redis.from_url(self._url)
+        self._redis = pooled_client(self._url)
         # The pub/sub connection must not reconnect behind our back: a silent reconnect
         # would hide the events missed meanwhile. Errors surface; the reader handles them.
         self._pubsub_client = Redis.from_url(self._url, retry=Retry(NoBackoff(), 0))
@@ -256,6 +266,9 @@ class RedisBroker(Broker):
             message = await pubsub.get_message(timeout=None)
             if message is not None:
                 self._handle(message)
+                # Buffered messages come back without suspending: yield after each fan-out so
+                # a burst never starves the HTTP requests and pings sharing this event loop.
+                await asyncio.sleep(0)
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]

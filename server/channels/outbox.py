@@ -8,7 +8,8 @@ the relay off them meanwhile, so the request pays for no second commit). When th
 is down the rows' lease is released and the relay takes over: every ``poll`` seconds
 (sooner when kicked) it claims the oldest unpublished rows whose lease ran out with one
 ``UPDATE … RETURNING`` (so two processes never claim the same row), publishes them in id
-order, and marks them. While the relay has a backlog, the fast path defers to it so a channel's events stay in order.
+order, and marks them. While the relay has a backlog, the fast path defers to it so a
+channel's events stay in order.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import time
 import orjson
 from redis.asyncio import Redis
 
+from server.channels.broker_redis import pooled_client
 from server.presence.base import Presence, User
 
 # KEYS: conns, users, index. ARGV: member, user_id, user_json, expires_ms, channel, now_ms.
@@ -82,7 +83,7 @@ class RedisPresence(Presence):
 
     def _client(self) -> Redis:
         if self._redis is None:
-            self._redis = Redis.from_url(self._url)
+            self._redis = pooled_client(self._url)
         return self._redis
 
     async def stop(self) -> None:

@@ -20,6 +20,7 @@ from tests.services import redis_url
 pytestmark = pytest.mark.live
 
 MEMORY_HISTORY = 60
+MEMORY_IDLE_SECONDS = 2
 
 
 @dataclass
@@ -39,7 +40,11 @@ class Site:
 @pytest.fixture(scope="module")
 async def memory_site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     tmp = tmp_path_factory.mktemp("live-memory")
-    extra = {"HOMEROOM_HISTORY_SIZE": str(MEMORY_HISTORY), "HOMEROOM_WS_QUEUE_BYTES": str(64 * 1024)}
+    extra = {
+        "HOMEROOM_HISTORY_SIZE": str(MEMORY_HISTORY),
+        "HOMEROOM_WS_QUEUE_BYTES": str(64 * 1024),
+        "HOMEROOM_WS_IDLE_SECONDS": str(MEMORY_IDLE_SECONDS),
+    }
     async with (
         live_database("sqlite", tmp) as url,
         shared_services(url, tmp) as services,

@@ -6,7 +6,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.live.client import LiveClient
-from tests.live.conftest import Site
+from tests.live.conftest import MEMORY_IDLE_SECONDS, Site
 from tests.live.emitter import emit_events
 
 pytestmark = pytest.mark.live
@@ -146,3 +146,15 @@ async def test_unsub_stops_events(memory_site: Site) -> None:
         (event,) = await client.events(f"user:{world.teacher.id}", 1)
         assert event["data"] == {"post_id": 2}
         assert not [f for f in client.frames if f.get("channel") == channel and f["op"] == "event"]
+
+
+async def test_a_connection_that_subscribes_to_nothing_is_closed_when_idle(memory_site: Site) -> None:
+    world = await memory_site.world()
+    async with (
+        LiveClient.connect(memory_site.servers[0].ws_url, world.teacher.token) as idle,
+        LiveClient.connect(memory_site.servers[0].ws_url, world.teacher.token) as busy,
+    ):
+        await busy.subscribe(f"school:{world.school.id}")
+        assert await idle.closed_with(deadline=MEMORY_IDLE_SECONDS + 3) == 1000
+        await busy.send({"op": "ping", "ref": "alive"})
+        assert (await busy.wait_for(lambda f: f["op"] == "pong"))["ref"] == "alive"
