@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from server.timeutil import utcnow
 from tests.live.client import LiveClient
 from tests.live.conftest import Site, announce_access_changed
 from tests.live.emitter import emit_events, payloads
+from tests.live.servers import running_servers, unique_prefix
 
 pytestmark = pytest.mark.live
 
@@ -136,3 +138,30 @@ async def test_presence_shows_each_staff_member_once_across_processes(redis_site
         assert left["data"]["user"]["id"] == world.admin.id
     presence = [f for f in teacher.frames if f.get("type", "").startswith("presence.")]
     assert [f["type"] for f in presence] == ["presence.joined", "presence.left"]
+
+
+async def test_a_killed_processs_staff_leave_presence_when_their_entries_expire(
+    redis_site: Site, tmp_path: Path
+) -> None:
+    world = await redis_site.world()
+    channel = f"school:{world.school.id}:staff"
+    extra = {"HOMEROOM_PRESENCE_TTL_SECONDS": "1.5"}
+    async with (
+        running_servers(
+            2,
+            database_url=redis_site.database_url,
+            broker_url=redis_site.broker_url,
+            data_dir=tmp_path,
+            redis_prefix=unique_prefix(),
+            extra=extra,
+        ) as (survivor, doomed),
+        LiveClient.connect(survivor.ws_url, world.admin.token) as admin,
+    ):
+        await admin.subscribe(channel)
+        async with LiveClient.connect(doomed.ws_url, world.teacher.token) as teacher:
+            await teacher.subscribe(channel)
+            joined = await admin.wait_for(lambda f: f.get("type") == "presence.joined")
+            assert joined["data"]["user"]["id"] == world.teacher.id
+            doomed.kill()  # no goodbye: only the expiry of its heartbeats tells
+            left = await admin.wait_for(lambda f: f.get("type") == "presence.left", deadline=6)
+            assert left["data"]["user"]["id"] == world.teacher.id
