@@ -636,7 +636,8 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
         redis_prefix=prefix,
         extra={"HOMEROOM_CODE_ATTEMPTS_PER_MINUTE": "100000000", "HOMEROOM_WS_IDLE_SECONDS": "600"},
     )
-    homeroom = [start_server(env, tmp) for _ in range(args.processes)]
+    ws = None if args.ws == "homeroom" else args.ws
+    homeroom = [start_server(env, tmp, ws=ws) for _ in range(args.processes)]
     try:
         await asyncio.gather(*(server.wait_ready() for server in homeroom))
         publisher = Publisher([server.http_url for server in homeroom], school)
@@ -677,6 +678,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady scenario")
     parser.add_argument("--scenarios", default="burst,steady", type=lambda v: v.split(","))
     parser.add_argument("--no-floor", action="store_true", help="skip the raw websockets floor")
+    parser.add_argument(
+        "--ws",
+        default="homeroom",
+        help="homeroom (what `serve` runs) or uvicorn's wsproto or websockets-sansio",
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.broker == "memory" and args.processes > 1:

@@ -139,14 +139,24 @@ def server_env(
     return env
 
 
-def start_server(env: Mapping[str, str], data_dir: Path, port: int | None = None) -> LiveServer:
-    """Spawn one server process (not yet ready: await :meth:`LiveServer.wait_ready`)."""
+def start_server(
+    env: Mapping[str, str], data_dir: Path, port: int | None = None, *, ws: str | None = None
+) -> LiveServer:
+    """Spawn one server process (not yet ready: await :meth:`LiveServer.wait_ready`).
+
+    ``ws`` runs plain uvicorn with that websocket implementation (``wsproto``,
+    ``websockets-sansio``, …) instead of ``python -m server serve``, for comparisons.
+    """
     port = port or free_port()
+    command = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if ws is not None:
+        command = [sys.executable, "-m", "uvicorn", "server.asgi:build", "--factory", "--ws", ws]
+        command += ["--ws-per-message-deflate", "false", "--host", "127.0.0.1", "--port", str(port)]
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"server-{port}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            command,
             cwd=ROOT,
             env=dict(env),
             stdout=log,
