@@ -12,6 +12,7 @@ closed; dead peers are found by the server's protocol pings (``ws_ping_seconds``
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +44,8 @@ from server.channels.uvicorn_ws import frame_outlet
 from server.errors import ApiError
 from server.services import Services
 from server.settings import Settings
+
+log = logging.getLogger("homeroom.live")
 
 MAX_SUBSCRIPTIONS = 100
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -200,7 +203,8 @@ async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
     presence = await live.join_presence(conn, name) if op.channel.staff else None
     try:
         await live.hub.subscribe(conn, name, op.since, op.epoch, op.ref, presence)
-    except Exception:
+    except Exception as exc:
+        log.warning("live: subscribing to %s failed (%s)", name, type(exc).__name__)
         if op.channel.staff:
             await live.leave_presence(conn, name)
         conn.deliver(error_frame("unavailable", "Live updates are briefly unavailable.", op.ref, name))

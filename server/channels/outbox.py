@@ -161,9 +161,9 @@ class OutboxPublisher:
                 .limit(self.batch)
             )
             ids = list((await session.scalars(candidates)).all())
+            metrics.OUTBOX_BACKLOG.set(len(ids))
             if not ids:
                 self._backlog = False
-                metrics.OUTBOX_BACKLOG.set(0)
                 return 0
             claimed = await session.scalars(
                 update(OutboxEvent)
