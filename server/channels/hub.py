@@ -180,6 +180,21 @@ class Hub:
             group = state.groups[conn.variant] = {}
         group[conn] = None
 
+    def regroup(self, conn: Connection, variant: Variant) -> None:
+        """The reader's variant changed (e.g. a new preferred language): render for them anew."""
+        if variant == conn.variant:
+            return
+        for channel in conn.channels:
+            state = self._channels.get(channel)
+            group = state.groups.get(conn.variant) if state is not None else None
+            if state is None or group is None or conn not in group:
+                continue
+            del group[conn]
+            if not group:
+                del state.groups[conn.variant]
+            state.groups.setdefault(variant, {})[conn] = None
+        conn.variant = variant
+
     def unsubscribe(self, conn: Connection, channel: str) -> bool:
         """Leave ``channel``; False when the connection was not subscribed."""
         if channel not in conn.channels:
@@ -245,7 +260,7 @@ class Hub:
         if state.groups:
             shared = None if varies(event.type, event.data) else encode(event, None)
             for variant, members in state.groups.items():
-                frame = shared if shared is not None else encode(event, variant)
+                frame = shared if shared is not None else _encode_safely(event, variant)
                 if frame is None:
                     continue
                 for conn in members:
@@ -324,6 +339,15 @@ class Hub:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _encode_safely(event: Published, variant: Variant) -> Frame | None:
+    """A renderer plugged in by another layer must not stop the fan-out to everyone else."""
+    try:
+        return encode(event, variant)
+    except Exception:
+        log.exception("hub: rendering %s for %s failed; those readers miss it", event.type, variant)
+        return None
 
 
 def _observe_latency(ts: str) -> None:

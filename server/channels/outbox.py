@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from server import metrics
 from server.channels.broker import Broker, BrokerUnavailable
@@ -196,6 +196,17 @@ class OutboxPublisher:
             await self._release(failed)
             raise BrokerUnavailable("relay could not publish")
         return len(published)
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Delete rows published before ``older_than`` ago (events hold family data: keep them briefly)."""
+        async with self.services.db.session() as session:
+            result = await session.execute(
+                delete(OutboxEvent).where(
+                    OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < utcnow() - older_than
+                )
+            )
+            await session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def pending(self) -> int:
         """Committed events not yet published."""

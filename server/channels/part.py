@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -23,6 +24,7 @@ from server.channels.connection import Connection
 from server.channels.hub import Hub
 from server.channels.outbox import OutboxPublisher
 from server.channels.protocol import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, error_frame, parse_channel
+from server.channels.render import Variant
 from server.channels.rules import may_subscribe
 from server.db.models import Session, User
 from server.errors import ApiError
@@ -33,6 +35,7 @@ from server.timeutil import utcnow
 log = logging.getLogger("homeroom.live")
 
 SESSION_SWEEP_SECONDS = 60.0
+OUTBOX_PRUNE_SECONDS = 300.0
 
 
 class LivePart:
@@ -66,6 +69,7 @@ class LivePart:
         services.extras.setdefault("ready_checks", {})["broker"] = self.broker.ping
         self._loops = [
             asyncio.create_task(self._every(SESSION_SWEEP_SECONDS, self.sweep_sessions)),
+            asyncio.create_task(self._every(OUTBOX_PRUNE_SECONDS, self.prune_outbox)),
             asyncio.create_task(self._every(max(0.5, settings.presence_ttl_seconds / 3), self.presence_tick)),
         ]
 
@@ -100,7 +104,7 @@ class LivePart:
             self.spawn(self.recheck_user(message["user_id"]))
 
     async def recheck_user(self, user_id: int) -> None:
-        """Close connections whose session ended; drop subscriptions no longer allowed."""
+        """Close ended sessions; drop subscriptions no longer allowed; follow a new language."""
         assert self.hub is not None and self.services is not None
         for conn in self.hub.connections_of(user_id):
             if conn.closed:
@@ -131,6 +135,8 @@ class LivePart:
             conn.close(CLOSE_FORBIDDEN, "policy not accepted")
             return None
         conn.principal = fresh
+        assert self.hub is not None
+        self.hub.regroup(conn, Variant(fresh.user.language or "en", fresh.is_staff))
         return fresh
 
     async def sweep_sessions(self) -> None:
@@ -160,6 +166,11 @@ class LivePart:
             for conn in chunk:
                 if conn.session_id in ended:
                     conn.close(CLOSE_FORBIDDEN, "session ended")
+
+    async def prune_outbox(self) -> None:
+        """Forget published outbox rows once they are past the history window."""
+        assert self.outbox is not None and self.services is not None
+        await self.outbox.prune(timedelta(seconds=self.services.settings.history_ttl_seconds))
 
     # Presence ----------------------------------------------------------------------
 

@@ -203,3 +203,38 @@ async def test_the_last_reader_leaving_forgets_the_channel(hub: Hub) -> None:
     assert hub.unsubscribe(one, "class:1") and not hub.unsubscribe(one, "class:1")
     assert hub.remove(two) == ["class:1"]
     assert hub.subscribers("class:1") == 0 and hub.connections_of(two.user_id) == []
+
+
+async def test_a_reader_who_changes_language_is_rendered_for_anew(
+    hub: Hub, counted_renderer: list[Variant]
+) -> None:
+    conn, outlet = connect(hub, "en")
+    await hub.subscribe(conn, "class:1", None, None)
+    data = {"post": {}, "text": "Hello", "translations": {"es": "Hola"}}
+    await hub.broker.publish("class:1", "post.updated", data)
+    await settle(hub, "class:1", 1)
+    hub.regroup(conn, Variant("es", False))
+    await hub.broker.publish("class:1", "post.updated", data)
+    await settle(hub, "class:1", 2)
+    assert [e["data"]["text"] for e in outlet.events()] == ["Hello", "Hola"]
+
+
+async def test_a_failing_renderer_costs_only_its_own_readers(hub: Hub) -> None:
+    def fragile(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
+        if variant.language == "xx":
+            raise ValueError("broken translation")
+        return data
+
+    register_renderer("post.updated", fragile)
+    try:
+        broken, to_broken = connect(hub, "xx")
+        fine, to_fine = connect(hub, "en")
+        for conn in (broken, fine):
+            await hub.subscribe(conn, "class:1", None, None)
+        await hub.broker.publish("class:1", "post.updated", {"post": {"id": 1}})
+        await hub.broker.publish("class:1", "post.deleted", {"post_id": 1})
+        await settle(hub, "class:1", 2)
+        assert [e["type"] for e in to_fine.events()] == ["post.updated", "post.deleted"]
+        assert [e["type"] for e in to_broken.events()] == ["post.deleted"]
+    finally:
+        unregister_renderer("post.updated")

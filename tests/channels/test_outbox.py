@@ -6,10 +6,11 @@ import asyncio
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.channels.broker import BrokerUnavailable
 from server.channels.broker_memory import MemoryBroker
@@ -17,6 +18,7 @@ from server.channels.outbox import OutboxPublisher
 from server.db.models import OutboxEvent
 from server.events import emit
 from server.services import Services
+from server.timeutil import utcnow
 
 
 class RecordingBroker(MemoryBroker):
@@ -120,3 +122,16 @@ async def test_two_relays_never_publish_the_same_row_twice(services: Services, q
     ]
     assert sorted(published) == list(range(60))
     assert all(row.published_at is not None for row in await rows(services, ids))
+
+
+async def test_published_rows_are_pruned_after_the_history_window(
+    services: Services, quiet_relay: None
+) -> None:
+    publisher, _, local = await make_publisher(services)
+    old, recent = await emit_rows(local, fresh_channel(), 2)
+    await publisher.flush_marks()
+    async with services.transaction() as session:
+        long_ago = utcnow() - timedelta(days=3)
+        await session.execute(update(OutboxEvent).where(OutboxEvent.id == old).values(published_at=long_ago))
+    assert await publisher.prune(timedelta(days=2)) >= 1
+    assert [row.id for row in await rows(services, [old, recent])] == [recent]
