@@ -167,22 +167,21 @@ class RedisBroker(Broker):
 
     async def subscribe(self, channel: str) -> None:
         key = self._event_key(channel)
-        self._wanted.add(key)
         pubsub = self._pubsub
         if pubsub is None:
             raise BrokerUnavailable("not connected to Redis")
-        waiter = self._confirm.get(key)
-        if waiter is None or waiter.done():
-            waiter = self._confirm[key] = asyncio.get_running_loop().create_future()
-            try:
-                await pubsub.subscribe(key)
-            except (RedisError, OSError) as exc:
-                self._confirm.pop(key, None)
-                raise BrokerUnavailable(str(exc)) from exc
+        self._wanted.add(key)
         try:
+            waiter = self._confirm.get(key)
+            if waiter is None or waiter.done():
+                waiter = self._confirm[key] = asyncio.get_running_loop().create_future()
+                await pubsub.subscribe(key)
             await asyncio.wait_for(asyncio.shield(waiter), timeout=5.0)
-        except TimeoutError as exc:
-            raise BrokerUnavailable("Redis did not confirm the subscription") from exc
+        except (RedisError, OSError, TimeoutError, BrokerUnavailable) as exc:
+            # Not subscribed: forget the channel so a reconnect does not subscribe it for nobody.
+            self._wanted.discard(key)
+            self._confirm.pop(key, None)
+            raise BrokerUnavailable(f"could not subscribe: {type(exc).__name__}") from exc
 
     async def unsubscribe(self, channel: str) -> None:
         key = self._event_key(channel)
