@@ -5,3 +5,7 @@ transaction, and :class:`server.channels.part.LivePart` publishes after the comm
 Other layers may plug a per-reader renderer in with
 :func:`server.channels.render.register_renderer`.
 """
+
+from server.channels.render import Variant, register_renderer
+
+__all__ = ["Variant", "register_renderer"]

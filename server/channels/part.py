@@ -1,10 +1,15 @@
 """``LivePart``: the live layer's lifetime — broker, hub, presence, outbox, and the re-checks of rights.
 
 Started by the app after the database. It wires the contracts other layers rely on:
-``services.after_commit`` (publish committed outbox rows at once), ``services.access_changed``
-(re-check a user's connections in every process, through the broker's control channel),
-``services.extras["live"]`` (this object, for the ``/ws`` endpoint) and the ``broker``
-readiness check. What does not live here: frame handling (``endpoint.py``), fan-out (``hub.py``).
+
+- ``services.after_commit``: publish committed outbox rows at once, then call the sink
+  that was there before;
+- ``services.access_changed``: re-check a user's connections in every process, through
+  the broker's control channel;
+- ``services.extras["live"]`` (this object, for ``/ws``), ``services.extras["register_renderer"]``
+  and the ``broker`` readiness check.
+
+What does not live here: frame handling (``endpoint.py``), fan-out (``hub.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,9 +30,9 @@ from server.channels.connection import Connection
 from server.channels.hub import Hub
 from server.channels.outbox import OutboxPublisher
 from server.channels.protocol import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, error_frame, parse_channel
-from server.channels.render import Variant
+from server.channels.render import Variant, register_renderer
 from server.channels.rules import may_subscribe
-from server.db.models import Session, User
+from server.db.models import OutboxEvent, Session, User
 from server.errors import ApiError
 from server.presence import Presence, create_presence
 from server.services import Services
@@ -51,6 +57,7 @@ class LivePart:
         self.outbox: OutboxPublisher | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._restore: Callable[[], None] = lambda: None
 
     async def start(self, services: Services) -> None:
         settings = services.settings
@@ -63,9 +70,10 @@ class LivePart:
         self.broker.on_control = self._on_control
         self.outbox = OutboxPublisher(services, self.broker, poll=self.relay_poll)
         self.outbox.start()
-        services.after_commit = self.outbox.publish_committed
+        self._chain_after_commit(services)
         services.access_changed = self.access_changed
         services.extras["live"] = self
+        services.extras["register_renderer"] = register_renderer
         services.extras.setdefault("ready_checks", {})["broker"] = self.broker.ping
         self._loops = [
             asyncio.create_task(self._every(SESSION_SWEEP_SECONDS, self.sweep_sessions)),
@@ -73,7 +81,23 @@ class LivePart:
             asyncio.create_task(self._every(max(0.5, settings.presence_ttl_seconds / 3), self.presence_tick)),
         ]
 
+    def _chain_after_commit(self, services: Services) -> None:
+        """Publish committed events first, then hand them to whatever sink was there before."""
+        assert self.outbox is not None
+        previous = services.after_commit
+        publish = self.outbox.publish_committed
+
+        async def after_commit(rows: list[OutboxEvent]) -> None:
+            await publish(rows)  # never raises
+            await previous(rows)
+
+        services.after_commit = after_commit
+        self._restore = lambda: (
+            setattr(services, "after_commit", previous) if services.after_commit is after_commit else None
+        )
+
     async def stop(self) -> None:
+        self._restore()
         for task in self._loops:
             task.cancel()
         for task in [*self._loops, *self._tasks]:
