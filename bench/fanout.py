@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -428,6 +429,7 @@ class Figures:
     publish_cpu: float = 0.0
     lat: list[float] = field(default_factory=list)
     rss_per_conn: float = 0.0
+    round: int = 1
 
     @property
     def rate(self) -> float:
@@ -557,7 +559,7 @@ def report(results: list[Figures], args: argparse.Namespace) -> None:
     plus Homeroom's processes that served the same publishing requests. "fan-out only"
     leaves the publishing side (measured during the floor run) out of both.
     """
-    floors = {f.scenario: f for f in results if f.target == "floor"}
+    floors = {(f.round, f.scenario): f for f in results if f.target == "floor"}
     print()
     print(
         f"{args.processes} process(es), broker {args.broker}, {args.clients} clients on one channel, "
@@ -565,18 +567,21 @@ def report(results: list[Figures], args: argparse.Namespace) -> None:
     )
     print(f"burst: {args.burst} events at once; steady: {args.rate:g} events/s for {args.seconds:g} s")
     print(
-        f"{'target':9} {'scenario':8} {'events':>6} {'deliv/s':>8} {'p50':>6} {'p95':>6} {'p99':>6}"
+        f"{'round':5} {'target':9} {'scenario':8} {'events':>6} {'deliv/s':>8} {'p50':>6} {'p95':>6}"
+        f" {'p99':>6}"
         f" {'max':>6} {'lost':>4} {'dup':>4} {'srv cpu':>7} {'µs/del':>6} {'fan-out':>7} {'KiB/conn':>8}"
     )
     for f in results:
-        publish = floors[f.scenario].publish_cpu if f.scenario in floors else 0.0
+        key = (f.round, f.scenario)
+        publish = floors[key].publish_cpu if key in floors else 0.0
         total = f.cpu + (f.publish_cpu if f.target == "floor" else 0.0)
         fan_out = f.cpu - (publish if f.target == "homeroom" else 0.0)
         per = total / f.deliveries * 1e6 if f.deliveries else float("nan")
         fan_per = fan_out / f.deliveries * 1e6 if f.deliveries else float("nan")
         f.total_per, f.fan_per = per, fan_per  # type: ignore[attr-defined]
         print(
-            f"{f.target:9} {f.scenario:8} {f.events:6d} {f.rate:8.0f} {f.pct(0.5):6.1f} {f.pct(0.95):6.1f}"
+            f"{f.round:5d} {f.target:9} {f.scenario:8} {f.events:6d} {f.rate:8.0f} {f.pct(0.5):6.1f}"
+            f" {f.pct(0.95):6.1f}"
             f" {f.pct(0.99):6.1f} {f.pct(1.0):6.1f} {f.lost:4d} {f.dupes:4d} {total:7.2f} {per:6.1f}"
             f" {fan_per:7.1f} {f.rss_per_conn / 1024:8.1f}"
         )
@@ -584,17 +589,33 @@ def report(results: list[Figures], args: argparse.Namespace) -> None:
     if not floors:
         return
     print("\nHomeroom / floor, same run, same load:")
+    ratios: dict[str, list[list[float]]] = {}
     for f in results:
-        base = floors.get(f.scenario)
+        base = floors.get((f.round, f.scenario))
         if f.target != "homeroom" or base is None:
             continue
-        print(
-            f"  {f.scenario:6} server cpu/delivery {f.total_per / base.total_per:4.2f}x"  # type: ignore[attr-defined]
-            f" (fan-out only {f.fan_per / base.fan_per:4.2f}x)"  # type: ignore[attr-defined]
-            f"  deliveries/s {f.rate / base.rate:4.2f}x  p50 {f.pct(0.5) / base.pct(0.5):4.2f}x"
-            f"  p99 {f.pct(0.99) / base.pct(0.99):4.2f}x"
-            f"  memory/conn {f.rss_per_conn / max(base.rss_per_conn, 1):4.2f}x"
-        )
+        row = [
+            f.total_per / base.total_per,  # type: ignore[attr-defined]
+            f.fan_per / base.fan_per,  # type: ignore[attr-defined]
+            f.rate / base.rate,
+            f.pct(0.5) / base.pct(0.5),
+            f.pct(0.99) / base.pct(0.99),
+            f.rss_per_conn / max(base.rss_per_conn, 1),
+        ]
+        ratios.setdefault(f.scenario, []).append(row)
+        print(f"  round {f.round} {f.scenario:6} " + _ratio_line(row))
+    if args.repeat > 1:
+        for scenario, rows in ratios.items():
+            medians = [statistics.median(column) for column in zip(*rows, strict=True)]
+            print(f"  median  {scenario:6} " + _ratio_line(medians))
+
+
+def _ratio_line(row: list[float]) -> str:
+    cpu, fan, rate, p50, p99, memory = row
+    return (
+        f"server cpu/delivery {cpu:4.2f}x (fan-out only {fan:4.2f}x)  deliveries/s {rate:4.2f}x"
+        f"  p50 {p50:4.2f}x  p99 {p99:4.2f}x  memory/conn {memory:4.2f}x"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -625,7 +646,7 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
     from tests.live.servers import server_env, start_server, unique_prefix
 
     invites = args.burst + int(args.rate * args.seconds) + 10
-    invites *= 2 if args.broker == "redis" and not args.no_floor else 1
+    invites *= (2 if args.broker == "redis" and not args.no_floor else 1) * args.repeat
     school = await seed(database_url, args.clients, invites)
     redis_url = args.redis if args.broker == "redis" else None
     prefix = unique_prefix()
@@ -645,9 +666,13 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
         print(f"publishing {publisher.event_type} on {publisher.channel} via the HTTP API ({publisher.mode})")
         results: list[Figures] = []
         targets = ["floor", "homeroom"] if redis_url and not args.no_floor else ["homeroom"]
-        for target in targets:
-            print(f"running {target} ...", flush=True)
-            results += await run_target(target, args, school, publisher, homeroom, tmp, redis_url, prefix)
+        for round_ in range(1, args.repeat + 1):
+            for target in targets:  # alternating, so a change in the machine's load hits both
+                print(f"round {round_}: running {target} ...", flush=True)
+                found = await run_target(target, args, school, publisher, homeroom, tmp, redis_url, prefix)
+                for figures in found:
+                    figures.round = round_
+                results += found
         report(results, args)
     finally:
         await asyncio.gather(*(server.stop() for server in homeroom))
@@ -678,6 +703,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady scenario")
     parser.add_argument("--scenarios", default="burst,steady", type=lambda v: v.split(","))
     parser.add_argument("--no-floor", action="store_true", help="skip the raw websockets floor")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds (floor then Homeroom each); medians shown"
+    )
     parser.add_argument(
         "--ws",
         default="homeroom",
