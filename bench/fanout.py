@@ -595,19 +595,26 @@ def report(results: list[Figures], args: argparse.Namespace) -> None:
         if f.target != "homeroom" or base is None:
             continue
         row = [
-            f.total_per / base.total_per,  # type: ignore[attr-defined]
-            f.fan_per / base.fan_per,  # type: ignore[attr-defined]
-            f.rate / base.rate,
-            f.pct(0.5) / base.pct(0.5),
-            f.pct(0.99) / base.pct(0.99),
-            f.rss_per_conn / max(base.rss_per_conn, 1),
+            _ratio(f.total_per, base.total_per),  # type: ignore[attr-defined]
+            _ratio(f.fan_per, base.fan_per),  # type: ignore[attr-defined]
+            _ratio(f.rate, base.rate),
+            _ratio(f.pct(0.5), base.pct(0.5)),
+            _ratio(f.pct(0.99), base.pct(0.99)),
+            _ratio(f.rss_per_conn, base.rss_per_conn),
         ]
         ratios.setdefault(f.scenario, []).append(row)
         print(f"  round {f.round} {f.scenario:6} " + _ratio_line(row))
     if args.repeat > 1:
         for scenario, rows in ratios.items():
-            medians = [statistics.median(column) for column in zip(*rows, strict=True)]
+            medians = [
+                statistics.median([v for v in column if v == v] or [float("nan")])  # skip NaN
+                for column in zip(*rows, strict=True)
+            ]
             print(f"  median  {scenario:6} " + _ratio_line(medians))
+
+
+def _ratio(value: float, base: float) -> float:
+    return value / base if base else float("nan")
 
 
 def _ratio_line(row: list[float]) -> str:
@@ -672,6 +679,8 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
                 found = await run_target(target, args, school, publisher, homeroom, tmp, redis_url, prefix)
                 for figures in found:
                     figures.round = round_
+                    if round_ > 1:  # freed memory of the last round is reused: only round 1 measures it
+                        figures.rss_per_conn = float("nan")
                 results += found
         report(results, args)
     finally:
