@@ -29,6 +29,7 @@ from server.api import auth, meta, onboarding
 from server.api import school as school_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.channels import endpoint as live_endpoint
 from server.db.engine import Database
 from server.errors import ApiError, not_found
 from server.middleware import BodyLimit, RequestContext, SecurityHeaders
@@ -50,7 +51,7 @@ class Part(Protocol):
 
 def api_routes() -> list[BaseRoute]:
     """Every HTTP route of API.md that this build serves."""
-    return [*meta.routes, *auth.routes, *onboarding.routes, *school_api.routes]
+    return [*meta.routes, *auth.routes, *onboarding.routes, *school_api.routes, *live_endpoint.routes]
 
 
 def create_app(
@@ -123,7 +124,9 @@ def create_app(
 
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
-    return []
+    from server.channels.part import LivePart
+
+    return [LivePart()]
 
 
 async def _no_such_endpoint(request: Request) -> Response:

@@ -80,15 +80,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Run uvicorn on the app factory (wsproto websockets, no per-message deflate)."""
+    """Run uvicorn on the app factory.
+
+    Websockets: :class:`server.channels.uvicorn_ws.HomeroomWSProtocol` — uvicorn's wsproto
+    protocol (which pauses writing to a stalled reader, unlike websockets-sansio) plus a
+    direct outlet for frames encoded once per render variant, bounded per connection.
+    Per-message deflate stays off: ~64 KiB per connection against ~14 KiB, and it would
+    make frames differ per connection. Protocol pings every ``ws_ping_seconds`` find dead
+    peers. The module docstring of ``server/channels/uvicorn_ws.py`` gives the measurements.
+    """
     uvicorn.run(
         "server.asgi:build",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        ws="wsproto",
+        ws="server.channels.uvicorn_ws:HomeroomWSProtocol",
         ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_seconds,
+        ws_ping_timeout=settings.ws_ping_seconds,
+        ws_max_size=64 * 1024,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="info",
@@ -99,6 +110,12 @@ def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> Non
 
 @command("serve")
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers > 1 and settings.broker_url.startswith("memory://"):
+        message = (
+            "the memory:// broker serves one process; set HOMEROOM_BROKER_URL=redis://… for --workers > 1"
+        )
+        print(f"homeroom: {message}", file=sys.stderr)
+        return 2
     serve_app(settings, args.host, args.port, args.workers)
     return 0
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the test suite drives for real: Chromium (browser tests) and
-# Apertium with its English–Spanish pair (real translation). Installed when missing.
+# System packages the test suite drives for real: Chromium (browser tests),
+# Apertium with its English–Spanish pair (real translation) and redis-server (live
+# tests that stop and restart their own Redis). Installed when missing.
 set -eu
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v apertium >/dev/null || missing+=(apertium)
 [ -d /usr/share/apertium/apertium-eng-spa ] || missing+=(apertium-eng-spa)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} ..."

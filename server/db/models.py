@@ -7,7 +7,7 @@ slowing a feed; code loads what it needs with explicit ``select()`` options.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -439,6 +439,13 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = _created()
 
 
+OUTBOX_LEASE = timedelta(seconds=10)
+
+
+def _outbox_lease() -> datetime:
+    return utcnow() + OUTBOX_LEASE
+
+
 class OutboxEvent(Base):
     """A live event written in the same transaction as the change it announces."""
 
@@ -450,6 +457,11 @@ class OutboxEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = _created()
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A lease on publishing this row: the committing process holds it for its fast path;
+    # the outbox relay only takes rows whose lease ran out (or was released on failure).
+    claimed_until: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), nullable=True, default=_outbox_lease
+    )
 
 
 class JobLease(Base):

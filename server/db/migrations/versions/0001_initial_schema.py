@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 05:15:37.377293
+Create Date: 2026-11-29 05:34:17.382475
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("published_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
     )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:

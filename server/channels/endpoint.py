@@ -1,0 +1,213 @@
+"""``GET /ws``: the websocket endpoint of API.md — Origin check, sign-in, and the frame loop.
+
+Order of a connection's life: the ``Origin`` header is checked before the upgrade
+(cross-site websocket hijacking gets HTTP 403 and never a socket); the session cookie
+or bearer token is resolved (unknown: accepted then closed 4001 so browsers can tell;
+suspended or revoked: 4003); then ``sub``/``unsub``/``ping`` frames until the client
+leaves. Bad frames are answered with ``error`` frames; a flood of frames, bad or not,
+closes with 4029. A connection that subscribes to nothing for ``ws_idle_seconds`` is
+closed; dead peers are found by the server's protocol pings (``ws_ping_seconds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from server.api.http import JSONResponse, request_token
+from server.auth.principal import Principal, resolve_token
+from server.channels.connection import AsgiOutlet, Connection, Outlet
+from server.channels.part import LivePart
+from server.channels.protocol import (
+    CLOSE_FORBIDDEN,
+    CLOSE_IDLE,
+    CLOSE_RATE_LIMITED,
+    CLOSE_UNAUTHENTICATED,
+    BadFrame,
+    FrameBudget,
+    Ping,
+    Sub,
+    Unsub,
+    error_frame,
+    parse_frame,
+    pong_frame,
+    unsubbed_frame,
+)
+from server.channels.render import Variant
+from server.channels.rules import may_subscribe
+from server.channels.uvicorn_ws import frame_outlet
+from server.errors import ApiError
+from server.services import Services
+from server.settings import Settings
+
+log = logging.getLogger("homeroom.live")
+
+MAX_SUBSCRIPTIONS = 100
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_key(origin: str) -> tuple[str, str, int] | None:
+    parts = urlsplit(origin.strip().lower())
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    try:
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: tuple[str, ...]) -> bool:
+    """Same origin as the server, or listed in ``allowed_origins``; no Origin (not a browser) is allowed."""
+    if origin is None:
+        return True
+    key = _origin_key(origin)
+    if key is None:
+        return False
+    if host:
+        http_scheme = "https" if scheme in ("wss", "https") else "http"
+        if key == _origin_key(f"{http_scheme}://{host}"):
+            return True
+    return any(key == _origin_key(item) for item in allowed)
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    """The ``/ws`` endpoint."""
+    services: Services = websocket.app.state.services
+    live: LivePart | None = services.extras.get("live")
+    settings = services.settings
+    headers = websocket.headers
+    if live is None:
+        await websocket.close(1011)
+        return
+    if not origin_allowed(
+        headers.get("origin"), headers.get("host"), websocket.url.scheme, settings.allowed_origins
+    ):
+        await _deny(websocket)
+        return
+    principal, refusal = await _sign_in(services, websocket)
+    await websocket.accept()
+    outlet = _outlet(websocket, settings)
+    if principal is None:
+        code, error = refusal
+        outlet.write(error_frame(error.code, error.message))
+        outlet.close(code, error.code)
+        await _until_disconnect(websocket)
+        return
+    user = principal.user
+    conn = Connection(
+        outlet,
+        user_id=user.id,
+        school_id=user.school_id,
+        role=user.role,
+        session_id=principal.session_id,
+        token=principal.token,
+        variant=Variant(user.language or "en", principal.is_staff),
+        user={"id": user.id, "name": user.name, "role": user.role},
+    )
+    conn.principal = principal
+    assert live.hub is not None
+    live.hub.add(conn)
+    try:
+        await _serve(live, websocket, conn, settings)
+    finally:
+        await live.disconnected(conn)
+
+
+async def _deny(websocket: WebSocket) -> None:
+    body = {"error": {"code": "forbidden", "message": "Cross-origin websocket refused.", "details": {}}}
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse(body, status_code=403))
+    else:
+        await websocket.close(1008)
+
+
+async def _sign_in(services: Services, websocket: WebSocket) -> tuple[Principal | None, Any]:
+    presented = request_token(websocket)  # type: ignore[arg-type]
+    if presented is None:
+        return None, (CLOSE_UNAUTHENTICATED, ApiError(401, "unauthenticated", "Please sign in."))
+    try:
+        principal = await resolve_token(services, *presented)
+    except ApiError as exc:
+        return None, (CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED, exc)
+    if principal.needs_policy:
+        error = ApiError(403, "policy_not_accepted", "Please accept the school's code of conduct first.")
+        return None, (CLOSE_FORBIDDEN, error)
+    return principal, None
+
+
+def _outlet(websocket: WebSocket, settings: Settings) -> Outlet:
+    direct = frame_outlet(websocket.scope, settings.ws_queue_bytes)
+    if direct is not None:
+        return direct
+    return AsgiOutlet(websocket._send, settings.ws_queue_bytes)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while (await websocket._receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _serve(live: LivePart, websocket: WebSocket, conn: Connection, settings: Settings) -> None:
+    loop = asyncio.get_running_loop()
+    budget = FrameBudget(loop.time())
+    receive = websocket._receive
+    while True:
+        if conn.channels or conn.closed:
+            message = await receive()
+        else:
+            try:
+                message = await asyncio.wait_for(receive(), settings.ws_idle_seconds)
+            except TimeoutError:
+                conn.close(CLOSE_IDLE, "idle")
+                continue
+        if message["type"] == "websocket.disconnect":
+            return
+        if conn.closed:
+            continue
+        op = parse_frame(message.get("text") if message.get("text") is not None else message.get("bytes"))
+        bad = isinstance(op, BadFrame)
+        if not budget.frame(loop.time(), bad):
+            conn.close(CLOSE_RATE_LIMITED, "rate limited")
+            continue
+        if isinstance(op, BadFrame):
+            conn.deliver(error_frame(op.code, op.message, op.ref, op.channel))
+        elif isinstance(op, Ping):
+            conn.deliver(pong_frame(op.ref))
+        elif isinstance(op, Sub):
+            await _subscribe(live, conn, op)
+        elif isinstance(op, Unsub):
+            await live.leave(conn, op.channel.name)
+            conn.deliver(unsubbed_frame(op.channel.name, op.ref))
+
+
+async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
+    assert live.hub is not None and live.services is not None
+    name = op.channel.name
+    if name not in conn.channels and len(conn.channels) >= MAX_SUBSCRIPTIONS:
+        message = f"A connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions."
+        conn.deliver(error_frame("too_many_subscriptions", message, op.ref, name))
+        return
+    async with live.services.read() as session:
+        allowed = await may_subscribe(session, conn.principal, op.channel)  # type: ignore[arg-type]
+    if not allowed:
+        conn.deliver(error_frame("forbidden", "You may not subscribe to that channel.", op.ref, name))
+        return
+    if name in conn.channels:
+        live.hub.unsubscribe(conn, name)  # a fresh "sub" restarts the subscription (e.g. with a new since)
+    presence = await live.join_presence(conn, name) if op.channel.staff else None
+    try:
+        await live.hub.subscribe(conn, name, op.since, op.epoch, op.ref, presence)
+    except Exception as exc:
+        log.warning("live: subscribing to %s failed (%s)", name, type(exc).__name__)
+        if op.channel.staff:
+            await live.leave_presence(conn, name)
+        conn.deliver(error_frame("unavailable", "Live updates are briefly unavailable.", op.ref, name))
+
+
+routes = [WebSocketRoute("/ws", live_socket)]

@@ -1,0 +1,264 @@
+"""``LivePart``: the live layer's lifetime — broker, hub, presence, outbox, and the re-checks of rights.
+
+Started by the app after the database. It wires the contracts other layers rely on:
+
+- ``services.after_commit``: publish committed outbox rows at once, then call the sink
+  that was there before;
+- ``services.access_changed``: re-check a user's connections in every process, through
+  the broker's control channel;
+- ``services.extras["live"]`` (this object, for ``/ws``), ``services.extras["register_renderer"]``
+  and the ``broker`` readiness check.
+
+What does not live here: frame handling (``endpoint.py``), fan-out (``hub.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from server.auth.principal import Principal, resolve_token
+from server.channels.broker import Broker, BrokerUnavailable, create_broker
+from server.channels.connection import Connection
+from server.channels.hub import Hub
+from server.channels.outbox import OutboxPublisher
+from server.channels.protocol import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, error_frame, parse_channel
+from server.channels.render import Variant, register_renderer
+from server.channels.rules import may_subscribe
+from server.db.models import OutboxEvent, Session, User
+from server.errors import ApiError
+from server.presence import Presence, create_presence
+from server.services import Services
+from server.timeutil import utcnow
+
+log = logging.getLogger("homeroom.live")
+
+SESSION_SWEEP_SECONDS = 60.0
+OUTBOX_PRUNE_SECONDS = 300.0
+
+
+class LivePart:
+    """The live layer of one process."""
+
+    def __init__(self, *, relay_poll: float = 0.5) -> None:
+        self.relay_poll = relay_poll
+        self.process_key = secrets.token_hex(4)
+        self.services: Services | None = None
+        self.broker: Broker | None = None
+        self.hub: Hub | None = None
+        self.presence: Presence | None = None
+        self.outbox: OutboxPublisher | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._restore: Callable[[], None] = lambda: None
+
+    async def start(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        self.broker = create_broker(settings)
+        await self.broker.start()
+        self.presence = create_presence(settings)
+        await self.presence.start()
+        self.hub = Hub(self.broker)
+        self.broker.on_control = self._on_control
+        self.outbox = OutboxPublisher(services, self.broker, poll=self.relay_poll)
+        self.outbox.start()
+        self._chain_after_commit(services)
+        services.access_changed = self.access_changed
+        services.extras["live"] = self
+        services.extras["register_renderer"] = register_renderer
+        services.extras.setdefault("ready_checks", {})["broker"] = self.broker.ping
+        self._loops = [
+            asyncio.create_task(self._every(SESSION_SWEEP_SECONDS, self.sweep_sessions)),
+            asyncio.create_task(self._every(OUTBOX_PRUNE_SECONDS, self.prune_outbox)),
+            asyncio.create_task(self._every(max(0.5, settings.presence_ttl_seconds / 3), self.presence_tick)),
+        ]
+
+    def _chain_after_commit(self, services: Services) -> None:
+        """Publish committed events first, then hand them to whatever sink was there before."""
+        assert self.outbox is not None
+        previous = services.after_commit
+        publish = self.outbox.publish_committed
+
+        async def after_commit(rows: list[OutboxEvent]) -> None:
+            await publish(rows)  # never raises
+            await previous(rows)
+
+        services.after_commit = after_commit
+        self._restore = lambda: (
+            setattr(services, "after_commit", previous) if services.after_commit is after_commit else None
+        )
+
+    async def stop(self) -> None:
+        self._restore()
+        for task in self._loops:
+            task.cancel()
+        for task in [*self._loops, *self._tasks]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.hub is not None:
+            await self.hub.close(CLOSE_GOING_AWAY, "server shutting down")
+        if self.outbox is not None:
+            await self.outbox.stop()
+        if self.presence is not None:
+            await self.presence.stop()
+        if self.broker is not None:
+            await self.broker.stop()
+
+    # Rights changes ----------------------------------------------------------------
+
+    async def access_changed(self, user_id: int) -> None:
+        """Re-check one user's connections in every process (``services.access_changed``)."""
+        assert self.broker is not None
+        try:
+            await self.broker.control({"kind": "access", "user_id": user_id})
+        except BrokerUnavailable:
+            log.warning("live: broker down; re-checking user %d in this process only", user_id)
+            await self.recheck_user(user_id)
+
+    def _on_control(self, message: dict[str, Any]) -> None:
+        if message.get("kind") == "access" and isinstance(message.get("user_id"), int):
+            self.spawn(self.recheck_user(message["user_id"]))
+
+    async def recheck_user(self, user_id: int) -> None:
+        """Close ended sessions; drop subscriptions no longer allowed; follow a new language."""
+        assert self.hub is not None and self.services is not None
+        for conn in self.hub.connections_of(user_id):
+            if conn.closed:
+                continue
+            principal = await self.reauthenticate(conn)
+            if principal is None:
+                continue
+            async with self.services.read() as session:
+                for name in sorted(conn.channels):
+                    channel = parse_channel(name)
+                    if channel is not None and await may_subscribe(session, principal, channel):
+                        continue
+                    await self.leave(conn, name)
+                    conn.deliver(
+                        error_frame("forbidden", "You no longer have access to this channel.", None, name)
+                    )
+
+    async def reauthenticate(self, conn: Connection) -> Principal | None:
+        """The connection's principal again; None (and the connection closed with 4003) if it ended."""
+        assert self.services is not None
+        principal: Principal = conn.principal  # type: ignore[assignment]
+        try:
+            fresh = await resolve_token(self.services, conn.token, principal.via)
+        except ApiError as exc:
+            conn.close(CLOSE_FORBIDDEN, "suspended" if exc.code == "suspended" else "session ended")
+            return None
+        if fresh.needs_policy:
+            conn.close(CLOSE_FORBIDDEN, "policy not accepted")
+            return None
+        conn.principal = fresh
+        assert self.hub is not None
+        self.hub.regroup(conn, Variant(fresh.user.language or "en", fresh.is_staff))
+        return fresh
+
+    async def sweep_sessions(self) -> None:
+        """Close connections whose session expired or was revoked, or whose user was suspended."""
+        assert self.hub is not None and self.services is not None
+        conns = [conn for conn in self.hub.all_connections() if not conn.closed]
+        now = utcnow()
+        for start in range(0, len(conns), 500):
+            chunk = conns[start : start + 500]
+            async with self.services.read() as session:
+                ended = set(
+                    (
+                        await session.scalars(
+                            select(Session.id)
+                            .join(User, User.id == Session.user_id)
+                            .where(
+                                Session.id.in_({conn.session_id for conn in chunk}),
+                                or_(
+                                    Session.revoked_at.is_not(None),
+                                    Session.expires_at <= now,
+                                    User.suspended_at.is_not(None),
+                                ),
+                            )
+                        )
+                    ).all()
+                )
+            for conn in chunk:
+                if conn.session_id in ended:
+                    conn.close(CLOSE_FORBIDDEN, "session ended")
+
+    async def prune_outbox(self) -> None:
+        """Forget published outbox rows once they are past the history window."""
+        assert self.outbox is not None and self.services is not None
+        await self.outbox.prune(timedelta(seconds=self.services.settings.history_ttl_seconds))
+
+    # Presence ----------------------------------------------------------------------
+
+    def presence_key(self, conn: Connection) -> str:
+        return f"{self.process_key}-{conn.id}"
+
+    async def join_presence(self, conn: Connection, channel: str) -> list[dict[str, Any]] | None:
+        """Record ``conn`` on a ``*:staff`` channel; announce the user if new; return who is present."""
+        assert self.presence is not None and self.broker is not None
+        try:
+            if await self.presence.join(channel, self.presence_key(conn), conn.user):
+                await self.broker.publish(channel, "presence.joined", {"user": conn.user})
+            return await self.presence.members(channel)
+        except Exception as exc:
+            log.warning("live: presence unavailable on %s (%s)", channel, type(exc).__name__)
+            return None
+
+    async def leave(self, conn: Connection, channel: str) -> None:
+        """Unsubscribe ``conn`` from ``channel`` (and from its presence)."""
+        assert self.hub is not None
+        if self.hub.unsubscribe(conn, channel) and channel.endswith(":staff"):
+            await self.leave_presence(conn, channel)
+
+    async def leave_presence(self, conn: Connection, channel: str) -> None:
+        assert self.presence is not None and self.broker is not None
+        try:
+            if await self.presence.leave(channel, self.presence_key(conn), conn.user_id):
+                await self.broker.publish(channel, "presence.left", {"user": conn.user})
+        except Exception as exc:
+            log.warning("live: presence unavailable on %s (%s)", channel, type(exc).__name__)
+
+    async def disconnected(self, conn: Connection) -> None:
+        """Forget a closed connection everywhere."""
+        assert self.hub is not None
+        for channel in self.hub.remove(conn):
+            if channel.endswith(":staff"):
+                await self.leave_presence(conn, channel)
+
+    async def presence_tick(self) -> None:
+        """Renew this process's presence entries; announce users whose entries expired elsewhere."""
+        assert self.hub is not None and self.presence is not None and self.broker is not None
+        entries = [
+            (channel, self.presence_key(conn), conn.user_id)
+            for conn in self.hub.all_connections()
+            for channel in conn.channels
+            if channel.endswith(":staff")
+        ]
+        await self.presence.heartbeat(entries)
+        for channel, user in await self.presence.expire():
+            await self.broker.publish(channel, "presence.left", {"user": user})
+
+    # Background work ---------------------------------------------------------------
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _every(self, seconds: float, job: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("live: %s failed (%s)", job.__name__, type(exc).__name__)

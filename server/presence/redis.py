@@ -1,0 +1,137 @@
+"""Presence shared by every process through Redis: sorted sets of connections scored by expiry.
+
+Keys (``P`` is the prefix): ``P:pr:{channel}:conns`` (zset of ``user_id:conn_key`` scored
+by expiry in ms), ``P:pr:{channel}:users`` (hash ``user_id`` → user JSON) and ``P:pr:index``
+(zset of channels with entries). Each change is one Lua script, so two processes never
+both announce the same user joining or leaving.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from redis.asyncio import Redis
+
+from server.channels.broker_redis import pooled_client
+from server.presence.base import Presence, User
+
+# KEYS: conns, users, index. ARGV: member, user_id, user_json, expires_ms, channel, now_ms.
+JOIN = """
+local prefix = ARGV[2] .. ':'
+local present = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[6], '+inf')) do
+  if string.sub(m, 1, #prefix) == prefix then present = 1 break end
+end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+if present == 1 then return 0 end
+return 1
+"""
+
+# KEYS: conns, users. ARGV: member, user_id, now_ms.
+LEAVE = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+local prefix = ARGV[2] .. ':'
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[3], '+inf')) do
+  if string.sub(m, 1, #prefix) == prefix then return 0 end
+end
+redis.call('HDEL', KEYS[2], ARGV[2])
+return 1
+"""
+
+# KEYS: conns, users. ARGV: now_ms. Returns the JSON of users whose last entry expired.
+EXPIRE = """
+local gone = {}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+if #expired == 0 then return gone end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local live = redis.call('ZRANGE', KEYS[1], 0, -1)
+local seen = {}
+for _, m in ipairs(expired) do
+  local uid = string.match(m, '^([^:]+):')
+  if uid and not seen[uid] then
+    seen[uid] = true
+    local still = false
+    for _, l in ipairs(live) do
+      if string.sub(l, 1, #uid + 1) == uid .. ':' then still = true break end
+    end
+    if not still then
+      local user = redis.call('HGET', KEYS[2], uid)
+      redis.call('HDEL', KEYS[2], uid)
+      if user then gone[#gone + 1] = user end
+    end
+  end
+end
+return gone
+"""
+
+
+class RedisPresence(Presence):
+    """Presence across processes, expiring the entries of processes that stopped heartbeating."""
+
+    def __init__(self, url: str, prefix: str, ttl: float) -> None:
+        super().__init__(ttl)
+        self._url = url
+        self._prefix = prefix
+        self._redis: Redis | None = None
+        self._index = f"{prefix}:pr:index"
+
+    def _keys(self, channel: str) -> list[str]:
+        return [f"{self._prefix}:pr:{{{channel}}}:conns", f"{self._prefix}:pr:{{{channel}}}:users"]
+
+    def _client(self) -> Redis:
+        if self._redis is None:
+            self._redis = pooled_client(self._url)
+        return self._redis
+
+    async def stop(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    def _expiry(self) -> tuple[int, int]:
+        now = int(time.time() * 1000)
+        return now, now + int(self.ttl * 1000)
+
+    async def join(self, channel: str, conn_key: str, user: User) -> bool:
+        now, expires = self._expiry()
+        member = f"{user['id']}:{conn_key}"
+        args = [member, user["id"], orjson.dumps(user), expires, channel, now]
+        keys = [*self._keys(channel), self._index]
+        return bool(await self._client().eval(JOIN, 3, *keys, *args))  # type: ignore[misc]
+
+    async def leave(self, channel: str, conn_key: str, user_id: int) -> bool:
+        now, _ = self._expiry()
+        args = [f"{user_id}:{conn_key}", user_id, now]
+        return bool(await self._client().eval(LEAVE, 2, *self._keys(channel), *args))  # type: ignore[misc]
+
+    async def members(self, channel: str) -> list[User]:
+        raw = await self._client().hgetall(self._keys(channel)[1])  # type: ignore[misc]
+        users = [orjson.loads(value) for value in raw.values()]
+        return sorted(users, key=lambda user: user["id"])
+
+    async def heartbeat(self, entries: list[tuple[str, str, int]]) -> None:
+        if not entries:
+            return
+        _, expires = self._expiry()
+        by_channel: dict[str, dict[str, int]] = {}
+        for channel, conn_key, user_id in entries:
+            by_channel.setdefault(channel, {})[f"{user_id}:{conn_key}"] = expires
+        async with self._client().pipeline(transaction=False) as pipe:
+            for channel, members in by_channel.items():
+                pipe.zadd(self._keys(channel)[0], members, xx=True)
+                pipe.zadd(self._index, {channel: expires}, gt=True)
+            await pipe.execute()
+
+    async def expire(self) -> list[tuple[str, User]]:
+        now, _ = self._expiry()
+        client = self._client()
+        gone: list[tuple[str, User]] = []
+        for raw in await client.zrange(self._index, 0, -1):
+            channel = raw.decode()
+            for user in await client.eval(EXPIRE, 2, *self._keys(channel), now):  # type: ignore[misc]
+                gone.append((channel, orjson.loads(user)))
+        await client.zremrangebyscore(self._index, "-inf", f"({now}")
+        return gone

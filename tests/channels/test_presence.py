@@ -1,0 +1,60 @@
+"""Presence: one entry per user however many connections, on memory and on real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server.presence.base import Presence
+from server.presence.memory import MemoryPresence
+from server.presence.redis import RedisPresence
+from tests.live.servers import unique_prefix
+from tests.services import redis_url
+
+ANN = {"id": 1, "name": "Mrs Patel", "role": "teacher"}
+BEN = {"id": 2, "name": "Mr Okafor", "role": "teacher"}
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def presence(request: pytest.FixtureRequest) -> AsyncIterator[Presence]:
+    found: Presence = (
+        MemoryPresence(30) if request.param == "memory" else RedisPresence(redis_url(), unique_prefix(), 30)
+    )
+    await found.start()
+    yield found
+    await found.stop()
+
+
+async def test_one_entry_per_user_however_many_tabs(presence: Presence) -> None:
+    channel = "class:1:staff"
+    assert await presence.join(channel, "a-1", ANN) is True
+    assert await presence.join(channel, "a-2", ANN) is False  # a second tab
+    assert await presence.join(channel, "b-1", BEN) is True
+    assert await presence.members(channel) == [ANN, BEN]
+    assert await presence.leave(channel, "a-1", 1) is False
+    assert await presence.leave(channel, "a-2", 1) is True  # the last tab
+    assert await presence.leave(channel, "a-2", 1) is False  # already gone
+    assert await presence.members(channel) == [BEN]
+    assert await presence.members("class:2:staff") == []
+
+
+async def test_redis_entries_expire_without_heartbeats() -> None:
+    prefix = unique_prefix()
+    dying, watching = RedisPresence(redis_url(), prefix, 0.2), RedisPresence(redis_url(), prefix, 30)
+    try:
+        await dying.join("school:1:staff", "p1-1", ANN)
+        await watching.join("school:1:staff", "p2-1", BEN)
+        await dying.heartbeat([("school:1:staff", "p1-1", 1)])
+        assert await watching.expire() == []
+        gone: list[tuple[str, dict]] = []
+        async with asyncio.timeout(5):
+            while not gone:
+                gone = await watching.expire()
+                await asyncio.sleep(0.05)
+        assert gone == [("school:1:staff", ANN)]
+        assert await watching.members("school:1:staff") == [BEN]
+    finally:
+        await dying.stop()
+        await watching.stop()
