@@ -55,6 +55,10 @@ class MessageReadPayload(_Payload):
     reader_id: int
 
 
+class ReportPayload(_Payload):
+    report: dict[str, Any]
+
+
 class ItemPayload(_Payload):
     item: dict[str, Any]
 
@@ -78,13 +82,15 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "points.removed": AwardPayload,
     "message.created": MessagePayload,
     "message.read": MessageReadPayload,
+    # To the sender's devices when a message held for quiet hours reaches the member of staff.
+    "message.released": MessagePayload,
     "portfolio.submitted": ItemPayload,
     "portfolio.approved": ItemPayload,
     "portfolio.returned": ItemPayload,
     "activity.created": AnyPayload,
     "presence.joined": UserPayload,
     "presence.left": UserPayload,
-    "report.created": AnyPayload,
+    "report.created": ReportPayload,
     "guardian_request.created": AnyPayload,
     "office.message": MessagePayload,
     "avatar.updated": AnyPayload,

@@ -1,0 +1,451 @@
+"""Sending a message: quiet hours (P7), office routing (P8), idempotent retries and live events.
+
+A guardian's message to staff outside the school's working hours is stored at
+once with ``delivery: "held_quiet_hours"`` and ``held_until`` (the next working
+period's start). Only the guardian's own devices hear of it; the guardian gets a
+notice saying when it will be seen and by when to expect a reply (24 working
+hours). :func:`release_held_messages`, a periodic job, releases it at that time:
+each held row is claimed with a conditional UPDATE (``released_at IS NULL``), so
+even with several processes running the job it reaches the member of staff
+exactly once. Staff writing to a guardian are never held: quiet hours protect
+staff, and a family may read a late reply whenever it suits them.
+
+A guardian's message on an office topic gets a notice pointing to the school
+office (with its phone number) and a copy in the office inbox. The topic is found
+in the school's language: when the message is in another language and the
+translation pipeline offers ``services.extras["translate_for_routing"]`` (an
+async ``(text, source, target) -> str | None``), the translation is classified,
+else the original.
+
+A message may carry a ``client_id``: a retry with the same one returns the first
+message and creates nothing (the database's unique (sender, client_id) decides
+races).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.access import names_for_classes
+from server.auth.principal import Principal, require_role
+from server.db.models import Conversation, Media, Message, MessageMedia, School, SchoolClass, Student, User
+from server.errors import ApiError, conflict, validation_error
+from server.events import emit
+from server.messaging import shapes
+from server.messaging.conversations import (
+    HELD,
+    LIVE,
+    media_of,
+    member_conversation,
+    refuse_pupils,
+    translating,
+    users_by_id,
+)
+from server.messaging.office_routing import DEFAULT_RULES, Match, Rules, classify, compile_rules, parse_extra
+from server.messaging.office_routing import primary_language as primary
+from server.messaging.quiet_hours import WorkingWeek, describe, held_until, working_time_after
+from server.messaging.writes import write
+from server.services import Services
+from server.timeutil import iso
+
+log = logging.getLogger("homeroom.messaging")
+MAX_MEDIA = 10
+NOTICE_LANGUAGE = "en"
+OFFICE_NOTICE_EVERY = timedelta(hours=12)
+RELEASE_BATCH = 200
+
+
+def office_rules(services: Services) -> Rules:
+    """The topic table, extended by ``<data_dir>/office_topics.json`` when the school has one."""
+    cached = services.extras.get("office_rules")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    rules = DEFAULT_RULES
+    path = services.settings.data_dir / "office_topics.json"
+    if path.is_file():
+        try:
+            rules = compile_rules(parse_extra(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring %s: %s", path, exc)
+    services.extras["office_rules"] = rules
+    return rules
+
+
+async def office_topic(services: Services, text: str, lang: str, school_language: str) -> Match | None:
+    """The office topic of a message, classified in the school's language where possible."""
+    rules = office_rules(services)
+    translate = services.extras.get("translate_for_routing")
+    if translate is not None and primary(lang) != primary(school_language):
+        try:
+            translated = await translate(text, lang, school_language)
+        except Exception:
+            log.warning("translation for office routing failed; classifying the original", exc_info=True)
+            translated = None
+        if translated:
+            found = classify(translated, school_language, rules)
+            if found is not None:
+                return found
+    return classify(text, lang, rules)
+
+
+async def send(
+    services: Services,
+    principal: Principal,
+    conversation_id: int,
+    *,
+    text: str,
+    media_ids: list[int],
+    client_id: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """Store a message (and its notices), emit its events; ``(message, created)``."""
+    refuse_pupils(principal)
+    if not text and not media_ids:
+        raise validation_error("Write a message or attach a file.", fields={"text": "empty"})
+    async with services.read() as session:
+        conv = await member_conversation(session, principal, conversation_id)
+        if client_id is not None:
+            again = await _retry_of(session, services, principal, conv.id, client_id)
+            if again is not None:
+                return again, False
+        school = await session.get(School, principal.school_id)
+        assert school is not None
+    match = None
+    if principal.id == conv.guardian_id and text:
+        match = await office_topic(services, text, principal.user.language, school.language)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await _store(session, services, principal, conversation_id, text, media_ids, client_id, match)
+
+    try:
+        return await write(services, work), True
+    except IntegrityError:
+        if client_id is None:
+            raise
+        async with services.read() as session:
+            again = await _retry_of(session, services, principal, conversation_id, client_id)
+        if again is None:
+            raise
+        return again, False
+
+
+async def _retry_of(
+    session: AsyncSession, services: Services, principal: Principal, conversation_id: int, client_id: str
+) -> dict[str, Any] | None:
+    """The message this sender already sent with ``client_id``, shaped for them, if any."""
+    found = await session.scalar(
+        select(Message).where(Message.sender_id == principal.id, Message.client_id == client_id)
+    )
+    if found is None:
+        return None
+    if found.conversation_id != conversation_id:
+        raise conflict("already_exists", "That client_id was already used for another message.")
+    media = await media_of(session, [found.id])
+    return shapes.message(
+        found,
+        principal.user,
+        principal.user.language,
+        translating=translating(services),
+        media=media.get(found.id, ()),
+    )
+
+
+async def _own_media(session: AsyncSession, principal: Principal, media_ids: list[int]) -> list[Media]:
+    if not media_ids:
+        return []
+    wanted = list(dict.fromkeys(media_ids))
+    if len(wanted) > MAX_MEDIA:
+        raise validation_error(f"Attach at most {MAX_MEDIA} files.", fields={"media_ids": "too many"})
+    found = (
+        await session.scalars(
+            select(Media).where(
+                Media.id.in_(wanted),
+                Media.school_id == principal.school_id,
+                Media.uploader_id == principal.id,
+            )
+        )
+    ).all()
+    if len(found) != len(wanted):
+        raise validation_error("Attach only files you uploaded.", fields={"media_ids": "unknown"})
+    order = {media_id: index for index, media_id in enumerate(wanted)}
+    return sorted(found, key=lambda m: order[m.id])
+
+
+async def _store(
+    session: AsyncSession,
+    services: Services,
+    principal: Principal,
+    conversation_id: int,
+    text: str,
+    media_ids: list[int],
+    client_id: str | None,
+    match: Match | None,
+) -> dict[str, Any]:
+    conv = await member_conversation(session, principal, conversation_id)
+    from_guardian = principal.id == conv.guardian_id
+    recipient_id = conv.staff_id if from_guardian else conv.guardian_id
+    if recipient_id is None:
+        raise ApiError(409, "conversation_closed", "The other member of this conversation has left.")
+    school = await session.get(School, principal.school_id)
+    assert school is not None
+    now = services.clock()
+    media = await _own_media(session, principal, media_ids)
+    week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
+    hold = held_until(week, now) if from_guardian else None
+    message = Message(
+        conversation_id=conv.id,
+        sender_id=principal.id,
+        client_id=client_id,
+        text=text,
+        lang=principal.user.language,
+        topic=match.topic.key if match else None,
+        delivery=HELD if hold else LIVE,
+        held_until=hold,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    session.add_all(MessageMedia(message_id=message.id, media_id=m.id) for m in media)
+
+    notices: list[Message] = []
+    members = await users_by_id(session, {recipient_id, principal.id})
+    staff = members.get(conv.staff_id) if conv.staff_id else None
+    if hold is not None and not await _already_held(session, conv.id, principal.id, message.id):
+        notices.append(_notice(conv.id, now, "quiet_hours", _quiet_text(week, now, hold, staff)))
+    if match is not None and not await _office_told(session, conv.id, match, now):
+        notices.append(_notice(conv.id, now, f"office:{match.topic.key}", _office_text(match, school)))
+    session.add_all(notices)
+    if hold is None:
+        await session.execute(
+            update(Conversation).where(Conversation.id == conv.id).values(last_message_at=now)
+        )
+    await session.flush()
+
+    busy = translating(services)
+    mine = shapes.message(message, principal.user, principal.user.language, translating=busy, media=media)
+    emit(session, f"user:{principal.id}", "message.created", {"message": mine})
+    recipient = members.get(recipient_id)
+    if hold is None and recipient is not None:
+        theirs = shapes.message(message, principal.user, recipient.language, translating=busy, media=media)
+        emit(session, f"user:{recipient.id}", "message.created", {"message": theirs})
+        if message.topic is not None:
+            emit(session, f"school:{school.id}:staff", "office.message", shapes.office_notice(message))
+    for notice in notices:
+        shaped = shapes.message(notice, None, principal.user.language, translating=busy)
+        emit(session, f"user:{principal.id}", "message.created", {"message": shaped})
+    return mine
+
+
+def _notice(conversation_id: int, now: datetime, topic: str, text: str) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        sender_id=None,
+        text=text,
+        lang=NOTICE_LANGUAGE,
+        system=True,
+        topic=topic,
+        delivery=LIVE,
+        created_at=now,
+    )
+
+
+async def _already_held(session: AsyncSession, conversation_id: int, sender_id: int, message_id: int) -> bool:
+    """True when an earlier message of this quiet period is still held (its notice was sent)."""
+    found = await session.scalar(
+        select(Message.id).where(
+            Message.conversation_id == conversation_id,
+            Message.sender_id == sender_id,
+            Message.delivery == HELD,
+            Message.released_at.is_(None),
+            Message.id != message_id,
+        )
+    )
+    return found is not None
+
+
+async def _office_told(session: AsyncSession, conversation_id: int, match: Match, now: datetime) -> bool:
+    """True when this conversation had the same office notice recently."""
+    found = await session.scalar(
+        select(Message.id).where(
+            Message.conversation_id == conversation_id,
+            Message.system.is_(True),
+            Message.topic == f"office:{match.topic.key}",
+            Message.created_at > now - OFFICE_NOTICE_EVERY,
+        )
+    )
+    return found is not None
+
+
+def _quiet_text(week: WorkingWeek, now: datetime, opening: datetime, staff: User | None) -> str:
+    who = staff.name if staff is not None else "Staff"
+    text = (
+        f"Thank you, your message is saved. It is outside staff working hours, so {who} "
+        f"will see it on {describe(week, opening, now)}."
+    )
+    reply_by = working_time_after(week, now)
+    if reply_by is not None:
+        text += f" You can expect a reply by {describe(week, reply_by, now)}."
+    return text
+
+
+def _office_text(match: Match, school: School) -> str:
+    label = match.topic.label
+    contact = (
+        f"please call the school office on {school.office_phone}"
+        if school.office_phone
+        else "please contact the school office"
+    )
+    return (
+        f"This looks like a message about {label}. The school office deals with {label}, "
+        f"so a copy has gone to the office too. For anything urgent, {contact}."
+    )
+
+
+async def release_held_messages(services: Services) -> int:
+    """Release every held message whose working period has begun; returns how many."""
+    total = 0
+    while True:
+        released = await write(services, lambda session: _release_batch(session, services))
+        total += released
+        if released < RELEASE_BATCH:
+            return total
+
+
+async def _release_batch(session: AsyncSession, services: Services) -> int:
+    now = services.clock()
+    due = (
+        await session.scalars(
+            select(Message.id)
+            .where(Message.delivery == HELD, Message.released_at.is_(None), Message.held_until <= now)
+            .order_by(Message.id)
+            .limit(RELEASE_BATCH)
+        )
+    ).all()
+    if not due:
+        return 0
+    # The claim: only rows still unreleased are taken, so a concurrent run in another
+    # process (waiting on the same rows) finds nothing left to release.
+    claimed = (
+        await session.scalars(
+            update(Message)
+            .where(Message.id.in_(due), Message.released_at.is_(None))
+            .values(released_at=now)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if not claimed:
+        return 0
+    messages = (
+        await session.scalars(select(Message).where(Message.id.in_(claimed)).order_by(Message.id))
+    ).all()
+    convs = {
+        c.id: c
+        for c in await session.scalars(
+            select(Conversation).where(Conversation.id.in_({m.conversation_id for m in messages}))
+        )
+    }
+    users = await users_by_id(
+        session, {u for c in convs.values() for u in (c.guardian_id, c.staff_id) if u is not None}
+    )
+    media = await media_of(session, list(claimed))
+    busy = translating(services)
+    for conv_id in sorted(convs):
+        await session.execute(
+            update(Conversation).where(Conversation.id == conv_id).values(last_message_at=now)
+        )
+    for message in messages:
+        conv = convs[message.conversation_id]
+        sender = users.get(message.sender_id) if message.sender_id else None
+        attached = media.get(message.id, ())
+        staff = users.get(conv.staff_id) if conv.staff_id else None
+        if staff is not None:
+            shaped = shapes.message(message, sender, staff.language, translating=busy, media=attached)
+            emit(session, f"user:{staff.id}", "message.created", {"message": shaped})
+        if sender is not None:
+            shaped = shapes.message(message, sender, sender.language, translating=busy, media=attached)
+            emit(session, f"user:{sender.id}", "message.released", {"message": shaped})
+        if message.topic is not None:
+            emit(session, f"school:{conv.school_id}:staff", "office.message", shapes.office_notice(message))
+    return len(claimed)
+
+
+async def office_inbox(
+    session: AsyncSession,
+    principal: Principal,
+    before: int | None,
+    limit: int,
+    *,
+    translating: bool,
+    rules: Rules = DEFAULT_RULES,
+) -> list[dict[str, Any]]:
+    """Messages routed to the office (office staff and admins), newest first; ``before`` is a message id."""
+    require_role(principal, "office", "admin")
+    query = (
+        select(Message, Conversation)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.school_id == principal.school_id,
+            Message.system.is_(False),
+            Message.topic.is_not(None),
+            or_(Message.delivery == LIVE, Message.released_at.is_not(None)),
+        )
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = (await session.execute(query.order_by(Message.id.desc()).limit(limit))).all()
+    convs = [conv for _, conv in rows]
+    users = await users_by_id(
+        session, {u for c in convs for u in (c.guardian_id, c.staff_id) if u is not None}
+    )
+    pupils = {
+        p.id: p
+        for p in await session.scalars(select(Student).where(Student.id.in_({c.student_id for c in convs})))
+    }
+    classes = {
+        c.id: c
+        for c in await session.scalars(
+            select(SchoolClass).where(SchoolClass.id.in_({p.class_id for p in pupils.values()}))
+        )
+    }
+    names = await names_for_classes(session, classes)
+    media = await media_of(session, [m.id for m, _ in rows])
+    labels = {topic.key: topic.label for topic in rules.topics}
+    items = []
+    for message, conv in rows:
+        pupil = pupils.get(conv.student_id) if conv.student_id else None
+        sender = users.get(message.sender_id) if message.sender_id else None
+        school_class = classes.get(pupil.class_id) if pupil else None
+        items.append(
+            {
+                "id": message.id,
+                "topic": message.topic,
+                "topic_label": labels.get(message.topic or "", message.topic),
+                "conversation_id": conv.id,
+                "student": None
+                if pupil is None
+                else {
+                    "id": pupil.id,
+                    "name": names.get(pupil.id),
+                    "class_id": pupil.class_id,
+                    "class_name": school_class.name if school_class else None,
+                },
+                "guardian": shapes.user_ref(users.get(conv.guardian_id) if conv.guardian_id else None),
+                "staff": shapes.user_ref(users.get(conv.staff_id) if conv.staff_id else None),
+                "message": shapes.message(
+                    message,
+                    sender,
+                    principal.user.language,
+                    translating=translating,
+                    media=media.get(message.id, ()),
+                ),
+                "created_at": iso(message.created_at),
+            }
+        )
+    return items
