@@ -65,9 +65,13 @@ class JobRunner:
         self._local = {name: asyncio.Lock() for name in self.jobs}
         self._task: asyncio.Task[None] | None = None
 
+    def bind(self, services: Services) -> None:
+        """Use these services without ticking (``run_once`` only): another process, in tests."""
+        self.services = services
+
     async def start(self, services: Services) -> None:
         """Begin ticking; the runner is reachable as ``services.extras["jobs"]``."""
-        self.services = services
+        self.bind(services)
         services.extras["jobs"] = self
         if self.jobs:
             self._task = asyncio.create_task(self._loop(), name="homeroom-jobs")
