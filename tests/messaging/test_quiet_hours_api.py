@@ -42,7 +42,7 @@ async def test_p7_friday_evening_message_is_held_told_monday_0800_and_released_o
     # Not pushed to the teacher, nor shown to them; the parent's own devices have it and a notice.
     assert await _created_ids(services, chat.teacher.id) == []
     parent_events = await outbox(services, f"user:{chat.parent.id}", "message.created")
-    assert [e["data"]["message"]["id"] for e in parent_events][0] == message["id"]
+    assert parent_events[0]["data"]["message"]["id"] == message["id"]
     notice = parent_events[1]["data"]["message"]
     assert notice["system"] is True and notice["sender"]["role"] == "system"
     assert "Monday 08:00" in notice["text"] and "Wednesday 14:00" in notice["text"]
@@ -123,8 +123,8 @@ async def test_p7_working_hours_timezone_and_closures_are_the_schools_settings(
     # 21:00 UTC on Friday is 16:00 in New York: within its Friday hours.
     ny = await api.post(chat.messages_url(), json={"text": "New York"}, headers=chat.parent.headers)
     assert ny.json()["delivery"] == "live"
-    notice = [m for m in (await api.get(chat.messages_url(), headers=chat.parent.headers)).json()["items"]
-              if m["system"]][0]  # fmt: skip
+    items = (await api.get(chat.messages_url(), headers=chat.parent.headers)).json()["items"]
+    notice = next(m for m in items if m["system"])
     assert "Tuesday 08:00" in notice["text"]
 
 
