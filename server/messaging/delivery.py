@@ -219,7 +219,14 @@ async def _store(
     if hold is not None and not await _already_held(session, conv.id, principal.id, message.id):
         notices.append(_notice(conv.id, now, "quiet_hours", _quiet_text(week, now, hold, staff)))
     if match is not None and not await _office_told(session, conv.id, match, now):
-        notices.append(_notice(conv.id, now, f"office:{match.topic.key}", _office_text(match, school)))
+        notices.append(
+            _notice(
+                conv.id,
+                now,
+                f"office:{match.topic.key}",
+                office_notice_text(match.topic.label, school.office_phone),
+            )
+        )
     session.add_all(notices)
     if hold is None:
         await session.execute(
@@ -294,11 +301,11 @@ def _quiet_text(week: WorkingWeek, now: datetime, opening: datetime, staff: User
     return text
 
 
-def _office_text(match: Match, school: School) -> str:
-    label = match.topic.label
+def office_notice_text(label: str, office_phone: str) -> str:
+    """The notice a guardian gets when their message on ``label`` is passed to the office."""
     contact = (
-        f"please call the school office on {school.office_phone}"
-        if school.office_phone
+        f"please call the school office on {office_phone}"
+        if office_phone
         else "please contact the school office"
     )
     return (
