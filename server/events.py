@@ -55,10 +55,6 @@ class MessageReadPayload(_Payload):
     reader_id: int
 
 
-class ReportPayload(_Payload):
-    report: dict[str, Any]
-
-
 class ItemPayload(_Payload):
     item: dict[str, Any]
 
@@ -90,7 +86,7 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "activity.created": AnyPayload,
     "presence.joined": UserPayload,
     "presence.left": UserPayload,
-    "report.created": ReportPayload,
+    "report.created": AnyPayload,
     "guardian_request.created": AnyPayload,
     "office.message": MessagePayload,
     "avatar.updated": AnyPayload,
