@@ -37,7 +37,7 @@ from tests.live.servers import (
     free_port,
     live_database,
     running_servers,
-    test_services,
+    shared_services,
     unique_prefix,
 )
 from tests.messaging.conftest import FRIDAY_EVENING, MONDAY_OPENING, WEDNESDAY_MORNING
@@ -65,7 +65,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         running_servers(
             2, database_url=url, broker_url=redis_url(), data_dir=tmp, redis_prefix=unique_prefix()
         ) as (a, b),
-        test_services(url, tmp) as services,
+        shared_services(url, tmp) as services,
     ):
         yield Cluster(a, b, services)
 
