@@ -31,7 +31,7 @@ from server import audit
 from server.access import get_student, names_for_classes
 from server.auth.principal import STAFF_ROLES, Principal
 from server.db.models import Conversation, GuardianLink, Media, Message, MessageMedia, Report, Student, User
-from server.errors import forbidden, not_found, validation_error
+from server.errors import bad_request, forbidden, not_found, validation_error
 from server.events import emit
 from server.messaging import shapes
 from server.messaging.writes import write
@@ -185,9 +185,10 @@ async def list_for(
     )
     if before is not None:
         cursor = await session.get(Conversation, before)
-        if cursor is not None:
-            key = cursor.last_message_at or cursor.created_at
-            query = query.where(or_(activity < key, and_(activity == key, Conversation.id < cursor.id)))
+        if cursor is None or principal.id not in (cursor.guardian_id, cursor.staff_id):
+            raise bad_request("'before' must be the id of one of your conversations.", field="before")
+        key = cursor.last_message_at or cursor.created_at
+        query = query.where(or_(activity < key, and_(activity == key, Conversation.id < cursor.id)))
     rows = (await session.scalars(query.order_by(activity.desc(), Conversation.id.desc()).limit(limit))).all()
     return await views(session, principal, rows, translating=translating)
 

@@ -147,6 +147,8 @@ async def test_conversation_list_orders_by_activity_with_unread_counts(
         await api.get(f"/api/conversations?before={chat.id}&limit=1", headers=chat.teacher.headers)
     ).json()
     assert [c["id"] for c in page["items"]] == [second.id]
+    other = await api.get(f"/api/conversations?before={second.id}", headers=chat.parent.headers)
+    assert other.status_code == 400  # not one of theirs: no hint of its activity
     # The parent sees only their own conversation.
     mine = (await api.get("/api/conversations", headers=chat.parent.headers)).json()["items"]
     assert [c["id"] for c in mine] == [chat.id]
@@ -287,3 +289,43 @@ async def test_an_erased_sender_shows_as_deleted_user(
         chat.messages_url(), json={"text": "are you there?"}, headers=chat.teacher.headers
     )
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "conversation_closed"
+
+
+async def test_staff_attach_their_own_uploads_and_only_members_may_see_them(
+    api: httpx.AsyncClient, chat: Chat, world: World, services: Services
+) -> None:
+    import secrets
+
+    from server.auth.principal import Principal
+    from server.db.models import Media
+    from server.messaging.conversations import may_see_message_media
+
+    async with services.transaction() as session:
+        upload = Media(
+            school_id=world.school.id,
+            uploader_id=chat.teacher.id,
+            key=secrets.token_hex(16),
+            kind="image",
+            content_type="image/png",
+            file_name="reading-log.png",
+            size=10,
+        )
+        session.add(upload)
+    refused = await api.post(
+        chat.messages_url(), json={"text": "mine?", "media_ids": [upload.id]}, headers=chat.parent.headers
+    )
+    assert refused.status_code == 422
+    sent = await api.post(chat.messages_url(), json={"media_ids": [upload.id]}, headers=chat.teacher.headers)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["media"] == [{"id": upload.id, "kind": "image", "url": f"/api/media/{upload.id}"}]
+    listed = (await api.get(chat.messages_url(), headers=chat.parent.headers)).json()["items"]
+    assert listed[0]["media"][0]["id"] == upload.id
+
+    def principal(actor: object) -> Principal:
+        return Principal(user=actor.user, session_id=0, token="", via="bearer", policy_version=1)  # type: ignore[attr-defined]
+
+    async with services.read() as session:
+        assert await may_see_message_media(session, principal(chat.parent), upload.id)
+        assert await may_see_message_media(session, principal(chat.teacher), upload.id)
+        assert not await may_see_message_media(session, principal(world.office), upload.id)
+        assert not await may_see_message_media(session, principal(chat.pupil), upload.id)
