@@ -24,7 +24,7 @@ from server.db.models import (
     Student,
     User,
 )
-from server.messaging.delivery import office_notice_text
+from server.messaging.office import office_notice_text
 from server.provisioning import create_school
 from server.timeutil import utcnow
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from server.api.http import authenticate, limit, ok, page_params, parse, path_id, services_of
 from server.auth.principal import Principal
 from server.errors import bad_request
-from server.messaging import conversations, delivery, reports, suspension
+from server.messaging import conversations, delivery, office, reports, suspension
 from server.messaging.conversations import refuse_pupils, translating
 
 Id = Field(ge=1, le=2**62)
@@ -187,13 +187,13 @@ async def office_messages(request: Request) -> Response:
     before, count = page_params(request)
     services = services_of(request)
     async with services.read() as session:
-        items = await delivery.office_inbox(
+        items = await office.office_inbox(
             session,
             principal,
             before,
             count,
             translating=translating(services),
-            rules=delivery.office_rules(services),
+            rules=office.office_rules(services),
         )
     return ok({"items": items})
 

@@ -10,12 +10,11 @@ even with several processes running the job it reaches the member of staff
 exactly once. Staff writing to a guardian are never held: quiet hours protect
 staff, and a family may read a late reply whenever it suits them.
 
-A guardian's message on an office topic gets a notice pointing to the school
-office (with its phone number) and a copy in the office inbox. The topic is found
-in the school's language: when the message is in another language and the
-translation pipeline offers ``services.extras["translate_for_routing"]`` (an
-async ``(text, source, target) -> str | None``), the translation is classified,
-else the original.
+A guardian's message on an office topic (found by :mod:`server.messaging.office`,
+in the school's language, through the translation hook when there is one) gets a
+notice pointing to the school office with its phone number, and a copy in the
+office inbox, delivered to the office when the message is (so quiet hours hold for
+the office too).
 
 A message may carry a ``client_id``: a retry with the same one returns the first
 message and creates nothing (the database's unique (sender, client_id) decides
@@ -24,18 +23,16 @@ races).
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import names_for_classes
-from server.auth.principal import Principal, require_role
-from server.db.models import Conversation, Media, Message, MessageMedia, School, SchoolClass, Student, User
+from server.auth.principal import Principal
+from server.db.models import Conversation, Media, Message, MessageMedia, School, User
 from server.errors import ApiError, conflict, validation_error
 from server.events import emit
 from server.messaging import shapes
@@ -48,51 +45,16 @@ from server.messaging.conversations import (
     translating,
     users_by_id,
 )
-from server.messaging.office_routing import DEFAULT_RULES, Match, Rules, classify, compile_rules, parse_extra
-from server.messaging.office_routing import primary_language as primary
+from server.messaging.office import office_notice_text, office_told, office_topic
+from server.messaging.office_routing import Match
 from server.messaging.quiet_hours import WorkingWeek, describe, held_until, working_time_after
 from server.messaging.writes import write
 from server.services import Services
-from server.timeutil import iso
 
 log = logging.getLogger("homeroom.messaging")
 MAX_MEDIA = 10
 NOTICE_LANGUAGE = "en"
-OFFICE_NOTICE_EVERY = timedelta(hours=12)
 RELEASE_BATCH = 200
-
-
-def office_rules(services: Services) -> Rules:
-    """The topic table, extended by ``<data_dir>/office_topics.json`` when the school has one."""
-    cached = services.extras.get("office_rules")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    rules = DEFAULT_RULES
-    path = services.settings.data_dir / "office_topics.json"
-    if path.is_file():
-        try:
-            rules = compile_rules(parse_extra(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring %s: %s", path, exc)
-    services.extras["office_rules"] = rules
-    return rules
-
-
-async def office_topic(services: Services, text: str, lang: str, school_language: str) -> Match | None:
-    """The office topic of a message, classified in the school's language where possible."""
-    rules = office_rules(services)
-    translate = services.extras.get("translate_for_routing")
-    if translate is not None and primary(lang) != primary(school_language):
-        try:
-            translated = await translate(text, lang, school_language)
-        except Exception:
-            log.warning("translation for office routing failed; classifying the original", exc_info=True)
-            translated = None
-        if translated:
-            found = classify(translated, school_language, rules)
-            if found is not None:
-                return found
-    return classify(text, lang, rules)
 
 
 async def send(
@@ -187,6 +149,7 @@ async def _store(
     client_id: str | None,
     match: Match | None,
 ) -> dict[str, Any]:
+    """Write the message, held or live, with its notices and events; the sender's shape of it."""
     conv = await member_conversation(session, principal, conversation_id)
     from_guardian = principal.id == conv.guardian_id
     recipient_id = conv.staff_id if from_guardian else conv.guardian_id
@@ -212,22 +175,9 @@ async def _store(
     session.add(message)
     await session.flush()
     session.add_all(MessageMedia(message_id=message.id, media_id=m.id) for m in media)
-
-    notices: list[Message] = []
     members = await users_by_id(session, {recipient_id, principal.id})
     staff = members.get(conv.staff_id) if conv.staff_id else None
-    if hold is not None and not await _already_held(session, conv.id, principal.id, message.id):
-        notices.append(_notice(conv.id, now, "quiet_hours", _quiet_text(week, now, hold, staff)))
-    if match is not None and not await _office_told(session, conv.id, match, now):
-        notices.append(
-            _notice(
-                conv.id,
-                now,
-                f"office:{match.topic.key}",
-                office_notice_text(match.topic.label, school.office_phone),
-            )
-        )
-    session.add_all(notices)
+    notices = await _notices(session, school, week, message, match, staff)
     if hold is None:
         await session.execute(
             update(Conversation).where(Conversation.id == conv.id).values(last_message_at=now)
@@ -247,6 +197,32 @@ async def _store(
         shaped = shapes.message(notice, None, principal.user.language, translating=busy)
         emit(session, f"user:{principal.id}", "message.created", {"message": shaped})
     return mine
+
+
+async def _notices(
+    session: AsyncSession,
+    school: School,
+    week: WorkingWeek,
+    message: Message,
+    match: Match | None,
+    staff: User | None,
+) -> list[Message]:
+    """The notices a guardian's message earns: quiet time (once a period), office (once a topic)."""
+    notices: list[Message] = []
+    now, conv_id = message.created_at, message.conversation_id
+    held = message.held_until
+    sender_id = message.sender_id
+    if (
+        held is not None
+        and sender_id is not None
+        and not await _already_held(session, conv_id, sender_id, message.id)
+    ):
+        notices.append(_notice(conv_id, now, "quiet_hours", _quiet_text(week, now, held, staff)))
+    if match is not None and not await office_told(session, conv_id, match, now):
+        text = office_notice_text(match.topic.label, school.office_phone)
+        notices.append(_notice(conv_id, now, f"office:{match.topic.key}", text))
+    session.add_all(notices)
+    return notices
 
 
 def _notice(conversation_id: int, now: datetime, topic: str, text: str) -> Message:
@@ -276,19 +252,6 @@ async def _already_held(session: AsyncSession, conversation_id: int, sender_id: 
     return found is not None
 
 
-async def _office_told(session: AsyncSession, conversation_id: int, match: Match, now: datetime) -> bool:
-    """True when this conversation had the same office notice recently."""
-    found = await session.scalar(
-        select(Message.id).where(
-            Message.conversation_id == conversation_id,
-            Message.system.is_(True),
-            Message.topic == f"office:{match.topic.key}",
-            Message.created_at > now - OFFICE_NOTICE_EVERY,
-        )
-    )
-    return found is not None
-
-
 def _quiet_text(week: WorkingWeek, now: datetime, opening: datetime, staff: User | None) -> str:
     who = staff.name if staff is not None else "Staff"
     text = (
@@ -299,19 +262,6 @@ def _quiet_text(week: WorkingWeek, now: datetime, opening: datetime, staff: User
     if reply_by is not None:
         text += f" You can expect a reply by {describe(week, reply_by, now)}."
     return text
-
-
-def office_notice_text(label: str, office_phone: str) -> str:
-    """The notice a guardian gets when their message on ``label`` is passed to the office."""
-    contact = (
-        f"please call the school office on {office_phone}"
-        if office_phone
-        else "please contact the school office"
-    )
-    return (
-        f"This looks like a message about {label}. The school office deals with {label}, "
-        f"so a copy has gone to the office too. For anything urgent, {contact}."
-    )
 
 
 async def release_held_messages(services: Services) -> int:
@@ -381,78 +331,3 @@ async def _release_batch(session: AsyncSession, services: Services) -> int:
         if message.topic is not None:
             emit(session, f"school:{conv.school_id}:staff", "office.message", shapes.office_notice(message))
     return len(claimed)
-
-
-async def office_inbox(
-    session: AsyncSession,
-    principal: Principal,
-    before: int | None,
-    limit: int,
-    *,
-    translating: bool,
-    rules: Rules = DEFAULT_RULES,
-) -> list[dict[str, Any]]:
-    """Messages routed to the office (office staff and admins), newest first; ``before`` is a message id."""
-    require_role(principal, "office", "admin")
-    query = (
-        select(Message, Conversation)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.school_id == principal.school_id,
-            Message.system.is_(False),
-            Message.topic.is_not(None),
-            or_(Message.delivery == LIVE, Message.released_at.is_not(None)),
-        )
-    )
-    if before is not None:
-        query = query.where(Message.id < before)
-    rows = (await session.execute(query.order_by(Message.id.desc()).limit(limit))).all()
-    convs = [conv for _, conv in rows]
-    users = await users_by_id(
-        session, {u for c in convs for u in (c.guardian_id, c.staff_id) if u is not None}
-    )
-    pupils = {
-        p.id: p
-        for p in await session.scalars(select(Student).where(Student.id.in_({c.student_id for c in convs})))
-    }
-    classes = {
-        c.id: c
-        for c in await session.scalars(
-            select(SchoolClass).where(SchoolClass.id.in_({p.class_id for p in pupils.values()}))
-        )
-    }
-    names = await names_for_classes(session, classes)
-    media = await media_of(session, [m.id for m, _ in rows])
-    labels = {topic.key: topic.label for topic in rules.topics}
-    items = []
-    for message, conv in rows:
-        pupil = pupils.get(conv.student_id) if conv.student_id else None
-        sender = users.get(message.sender_id) if message.sender_id else None
-        school_class = classes.get(pupil.class_id) if pupil else None
-        items.append(
-            {
-                "id": message.id,
-                "topic": message.topic,
-                "topic_label": labels.get(message.topic or "", message.topic),
-                "conversation_id": conv.id,
-                "student": None
-                if pupil is None
-                else {
-                    "id": pupil.id,
-                    "name": names.get(pupil.id),
-                    "class_id": pupil.class_id,
-                    "class_name": school_class.name if school_class else None,
-                },
-                "guardian": shapes.user_ref(users.get(conv.guardian_id) if conv.guardian_id else None),
-                "staff": shapes.user_ref(users.get(conv.staff_id) if conv.staff_id else None),
-                "message": shapes.message(
-                    message,
-                    sender,
-                    principal.user.language,
-                    translating=translating,
-                    media=media.get(message.id, ()),
-                ),
-                "created_at": iso(message.created_at),
-            }
-        )
-    return items
