@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from server.services import Services
@@ -329,3 +331,13 @@ async def test_staff_attach_their_own_uploads_and_only_members_may_see_them(
         assert await may_see_message_media(session, principal(chat.teacher), upload.id)
         assert not await may_see_message_media(session, principal(world.office), upload.id)
         assert not await may_see_message_media(session, principal(chat.pupil), upload.id)
+
+
+async def test_starting_the_same_conversation_at_once_creates_one(api: httpx.AsyncClient, chat: Chat) -> None:
+    assert chat.pupil.student is not None
+    body = {"student_id": chat.pupil.student.id, "staff_id": chat.world.admin.id}
+    replies = await asyncio.gather(
+        *(api.post("/api/conversations", json=body, headers=chat.parent.headers) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in replies) == [200] * 5 + [201]
+    assert len({r.json()["id"] for r in replies}) == 1

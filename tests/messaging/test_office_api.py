@@ -174,3 +174,27 @@ async def test_p8_a_held_office_message_reaches_the_office_when_released(
     inbox = (await api.get("/api/office/messages", headers=world.office.headers)).json()["items"]
     assert [i["id"] for i in inbox] == [sent["id"]]
     assert len(await outbox(services, f"school:{world.school.id}:staff", "office.message")) == 1
+
+
+async def test_p8_a_school_extends_the_topics_with_a_file_in_its_data_folder(
+    api: httpx.AsyncClient, chat: Chat, world: World, services: Services
+) -> None:
+    path = services.settings.data_dir / "office_topics.json"
+    path.write_text('{"uniform": {"label": "school uniform", "terms": {"en": ["uniform", "jumper"]}}}')
+    services.extras.pop("office_rules", None)
+    try:
+        reply = await api.post(
+            chat.messages_url(), json={"text": "Sam's jumper is too small"}, headers=chat.parent.headers
+        )
+        assert reply.json()["office_topic"] == "uniform"
+        inbox = (await api.get("/api/office/messages", headers=world.office.headers)).json()["items"]
+        assert inbox[0]["topic_label"] == "school uniform"
+        path.write_text("{not json")
+        services.extras.pop("office_rules", None)
+        plain = await api.post(
+            chat.messages_url(), json={"text": "Another jumper?"}, headers=chat.parent.headers
+        )
+        assert plain.status_code == 201 and plain.json()["office_topic"] is None  # a broken file is ignored
+    finally:
+        path.unlink()
+        services.extras.pop("office_rules", None)
