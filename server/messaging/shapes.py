@@ -34,7 +34,14 @@ def translation(source: str, reader: str, translating: bool) -> dict[str, Any]:
 
 
 def media_ref(found: Media) -> dict[str, Any]:
-    return {"id": found.id, "kind": found.kind, "url": f"/api/media/{found.id}"}
+    """An attachment as posts show theirs: a private URL carrying the file's secret key."""
+    url = f"/api/media/{found.id}?k={found.key}"
+    shape: dict[str, Any] = {"id": found.id, "kind": found.kind, "url": url}
+    if found.kind == "image":
+        shape.update(display_url=f"{url}&size=display", width=found.width, height=found.height)
+    else:
+        shape.update(name=found.display_name or found.file_name, size=found.size)
+    return shape
 
 
 def message(

@@ -319,7 +319,9 @@ async def test_staff_attach_their_own_uploads_and_only_members_may_see_them(
     assert refused.status_code == 422
     sent = await api.post(chat.messages_url(), json={"media_ids": [upload.id]}, headers=chat.teacher.headers)
     assert sent.status_code == 201, sent.text
-    assert sent.json()["media"] == [{"id": upload.id, "kind": "image", "url": f"/api/media/{upload.id}"}]
+    [attached] = sent.json()["media"]
+    assert attached["id"] == upload.id and attached["kind"] == "image"
+    assert attached["url"] == f"/api/media/{upload.id}?k={upload.key}"
     listed = (await api.get(chat.messages_url(), headers=chat.parent.headers)).json()["items"]
     assert listed[0]["media"][0]["id"] == upload.id
 
