@@ -78,8 +78,10 @@ async def send(
                 return again, False
         school = await session.get(School, principal.school_id)
         assert school is not None
+        staff = await session.get(User, conv.staff_id) if conv.staff_id else None
     match = None
-    if principal.id == conv.guardian_id and text:
+    # Only a guardian's message to a teacher or leader is routed: one to the office is there already.
+    if principal.id == conv.guardian_id and text and staff is not None and staff.role != "office":
         match = await office_topic(services, text, principal.user.language, school.language)
 
     async def work(session: AsyncSession) -> dict[str, Any]:

@@ -198,3 +198,19 @@ async def test_p8_a_school_extends_the_topics_with_a_file_in_its_data_folder(
     finally:
         path.unlink()
         services.extras.pop("office_rules", None)
+
+
+async def test_p8_a_message_written_to_the_office_itself_is_not_routed_again(
+    api: httpx.AsyncClient, chat: Chat, world: World
+) -> None:
+    assert chat.pupil.student is not None
+    office_chat = await api.post(
+        "/api/conversations",
+        json={"student_id": chat.pupil.student.id, "staff_id": world.office.id},
+        headers=chat.parent.headers,
+    )
+    url = f"/api/conversations/{office_chat.json()['id']}/messages"
+    sent = await api.post(url, json={"text": "Sam is off sick today"}, headers=chat.parent.headers)
+    assert sent.status_code == 201 and sent.json()["office_topic"] is None
+    items = (await api.get(url, headers=chat.parent.headers)).json()["items"]
+    assert not any(m["system"] for m in items)
