@@ -24,6 +24,7 @@ races).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +58,21 @@ NOTICE_LANGUAGE = "en"
 RELEASE_BATCH = 200
 
 
+@dataclass(frozen=True)
+class _Setting:
+    """What a send needs to know, read before its write transaction (which then only writes)."""
+
+    conversation: Conversation
+    school: School
+    sender: User
+    recipient: User
+    from_guardian: bool
+
+    @property
+    def staff(self) -> User:
+        return self.recipient if self.from_guardian else self.sender
+
+
 async def send(
     services: Services,
     principal: Principal,
@@ -78,14 +94,19 @@ async def send(
                 return again, False
         school = await session.get(School, principal.school_id)
         assert school is not None
-        staff = await session.get(User, conv.staff_id) if conv.staff_id else None
+        from_guardian = principal.id == conv.guardian_id
+        recipient_id = conv.staff_id if from_guardian else conv.guardian_id
+        recipient = await session.get(User, recipient_id) if recipient_id is not None else None
+    if recipient is None:
+        raise ApiError(409, "conversation_closed", "The other member of this conversation has left.")
+    setting = _Setting(conv, school, principal.user, recipient, from_guardian)
     match = None
     # Only a guardian's message to a teacher or leader is routed: one to the office is there already.
-    if principal.id == conv.guardian_id and text and staff is not None and staff.role != "office":
+    if from_guardian and text and recipient.role != "office":
         match = await office_topic(services, text, principal.user.language, school.language)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        return await _store(session, services, principal, conversation_id, text, media_ids, client_id, match)
+        return await _store(session, services, principal, setting, text, media_ids, client_id, match)
 
     try:
         return await write(services, work), True
@@ -145,30 +166,24 @@ async def _store(
     session: AsyncSession,
     services: Services,
     principal: Principal,
-    conversation_id: int,
+    setting: _Setting,
     text: str,
     media_ids: list[int],
     client_id: str | None,
     match: Match | None,
 ) -> dict[str, Any]:
     """Write the message, held or live, with its notices and events; the sender's shape of it."""
-    conv = await member_conversation(session, principal, conversation_id)
-    from_guardian = principal.id == conv.guardian_id
-    recipient_id = conv.staff_id if from_guardian else conv.guardian_id
-    if recipient_id is None:
-        raise ApiError(409, "conversation_closed", "The other member of this conversation has left.")
-    school = await session.get(School, principal.school_id)
-    assert school is not None
+    conv, school, sender, recipient = setting.conversation, setting.school, setting.sender, setting.recipient
     now = services.clock()
     media = await _own_media(session, principal, media_ids)
     week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
-    hold = held_until(week, now) if from_guardian else None
+    hold = held_until(week, now) if setting.from_guardian else None
     message = Message(
         conversation_id=conv.id,
-        sender_id=principal.id,
+        sender_id=sender.id,
         client_id=client_id,
         text=text,
-        lang=principal.user.language,
+        lang=sender.language,
         topic=match.topic.key if match else None,
         delivery=HELD if hold else LIVE,
         held_until=hold,
@@ -177,9 +192,7 @@ async def _store(
     session.add(message)
     await session.flush()
     session.add_all(MessageMedia(message_id=message.id, media_id=m.id) for m in media)
-    members = await users_by_id(session, {recipient_id, principal.id})
-    staff = members.get(conv.staff_id) if conv.staff_id else None
-    notices = await _notices(session, school, week, message, match, staff)
+    notices = await _notices(session, school, week, message, match, setting.staff)
     if hold is None:
         await session.execute(
             update(Conversation).where(Conversation.id == conv.id).values(last_message_at=now)
@@ -187,17 +200,16 @@ async def _store(
     await session.flush()
 
     busy = translating(services)
-    mine = shapes.message(message, principal.user, principal.user.language, translating=busy, media=media)
-    emit(session, f"user:{principal.id}", "message.created", {"message": mine})
-    recipient = members.get(recipient_id)
-    if hold is None and recipient is not None:
-        theirs = shapes.message(message, principal.user, recipient.language, translating=busy, media=media)
+    mine = shapes.message(message, sender, sender.language, translating=busy, media=media)
+    emit(session, f"user:{sender.id}", "message.created", {"message": mine})
+    if hold is None:
+        theirs = shapes.message(message, sender, recipient.language, translating=busy, media=media)
         emit(session, f"user:{recipient.id}", "message.created", {"message": theirs})
         if message.topic is not None:
             emit(session, f"school:{school.id}:staff", "office.message", shapes.office_notice(message))
     for notice in notices:
-        shaped = shapes.message(notice, None, principal.user.language, translating=busy)
-        emit(session, f"user:{principal.id}", "message.created", {"message": shaped})
+        shaped = shapes.message(notice, None, sender.language, translating=busy)
+        emit(session, f"user:{sender.id}", "message.created", {"message": shaped})
     return mine
 
 
@@ -207,7 +219,7 @@ async def _notices(
     week: WorkingWeek,
     message: Message,
     match: Match | None,
-    staff: User | None,
+    staff: User,
 ) -> list[Message]:
     """The notices a guardian's message earns: quiet time (once a period), office (once a topic)."""
     notices: list[Message] = []
