@@ -23,7 +23,6 @@ races).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,7 +51,6 @@ from server.messaging.quiet_hours import WorkingWeek, describe, held_until, work
 from server.messaging.writes import write
 from server.services import Services
 
-log = logging.getLogger("homeroom.messaging")
 MAX_MEDIA = 10
 NOTICE_LANGUAGE = "en"
 RELEASE_BATCH = 200
