@@ -25,13 +25,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, meta, onboarding
+from server.api import auth, messages, meta, onboarding
 from server.api import school as school_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.channels import endpoint as live_endpoint
 from server.db.engine import Database
 from server.errors import ApiError, not_found
+from server.jobs import Job, JobRunner
+from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, RequestContext, SecurityHeaders
 from server.services import Services
 from server.settings import Settings
@@ -51,7 +53,14 @@ class Part(Protocol):
 
 def api_routes() -> list[BaseRoute]:
     """Every HTTP route of API.md that this build serves."""
-    return [*meta.routes, *auth.routes, *onboarding.routes, *school_api.routes, *live_endpoint.routes]
+    return [
+        *meta.routes,
+        *auth.routes,
+        *onboarding.routes,
+        *school_api.routes,
+        *messages.routes,
+        *live_endpoint.routes,
+    ]
 
 
 def create_app(
@@ -126,7 +135,12 @@ def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
     from server.channels.part import LivePart
 
-    return [LivePart()]
+    return [LivePart(), JobRunner(default_jobs())]
+
+
+def default_jobs() -> list[Job]:
+    """The periodic jobs every process offers to run (each tick runs in one process)."""
+    return [Job("release_held_messages", every=5.0, run=release_held_messages)]
 
 
 async def _no_such_endpoint(request: Request) -> Response:

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
 from server.db.models import (
+    Conversation,
     GuardianLink,
+    Message,
     PolicyAcceptance,
+    School,
     SchoolClass,
     StaffClass,
     Student,
     User,
 )
+from server.messaging.office import office_notice_text
 from server.provisioning import create_school
+from server.timeutil import utcnow
 
 DEMO_PASSWORD = "homeroom-demo"
 CLASSES = ("Reception", "Year 1", "Year 2", "Year 3", "Year 4", "Year 5", "Year 6")
@@ -86,6 +92,8 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
     logins.staff.append(("admin: Mrs Adebayo (Head)", admin.email or ""))
     password_hash = await hash_password(DEMO_PASSWORD)
 
+    year4_teacher: User | None = None
+    year4_families: list[tuple[Student, User]] = []
     classes: list[SchoolClass] = []
     for position, name in enumerate(CLASSES, start=1):
         school_class = SchoolClass(
@@ -110,6 +118,8 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
         session.add(teacher)
         await session.flush()
         session.add(StaffClass(user_id=teacher.id, class_id=school_class.id))
+        if index == 4:
+            year4_teacher = teacher
         if index in (0, 4):
             logins.staff.append((f"teacher: {teacher_name}, {school_class.name}", email))
     support = User(
@@ -192,6 +202,7 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
                     and language in {"en", "es", "ur", "pl"} - shown_languages
                 ):
                     shown_languages.add(language)
+                    year4_families.append((pupil, parent))
                     logins.parents.append(
                         (
                             f"parent of {first} {last[0]}., {school_class.name}, reads {language}",
@@ -199,4 +210,73 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
                         )
                     )
     await session.flush()
+    assert year4_teacher is not None
+    await _seed_conversations(session, school, year4_teacher, year4_families)
     return logins
+
+
+async def _seed_conversations(
+    session: AsyncSession, school: School, teacher: User, families: list[tuple[Student, User]]
+) -> None:
+    """A few parent–teacher conversations: an everyday exchange, a sickness note, a reminder."""
+    now = utcnow().replace(second=0, microsecond=0)
+    days_ago = now - timedelta(days=2)
+    scripts: list[list[tuple[str, str, timedelta]]] = [
+        [
+            (
+                "parent",
+                "Hello! {child} loved the science experiment today. What was the book you read?",
+                timedelta(),
+            ),
+            ("teacher", "So glad to hear it! It was The Iron Man by Ted Hughes.", timedelta(minutes=25)),
+        ],
+        [("parent", "{child} is off sick today with a temperature, sorry.", timedelta(days=1, hours=-8))],
+        [
+            (
+                "teacher",
+                "Could you sign and return the museum trip form by Friday? Thank you!",
+                timedelta(days=1),
+            )
+        ],
+    ]
+    # The parents whose logins the demo prints, so each has something to open.
+    for (pupil, parent), script in zip(families, scripts, strict=False):
+        conversation = Conversation(
+            school_id=school.id,
+            student_id=pupil.id,
+            guardian_id=parent.id,
+            staff_id=teacher.id,
+            created_at=days_ago,
+        )
+        session.add(conversation)
+        await session.flush()
+        last = days_ago
+        for who, text, offset in script:
+            last = days_ago + offset
+            sender = parent if who == "parent" else teacher
+            body = text.format(child=pupil.first_name)
+            sickness = "sick" in body
+            session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    sender_id=sender.id,
+                    text=body,
+                    lang="en",
+                    topic="sickness" if sickness else None,
+                    created_at=last,
+                    read_at=last + timedelta(minutes=5) if who == "parent" else None,
+                )
+            )
+            if sickness:
+                session.add(
+                    Message(
+                        conversation_id=conversation.id,
+                        text=office_notice_text("sickness", school.office_phone),
+                        lang="en",
+                        system=True,
+                        topic="office:sickness",
+                        created_at=last,
+                    )
+                )
+        conversation.last_message_at = last
+    await session.flush()

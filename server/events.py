@@ -78,6 +78,8 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "points.removed": AwardPayload,
     "message.created": MessagePayload,
     "message.read": MessageReadPayload,
+    # To the sender's devices when a message held for quiet hours reaches the member of staff.
+    "message.released": MessagePayload,
     "portfolio.submitted": ItemPayload,
     "portfolio.approved": ItemPayload,
     "portfolio.returned": ItemPayload,

@@ -15,11 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
+from sqlalchemy import select
 
 from server.auth.tokens import csrf_token, digest, new_code, new_token
 from server.db.models import (
     GuardianLink,
     Invite,
+    OutboxEvent,
     School,
     SchoolClass,
     Session,
@@ -161,6 +163,25 @@ class World:
                 school.policy_text = text
         self.school.policy_version = version
 
+    async def add_family(
+        self, first_name: str = "Sam", *, language: str = "en", school_class: SchoolClass | None = None
+    ) -> tuple[Actor, Actor]:
+        """A pupil (in the first class unless given) and one guardian of theirs: ``(pupil, parent)``."""
+        if school_class is None:
+            school_class = self.classes[0] if self.classes else await self.add_class()
+        pupil = await self.add_student(school_class, first_name, "Jones")
+        parent = await self.add_parent(pupil, language=language, name=f"{first_name}'s parent")
+        return pupil, parent
+
+    async def update_school(self, **fields: Any) -> None:
+        """Change school settings straight in the database (working_hours, office_phone, …)."""
+        async with self.services.transaction() as session:
+            found = await session.get(School, self.school.id)
+            assert found is not None
+            for name, value in fields.items():
+                setattr(found, name, value)
+                setattr(self.school, name, value)
+
     async def sign_in(self, user: User) -> Actor:
         token = new_token()
         now = utcnow()
@@ -223,3 +244,13 @@ def api_endpoints() -> list[tuple[str, str]]:
 def fill(template: str, value: int) -> str:
     """A concrete path from a template, every ``{name:int}`` set to ``value``."""
     return re.sub(r"\{[^}]+\}", str(value), template)
+
+
+async def outbox(services: Services, channel: str, type_: str | None = None) -> list[dict[str, Any]]:
+    """Events emitted on ``channel`` (optionally of one type), oldest first, as ``{type, data}``."""
+    async with services.read() as session:
+        query = select(OutboxEvent).where(OutboxEvent.channel == channel)
+        if type_ is not None:
+            query = query.where(OutboxEvent.type == type_)
+        rows = (await session.scalars(query.order_by(OutboxEvent.id))).all()
+    return [{"type": row.type, "data": row.data} for row in rows]

@@ -1,0 +1,385 @@
+"""Conversations: one guardian and one member of staff, about one pupil.
+
+Who may see what (P5, P13, P19):
+
+- Pupils are refused every messaging operation (403 ``forbidden``).
+- A conversation and its messages are visible to its two members only; anyone
+  else gets 404, as if it did not exist.
+- Admins read a conversation they are not in only when one of its messages was
+  reported to them (P19), and each such reading is written to the audit log.
+- A message held for quiet hours (P7) is invisible to the member of staff until it
+  is released; server-written notices (``system``) are addressed to the guardian,
+  whose message caused them, and only the guardian sees them.
+
+A guardian may start a conversation about one of their own children with any
+member of staff of the school (class teacher, support staff, office or a leader:
+in a primary school the right person is not always the class teacher). A member
+of staff may start one with a guardian of any pupil of the school. Starting is
+idempotent: the existing conversation comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.access import get_student, names_for_classes
+from server.auth.principal import STAFF_ROLES, Principal
+from server.db.models import Conversation, GuardianLink, Media, Message, MessageMedia, Report, Student, User
+from server.errors import bad_request, forbidden, not_found, validation_error
+from server.events import emit
+from server.messaging import shapes
+from server.messaging.writes import write
+from server.services import Services
+from server.timeutil import iso
+
+LIVE = "live"
+HELD = "held_quiet_hours"
+
+
+def refuse_pupils(principal: Principal) -> None:
+    """403 for pupils on every messaging endpoint (P5)."""
+    if principal.role not in STAFF_ROLES and principal.role != "parent":
+        raise forbidden("Pupils cannot send or read messages.")
+
+
+def translating(services: Services) -> bool:
+    """True when a translation pipeline runs, so other languages are ``pending``, not ``unavailable``."""
+    return services.extras.get("translation") is not None
+
+
+def visible_clause(guardian_side: bool, viewer_id: int) -> ColumnElement[bool]:
+    """Messages of a conversation one member sees: all for the guardian, fewer for staff."""
+    if guardian_side:
+        return true()
+    return and_(
+        Message.system.is_(False),
+        or_(Message.delivery == LIVE, Message.released_at.is_not(None), Message.sender_id == viewer_id),
+    )
+
+
+def _unread_clause(viewer_id: int) -> ColumnElement[bool]:
+    return and_(Message.read_at.is_(None), or_(Message.sender_id.is_(None), Message.sender_id != viewer_id))
+
+
+async def member_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: int
+) -> Conversation:
+    """A conversation the user is one of the two members of, else 404."""
+    refuse_pupils(principal)
+    found = await session.get(Conversation, conversation_id)
+    if (
+        found is None
+        or found.school_id != principal.school_id
+        or principal.id not in (found.guardian_id, found.staff_id)
+    ):
+        raise not_found("That conversation")
+    return found
+
+
+async def is_reported(session: AsyncSession, conversation_id: int) -> bool:
+    """True when any message of the conversation was reported."""
+    hit = await session.scalar(
+        select(Report.id)
+        .join(Message, Message.id == Report.message_id)
+        .where(Message.conversation_id == conversation_id)
+        .limit(1)
+    )
+    return hit is not None
+
+
+async def readable_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: int
+) -> tuple[Conversation, bool]:
+    """A conversation the user may read, and whether they read it as an admin through a report."""
+    refuse_pupils(principal)
+    found = await session.get(Conversation, conversation_id)
+    if found is None or found.school_id != principal.school_id:
+        raise not_found("That conversation")
+    if principal.id in (found.guardian_id, found.staff_id):
+        return found, False
+    if principal.is_admin and await is_reported(session, found.id):
+        return found, True
+    raise not_found("That conversation")
+
+
+async def start(
+    services: Services,
+    principal: Principal,
+    *,
+    student_id: int,
+    staff_id: int | None,
+    guardian_id: int | None,
+) -> tuple[Conversation, bool]:
+    """The conversation of this guardian, member of staff and pupil; created (True) or existing."""
+    refuse_pupils(principal)
+
+    async def work(session: AsyncSession) -> tuple[Conversation, bool]:
+        pupil = await get_student(session, principal, student_id)
+        if principal.role == "parent":
+            if staff_id is None:
+                raise validation_error("Choose a member of staff.", fields={"staff_id": "missing"})
+            staff = await session.get(User, staff_id)
+            if (
+                staff is None
+                or staff.school_id != principal.school_id
+                or staff.role not in STAFF_ROLES
+                or staff.suspended_at is not None
+            ):
+                raise not_found("That member of staff")
+            keys = (principal.id, staff.id, pupil.id)
+        else:
+            if guardian_id is None:
+                raise validation_error("Choose a guardian of the pupil.", fields={"guardian_id": "missing"})
+            link = await session.get(GuardianLink, (guardian_id, pupil.id))
+            if link is None:
+                raise not_found("That guardian")
+            keys = (guardian_id, principal.id, pupil.id)
+        existing = await _find(session, *keys)
+        if existing is not None:
+            return existing, False
+        created = Conversation(
+            school_id=principal.school_id,
+            guardian_id=keys[0],
+            staff_id=keys[1],
+            student_id=keys[2],
+            created_at=services.clock(),
+        )
+        session.add(created)
+        await session.flush()
+        return created, True
+
+    try:
+        return await write(services, work)
+    except IntegrityError:
+        # The same conversation was started at the same moment elsewhere: return that one.
+        return await write(services, work)
+
+
+async def _find(
+    session: AsyncSession, guardian_id: int, staff_id: int, student_id: int
+) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation).where(
+            Conversation.guardian_id == guardian_id,
+            Conversation.staff_id == staff_id,
+            Conversation.student_id == student_id,
+        )
+    )
+
+
+async def list_for(
+    session: AsyncSession, principal: Principal, before: int | None, limit: int, *, translating: bool
+) -> list[dict[str, Any]]:
+    """The user's conversations, most recent activity first; ``before`` is a conversation id."""
+    refuse_pupils(principal)
+    activity = func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    query = select(Conversation).where(
+        Conversation.school_id == principal.school_id,
+        or_(Conversation.guardian_id == principal.id, Conversation.staff_id == principal.id),
+    )
+    if before is not None:
+        cursor = await session.get(Conversation, before)
+        if cursor is None or principal.id not in (cursor.guardian_id, cursor.staff_id):
+            raise bad_request("'before' must be the id of one of your conversations.", field="before")
+        key = cursor.last_message_at or cursor.created_at
+        query = query.where(or_(activity < key, and_(activity == key, Conversation.id < cursor.id)))
+    rows = (await session.scalars(query.order_by(activity.desc(), Conversation.id.desc()).limit(limit))).all()
+    return await views(session, principal, rows, translating=translating)
+
+
+async def views(
+    session: AsyncSession, principal: Principal, found: Sequence[Conversation], *, translating: bool
+) -> list[dict[str, Any]]:
+    """Conversations shaped for one member: names, last visible message, unread count."""
+    if not found:
+        return []
+    ids = [c.id for c in found]
+    guardian_side = principal.role == "parent"
+    visible = visible_clause(guardian_side, principal.id)
+    users = await users_by_id(
+        session, {u for c in found for u in (c.guardian_id, c.staff_id) if u is not None}
+    )
+    pupils = (
+        await session.scalars(select(Student).where(Student.id.in_({c.student_id for c in found})))
+    ).all()
+    names = await names_for_classes(session, {p.class_id for p in pupils})
+    latest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids), visible)
+        .group_by(Message.conversation_id)
+        .scalar_subquery()
+    )
+    last = {
+        m.conversation_id: m for m in (await session.scalars(select(Message).where(Message.id.in_(latest))))
+    }
+    media = await media_of(session, [m.id for m in last.values()])
+    unread = dict(
+        (
+            await session.execute(
+                select(Message.conversation_id, func.count())
+                .where(Message.conversation_id.in_(ids), visible, _unread_clause(principal.id))
+                .group_by(Message.conversation_id)
+            )
+        ).all()
+    )
+    result = []
+    for conv in found:
+        message = last.get(conv.id)
+        shaped = None
+        if message is not None:
+            sender = users.get(message.sender_id) if message.sender_id else None
+            shaped = shapes.message(
+                message,
+                sender,
+                principal.user.language,
+                translating=translating,
+                media=media.get(message.id, ()),
+            )
+        result.append(
+            shapes.conversation(
+                conv,
+                student_name=names.get(conv.student_id) if conv.student_id else None,
+                guardian=users.get(conv.guardian_id) if conv.guardian_id else None,
+                staff=users.get(conv.staff_id) if conv.staff_id else None,
+                last_message=shaped,
+                unread_count=int(unread.get(conv.id, 0)),
+            )
+        )
+    return result
+
+
+async def users_by_id(session: AsyncSession, ids: set[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+async def media_of(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[Media]]:
+    """Attachments per message id."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(MessageMedia.message_id, Media)
+        .join(Media, Media.id == MessageMedia.media_id)
+        .where(MessageMedia.message_id.in_(message_ids))
+        .order_by(Media.id)
+    )
+    found: dict[int, list[Media]] = {}
+    for message_id, item in rows.all():
+        found.setdefault(message_id, []).append(item)
+    return found
+
+
+async def messages_page(
+    services: Services, principal: Principal, conversation_id: int, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A page of a conversation's messages, newest first, as the reader may see them."""
+    async with services.read() as session:
+        conv, via_report = await readable_conversation(session, principal, conversation_id)
+        visible = true() if via_report else visible_clause(principal.id == conv.guardian_id, principal.id)
+        query = select(Message).where(Message.conversation_id == conv.id, visible)
+        if before is not None:
+            query = query.where(Message.id < before)
+        rows = (await session.scalars(query.order_by(Message.id.desc()).limit(limit))).all()
+        users = await users_by_id(session, {u for u in (conv.guardian_id, conv.staff_id) if u is not None})
+        media = await media_of(session, [m.id for m in rows])
+    items = [
+        shapes.message(
+            m,
+            users.get(m.sender_id) if m.sender_id else None,
+            principal.user.language,
+            translating=translating(services),
+            media=media.get(m.id, ()),
+        )
+        for m in rows
+    ]
+    if via_report:
+
+        async def note(session: AsyncSession) -> None:
+            audit.record(
+                session,
+                principal.school_id,
+                principal.id,
+                "conversation.read_reported",
+                "conversation",
+                conv.id,
+                messages=len(items),
+            )
+
+        await write(services, note)
+    return items
+
+
+async def mark_read(
+    services: Services, principal: Principal, conversation_id: int, message_id: int
+) -> dict[str, Any]:
+    """Mark every message up to ``message_id`` that the reader received as read; tell both members."""
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        conv = await member_conversation(session, principal, conversation_id)
+        visible = visible_clause(principal.id == conv.guardian_id, principal.id)
+        target = await session.scalar(
+            select(Message.id).where(Message.id == message_id, Message.conversation_id == conv.id, visible)
+        )
+        if target is None:
+            raise not_found("That message")
+        now = services.clock()
+        result = await session.execute(
+            update(Message)
+            .where(
+                Message.conversation_id == conv.id,
+                Message.id <= message_id,
+                visible,
+                _unread_clause(principal.id),
+            )
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if marked:
+            data = {"conversation_id": conv.id, "message_id": message_id, "reader_id": principal.id}
+            for member in (conv.guardian_id, conv.staff_id):
+                if member is not None:
+                    emit(session, f"user:{member}", "message.read", data)
+        return {
+            "conversation_id": conv.id,
+            "message_id": message_id,
+            "reader_id": principal.id,
+            "read_at": iso(now),
+            "marked": marked,
+        }
+
+    return await write(services, work)
+
+
+async def may_see_message_media(session: AsyncSession, principal: Principal, media_id: int) -> bool:
+    """True when the media is attached to a message the user may read (for ``GET /api/media``)."""
+    if principal.role not in STAFF_ROLES and principal.role != "parent":
+        return False
+    rows = await session.execute(
+        select(Conversation, Message)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .join(MessageMedia, MessageMedia.message_id == Message.id)
+        .where(MessageMedia.media_id == media_id, Conversation.school_id == principal.school_id)
+    )
+    for conv, message in rows.all():
+        if principal.id == conv.guardian_id:
+            return True
+        if principal.id == conv.staff_id and (
+            not message.system
+            and (
+                message.delivery == LIVE
+                or message.released_at is not None
+                or message.sender_id == principal.id
+            )
+        ):
+            return True
+        if principal.is_admin and await is_reported(session, conv.id):
+            return True
+    return False
