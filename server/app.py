@@ -118,7 +118,10 @@ def create_app(
 
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
-    return []
+    from server.translation.part import TranslationPart
+
+    # Translation last: it watches the events committed through the sinks set up before it.
+    return [TranslationPart(settings)]
 
 
 async def _no_such_endpoint(request: Request) -> Response:

@@ -171,3 +171,24 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     serve_app(settings, args.host, args.port)
     return 0
+
+
+@command("translation-list")
+def translation_list(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import list_pairs
+
+    return list_pairs(settings)
+
+
+@command("translation-install")
+def translation_install(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import install
+
+    return install(settings, args.file)
+
+
+@command("worker")
+def translation_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import worker
+
+    return worker(settings)

@@ -35,6 +35,13 @@ class PostTranslatedPayload(_Payload):
     text: str
 
 
+class MessageTranslatedPayload(_Payload):
+    message_id: int
+    conversation_id: int
+    lang: str
+    text: str
+
+
 class LikePayload(_Payload):
     post_id: int
     like_count: int
@@ -78,6 +85,7 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "points.removed": AwardPayload,
     "message.created": MessagePayload,
     "message.read": MessageReadPayload,
+    "message.translated": MessageTranslatedPayload,
     "portfolio.submitted": ItemPayload,
     "portfolio.approved": ItemPayload,
     "portfolio.returned": ItemPayload,
