@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# argostranslate is used for its package format only; --no-deps keeps torch/stanza out (see README).
+ARGOS ?= argostranslate==1.11.0
 
 .PHONY: run test lint format venv clean
 
@@ -11,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q --no-deps "$(ARGOS)"
 	touch $@
 
 venv: $(VENV)/.installed
