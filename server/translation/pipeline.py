@@ -226,6 +226,11 @@ class Pipeline:
         return await self.coalescer.run(key, lambda: self._translate_once(text, source, target))
 
     async def _translate_once(self, text: str, source: str, target: str) -> Result:
+        # Looked up again: an identical job may have stored it between our lookup and now.
+        async with self.services.read() as session:
+            found = await cache.lookup(session, text, source, target)
+        if found is not None:
+            return Result(found.text, found.engine, cached=True)
         key = cache.cache_key(text, source, target)
         token = secrets.token_hex(8)
         if self._lock is not None and not await self._lock.acquire(key, token):

@@ -61,7 +61,9 @@ def tiny_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, s
 
 
 @pytest.fixture(scope="session")
-def argos_data_dir(tmp_path_factory: pytest.TempPathFactory, tiny_packages: dict[tuple[str, str], Path]) -> Path:
+def argos_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, tiny_packages: dict[tuple[str, str], Path]
+) -> Path:
     """A server data folder with both tiny packages installed."""
     data_dir = tmp_path_factory.mktemp("argosdata")
     for path in tiny_packages.values():

@@ -44,7 +44,8 @@ def test_a_variant_is_used_when_it_is_the_only_mode() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "iso1"), [("eng", "en"), ("spa", "es"), ("cat", "ca"), ("glg", "gl"), ("gl", "gl"), ("zzz", None)]
+    ("code", "iso1"),
+    [("eng", "en"), ("spa", "es"), ("cat", "ca"), ("glg", "gl"), ("gl", "gl"), ("zzz", None)],
 )
 def test_apertium_codes_map_to_iso_639_1(code: str, iso1: str | None) -> None:
     assert to_iso1(code) == iso1
@@ -83,7 +84,11 @@ async def test_english_is_translated_to_spanish_and_back(engine: ApertiumEngine)
 
 @needs_apertium
 async def test_special_characters_line_breaks_and_empty_texts_survive(engine: ApertiumEngine) -> None:
-    texts = ["Bring [trainers] & £2 <today> {please} a/b @home $5 ^_^ back\\slash.", "Line one.\n\nLine two.\n", ""]
+    texts = [
+        "Bring [trainers] & £2 <today> {please} a/b @home $5 ^_^ back\\slash.",
+        "Line one.\n\nLine two.\n",
+        "",
+    ]
     out = await engine.translate(texts, "en", "es")
     assert len(out) == 3
     for token in ("[", "]", "<", ">", "{", "}", "/", "@", "$5", "^_^", "\\", "£2"):

@@ -30,7 +30,9 @@ def test_tiny_package_builds_offline_in_well_under_a_second(tmp_path: Path, no_n
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
     folder = names[0].split("/")[0]
-    assert {f"{folder}/metadata.json", f"{folder}/sentencepiece.model", f"{folder}/model/model.bin"} <= set(names)
+    assert {f"{folder}/metadata.json", f"{folder}/sentencepiece.model", f"{folder}/model/model.bin"} <= set(
+        names
+    )
     assert path.stat().st_size < 400 * 1024
     assert no_network == []
 

@@ -8,11 +8,14 @@ from server.translation.sentences import MAX_SENTENCE_CHARS, join, sentences, sp
 
 CASES = [
     ("Tomorrow is PE day. Please bring trainers!", ["Tomorrow is PE day.", "Please bring trainers!"]),
-    ("Mr. Smith and Dr. Jones visit on Fri. at nine. Bye.", ["Mr. Smith and Dr. Jones visit on Fri. at nine.", "Bye."]),
+    (
+        "Mr. Smith and Dr. Jones visit on Fri. at nine. Bye.",
+        ["Mr. Smith and Dr. Jones visit on Fri. at nine.", "Bye."],
+    ),
     ("J. K. Rowling wrote it. Next one.", ["J. K. Rowling wrote it.", "Next one."]),
     ("So did I. Next one.", ["So did I.", "Next one."]),
     ("Lunch costs 2.50 today. OK", ["Lunch costs 2.50 today.", "OK"]),
-    ("Wow!!! Really?! \"Quoted.\" Next", ["Wow!!!", "Really?!", '"Quoted."', "Next"]),
+    ('Wow!!! Really?! "Quoted." Next', ["Wow!!!", "Really?!", '"Quoted."', "Next"]),
     ("e.g. this one. And that", ["e.g. this one.", "And that"]),
     ("Line one.\n\nLine two?  Yes.\n", ["Line one.", "Line two?", "Yes."]),
     ("  leading space", ["leading space"]),

@@ -11,7 +11,9 @@ from server.translation.registry import Registry
 from server.translation.view import make_renderer, reader_view, translation_status
 from tests.translation.fakes import FakeEngine
 
-REGISTRY = Registry([FakeEngine("apertium", {("en", "es"), ("es", "en")}), FakeEngine("argos", {("en", "ur")})])
+REGISTRY = Registry(
+    [FakeEngine("apertium", {("en", "es"), ("es", "en")}), FakeEngine("argos", {("en", "ur")})]
+)
 POST = {"id": 7, "scope": "class", "class_id": 3, "text": "Tomorrow is PE day.", "lang": "en"}
 
 
@@ -89,7 +91,9 @@ def test_live_renderer_renders_posts_and_messages_per_variant() -> None:
     assert en["post"]["translation"]["status"] == "not_needed"
     assert ur["post"]["translation"]["status"] == "pending"
     assert "translations" not in es["post"]
-    message = {"message": {"id": 1, "conversation_id": 2, "text": "Hola, mi hijo está enfermo.", "lang": "es"}}
+    message = {
+        "message": {"id": 1, "conversation_id": 2, "text": "Hola, mi hijo está enfermo.", "lang": "es"}
+    }
     teacher = render(message, V("en", staff=True))
     assert teacher["message"]["original"] == {"text": "Hola, mi hijo está enfermo.", "lang": "es"}
     assert teacher["message"]["translation"]["status"] == "pending"
