@@ -40,14 +40,32 @@ async def class_with_families(services: Services, languages: list[str]) -> tuple
 async def write_post(services: Services, world: World, class_id: int, text: str) -> int:
     """A class post and its event in one transaction, as the stories module writes it."""
     async with services.transaction() as session:
-        post = Post(school_id=world.school.id, scope="class", class_id=class_id, author_id=world.teacher.id,
-                    text=text, lang="en")  # fmt: skip
+        post = Post(
+            school_id=world.school.id,
+            scope="class",
+            class_id=class_id,
+            author_id=world.teacher.id,
+            text=text,
+            lang="en",
+        )
         session.add(post)
         await session.flush()
         translations = await cache.languages_of(session, text, "en")
-        emit(session, f"class:{class_id}", "post.created",
-             {"post": {"id": post.id, "scope": "class", "class_id": class_id, "text": text, "lang": "en",
-                       "translations": translations}})  # fmt: skip
+        emit(
+            session,
+            f"class:{class_id}",
+            "post.created",
+            {
+                "post": {
+                    "id": post.id,
+                    "scope": "class",
+                    "class_id": class_id,
+                    "text": text,
+                    "lang": "en",
+                    "translations": translations,
+                }
+            },
+        )
     return post.id
 
 
@@ -148,8 +166,12 @@ async def test_an_edit_is_translated_again_and_a_stale_job_says_nothing(
         post = await session.get(Post, post_id)
         assert post is not None
         post.text = new
-        emit(session, f"class:{class_id}", "post.updated",
-             {"post": {"id": post_id, "text": new, "lang": "en", "scope": "class", "class_id": class_id}})  # fmt: skip
+        emit(
+            session,
+            f"class:{class_id}",
+            "post.updated",
+            {"post": {"id": post_id, "text": new, "lang": "en", "scope": "class", "class_id": class_id}},
+        )
     assert await pipeline.idle()
     before = len(await events(tservices, "post.translated", "post_id", post_id))
     await pipeline.request_translations("post", post_id, old + " ", "en", {"es"})
@@ -179,15 +201,20 @@ async def conversation(services: Services, parent_language: str) -> tuple[World,
     pupil = await world.add_student(world.classes[0], "Sofia", "Garcia")
     parent = await world.add_parent(pupil, language=parent_language)
     async with services.transaction() as session:
-        found = Conversation(school_id=world.school.id, student_id=pupil.student.id,  # type: ignore[union-attr]
-                             guardian_id=parent.id, staff_id=world.teacher.id)  # fmt: skip
+        found = Conversation(
+            school_id=world.school.id,
+            student_id=pupil.student.id,  # type: ignore[union-attr]
+            guardian_id=parent.id,
+            staff_id=world.teacher.id,
+        )
         session.add(found)
         await session.flush()
     return world, parent, found.id
 
 
-async def write_message(services: Services, conversation_id: int, sender: int, recipient: int, text: str,
-                        lang: str, **fields: Any) -> int:  # fmt: skip
+async def write_message(
+    services: Services, conversation_id: int, sender: int, recipient: int, text: str, lang: str, **fields: Any
+) -> int:
     async with services.transaction() as session:
         message = Message(conversation_id=conversation_id, sender_id=sender, text=text, lang=lang, **fields)
         session.add(message)
@@ -211,8 +238,9 @@ async def test_a_parents_spanish_message_reaches_the_teacher_in_english_with_the
     validate_event(event.type, event.data)
     async with tservices.read() as session:
         found = await cached_translations(session, [(text, "es")], "en")
-    view = reader_view({"id": message_id, "conversation_id": conversation_id, "text": text, "lang": "es"}, "en",
-                       found)  # fmt: skip
+    view = reader_view(
+        {"id": message_id, "conversation_id": conversation_id, "text": text, "lang": "es"}, "en", found
+    )
     assert view["lang"] == "en" and "fever" in view["text"]
     assert view["original"] == {"text": text, "lang": "es"}
     # The teacher's English reply reaches the parent in Spanish.
@@ -230,8 +258,9 @@ async def test_a_message_held_for_quiet_hours_is_not_pushed_to_staff_early(
 ) -> None:
     world, parent, conversation_id = await conversation(tservices, "es")
     text = f"¿Puedo hablar con usted mañana {secrets.token_hex(2)}?"
-    message_id = await write_message(tservices, conversation_id, parent.id, world.teacher.id, text, "es",
-                                     delivery="held_quiet_hours")  # fmt: skip
+    message_id = await write_message(
+        tservices, conversation_id, parent.id, world.teacher.id, text, "es", delivery="held_quiet_hours"
+    )
     assert await pipeline.idle()
     assert await events(tservices, "message.translated", "message_id", message_id) == []
     async with tservices.read() as session:

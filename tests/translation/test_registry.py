@@ -43,7 +43,7 @@ def test_reversing_the_order_changes_the_winner() -> None:
 
 
 async def test_translation_goes_through_the_winning_engine_and_pivots() -> None:
-    registry, first, second = make()
+    registry, _, second = make()
     assert await registry.translate(["Hi."], "en", "es") == (["[es] Hi."], "argos")
     assert second.calls == []
     texts, engine = await registry.translate(["Hola."], "es", "ur")
