@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -171,9 +172,19 @@ class Coalescer:
 
 
 class RedisLock:
-    """A short cross-process lock (SET NX PX) so two workers do not translate the same text at once."""
+    """A short cross-process lock (SET NX PX) so two workers do not translate the same text at once.
 
-    def __init__(self, redis: Any, prefix: str, ttl_seconds: float = 60.0) -> None:
+    The lock lives ``ttl_seconds`` and is renewed while its holder works (:meth:`keep`), so a
+    worker that dies holding it delays the others by at most ``ttl_seconds``.
+    """
+
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+    _EXTEND = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+    )
+
+    def __init__(self, redis: Any, prefix: str, ttl_seconds: float = 5.0) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl_ms = int(ttl_seconds * 1000)
@@ -186,15 +197,27 @@ class RedisLock:
 
     async def release(self, key: CacheKey, token: str) -> None:
         # Delete only our own lock (it may have expired and been taken by another worker).
-        await self.redis.eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-            1,
-            self._name(key),
-            token,
-        )
+        await self.redis.eval(self._RELEASE, 1, self._name(key), token)
 
     async def held(self, key: CacheKey) -> bool:
         return bool(await self.redis.exists(self._name(key)))
+
+    @asynccontextmanager
+    async def keep(self, key: CacheKey, token: str) -> AsyncIterator[None]:
+        """Hold an acquired lock for the block, renewing it, and release it at the end."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.ttl_ms / 3000)
+                await self.redis.eval(self._EXTEND, 1, self._name(key), token, self.ttl_ms)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            await self.release(key, token)
 
 
 async def wait_until(

@@ -122,6 +122,8 @@ async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) ->
         log.info("translation worker ready")
         print("translation worker ready", flush=True)
         await stop.wait()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(signum)
     log.info("translation worker stopped")
 
 

@@ -121,7 +121,9 @@ class Pipeline:
         self._lock: cache.RedisLock | None = None
         redis = services.extras.get("redis")
         if redis is not None:
-            self._lock = cache.RedisLock(redis, services.settings.redis_prefix)
+            # A dead holder's lock must not outlive the time after which its job is claimed again.
+            ttl = max(1.0, min(5.0, services.settings.translation_claim_seconds))
+            self._lock = cache.RedisLock(redis, services.settings.redis_prefix, ttl_seconds=ttl)
         self._recent: OrderedDict[tuple[str, int, str, str], float] = OrderedDict()
         self._planning: set[asyncio.Task[None]] = set()
 
@@ -231,33 +233,37 @@ class Pipeline:
             found = await cache.lookup(session, text, source, target)
         if found is not None:
             return Result(found.text, found.engine, cached=True)
+        if self._lock is None:
+            return await self._translate_and_store(text, source, target)
         key = cache.cache_key(text, source, target)
         token = secrets.token_hex(8)
-        if self._lock is not None and not await self._lock.acquire(key, token):
+        lock = self._lock
+        if not await lock.acquire(key, token):
             # Another worker is translating this text now: wait for its row, then use it.
             async def arrived() -> bool:
                 async with self.services.read() as session:
                     if await cache.lookup(session, text, source, target) is not None:
                         return True
-                return not await self._lock.held(key)  # type: ignore[union-attr]
+                return not await lock.held(key)
 
-            await cache.wait_until(arrived, wait_seconds=60.0)
+            await cache.wait_until(arrived, wait_seconds=120.0)
             async with self.services.read() as session:
                 found = await cache.lookup(session, text, source, target)
             if found is not None:
                 return Result(found.text, found.engine, cached=True)
-            await self._lock.acquire(key, token)
-        try:
-            started = time.perf_counter()
-            self.engine_calls += 1
-            translated, engine = await self.registry.translate([text], source, target)
-            metrics.TRANSLATION_LATENCY.labels(engine).observe(time.perf_counter() - started)
-            async with self.services.transaction() as session:
-                await cache.store(session, text, source, target, translated[0], engine)
-            return Result(translated[0], engine, cached=False)
-        finally:
-            if self._lock is not None:
-                await self._lock.release(key, token)
+            # Its holder died or gave up: translate here (a duplicate row is ignored on store).
+            await lock.acquire(key, token)
+        async with lock.keep(key, token):
+            return await self._translate_and_store(text, source, target)
+
+    async def _translate_and_store(self, text: str, source: str, target: str) -> Result:
+        started = time.perf_counter()
+        self.engine_calls += 1
+        translated, engine = await self.registry.translate([text], source, target)
+        metrics.TRANSLATION_LATENCY.labels(engine).observe(time.perf_counter() - started)
+        async with self.services.transaction() as session:
+            await cache.store(session, text, source, target, translated[0], engine)
+        return Result(translated[0], engine, cached=False)
 
     async def translate_for_routing(self, text: str, source: str, target: str) -> str | None:
         """The text in ``target`` for office routing, or None when no engine can (never raises)."""

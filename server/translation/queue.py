@@ -151,6 +151,7 @@ class RedisQueue:
         self._handler: Handler | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._busy = 0
+        self._stopping = asyncio.Event()
         self.claimed = 0
         self.dropped = 0
 
@@ -180,9 +181,15 @@ class RedisQueue:
             self._workers.append(asyncio.create_task(self._claim_loop(), name="translation-claimer"))
 
     async def stop(self) -> None:
-        for worker in self._workers:
+        """Finish the jobs in hand (acknowledged, so nobody redoes them), then stop reading."""
+        self._stopping.set()
+        if not self._workers:
+            return
+        _, pending = await asyncio.wait(self._workers, timeout=self.block_ms / 1000 + 10)
+        for worker in pending:  # a job stuck past the grace period: it will be claimed again
             worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        if pending:
+            await asyncio.wait(pending, timeout=2)
         self._workers = []
 
     async def depth(self) -> int:
@@ -198,7 +205,7 @@ class RedisQueue:
         return False
 
     async def _read_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 batches = await self.redis.xreadgroup(
                     self.group, self.consumer, {self.stream: ">"}, count=1, block=self.block_ms
@@ -214,12 +221,14 @@ class RedisQueue:
                 raise
             for _stream, entries in batches or []:
                 for entry_id, fields in entries:
-                    await self._handle(entry_id, fields)
+                    await self._handle(entry_id, fields)  # read before stopping: done and acknowledged
 
     async def _claim_loop(self) -> None:
         interval = max(0.05, self.claim_ms / 2000)
-        while True:
-            await asyncio.sleep(interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+                return
             try:
                 await self.claim_once()
             except (RedisConnectionError, RedisTimeoutError, OSError):
