@@ -1,7 +1,8 @@
 """The scaled-out shape: Redis stream, two ``python -m server worker`` processes, one killed mid-job.
 
 Every job still completes: the survivor claims (XAUTOCLAIM) what the dead worker
-had read but not acknowledged, and stops cleanly on SIGTERM. PostgreSQL is shared by all processes, as in production.
+had read but not acknowledged, and stops cleanly on SIGTERM. PostgreSQL is shared by all
+processes, as in production.
 """
 
 from __future__ import annotations
@@ -47,9 +48,15 @@ async def database() -> AsyncIterator[str]:
 
 async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "worker",
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "server",
+        "worker",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 30)
     assert b"translation worker ready" in line, line
@@ -75,9 +82,14 @@ async def test_killing_a_worker_mid_job_still_completes_every_translation(
     redis = Redis.from_url(redis_url())
     workers = list(await asyncio.gather(start_worker(env), start_worker(env)))
     settings = Settings(
-        data_dir=argos_data_dir, database_url=database, broker_url=redis_url(), redis_prefix=prefix,
-        secret_key=SECRET, translation_engines=("argos", "apertium"), media_dir=tmp_path / "media",
-    )  # fmt: skip
+        data_dir=argos_data_dir,
+        database_url=database,
+        broker_url=redis_url(),
+        redis_prefix=prefix,
+        secret_key=SECRET,
+        translation_engines=("argos", "apertium"),
+        media_dir=tmp_path / "media",
+    )
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -92,7 +104,7 @@ async def test_killing_a_worker_mid_job_still_completes_every_translation(
                         scope="school",
                         text=f"Tomorrow is sports day {n}. Bring a hat.",
                         lang="en",
-                    )  # fmt: skip
+                    )
                     for n in range(count)
                 ]
                 session.add_all(posts)
