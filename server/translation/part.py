@@ -91,15 +91,17 @@ class TranslationPart:
         )
 
     def _register_renderer(self, services: Services) -> None:
+        """Give the live layer the per-reader renderer of post and message events."""
         register: Any = services.extras.get("register_renderer")
         if register is None:
             try:
-                from server.channels import register_renderer as register  # type: ignore[attr-defined,no-redef]
+                from server.channels.render import register_renderer as register  # type: ignore[import-not-found,no-redef]
             except ImportError:
                 log.info("translation: no live layer to register the reader renderer with")
                 return
-        assert self.registry is not None
-        renderer = make_renderer(self.registry)
+        # The live layer's registry is per process, so the renderer asks for the process's
+        # current engines each time rather than holding this app's.
+        renderer = make_renderer(None)
         for event_type in RENDERED_EVENTS:
             register(event_type, renderer)
 

@@ -35,6 +35,19 @@ async def cached_translations(
     return await cache.lookup_many(session, items, target)
 
 
+async def translations_by_id(
+    session: AsyncSession, items: list[tuple[int, str, str]], target: str
+) -> dict[int, dict[str, str]]:
+    """Ready translations into ``target`` of many (id, text, source) items, as {id: {target: text}}."""
+    found = await cache.lookup_many(session, [(text, source) for _, text, source in items], target)
+    out: dict[int, dict[str, str]] = {}
+    for item_id, text, source in items:
+        hit = found.get((text, source))
+        if hit is not None:
+            out[item_id] = {target: hit.text}
+    return out
+
+
 async def cached_languages(session: AsyncSession, text: str, source: str) -> dict[str, str]:
     """Every stored translation of one text as {lang: text}: what an event's ``translations`` carries."""
     return await cache.languages_of(session, text, source)
@@ -101,15 +114,19 @@ def reader_view(
     return view
 
 
-def make_renderer(registry: Registry) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
-    """The live layer's per-variant renderer for post and message events."""
+def make_renderer(registry: Registry | None) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
+    """The live layer's per-variant renderer for post and message events.
+
+    With ``registry=None`` it consults :func:`current_registry` at each rendering.
+    """
 
     def render(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
         out = dict(data)
+        engines = registry if registry is not None else current_registry()
         for key in ("post", "message"):
             item = data.get(key)
             if isinstance(item, Mapping):
-                out[key] = reader_view(item, variant.language, registry=registry)
+                out[key] = reader_view(item, variant.language, registry=engines)
         return out
 
     return render
