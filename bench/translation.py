@@ -10,6 +10,9 @@ bench/README.md). Posts are written the way the stories module writes them (row 
 ``post.created`` event in one transaction); the clock starts when the commit returns and
 stops when the last family's language has its ``post.translated`` event written.
 
+``--packages DATA_DIR`` uses the real argos packages installed there (``python -m server
+translation install``) for up to three languages instead of the tiny ones.
+
 Phases, each run cold (texts never seen) then warm (the same texts posted again):
 - latency: posts one at a time, commit → last family's translation (median, p95, max);
 - burst: all posts committed back to back: jobs per second until the last one is done;
@@ -196,8 +199,16 @@ async def burst_phase(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        build_packages(data)
-        url = args.database_url or f"sqlite+aiosqlite:///{data / 'bench.db'}"
+        argos_langs = list(ARGOS_LANGS)
+        if args.packages:
+            # Real packages: the server data folder they were installed into (read only).
+            from server.translation.argos import installed_packages
+
+            data = Path(args.packages)
+            argos_langs = [p.target for p in installed_packages(data) if p.source == "en"][:3]
+        else:
+            build_packages(data)
+        url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         if args.database_url:
             from tests.services import create_pg_database  # a fresh database on the given server
 
@@ -213,7 +224,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             translation_threads=args.threads,
         )
         app = create_app(settings)
-        languages = [*APERTIUM_LANGS, *ARGOS_LANGS]
+        languages = [*APERTIUM_LANGS, *argos_langs]
         families = [languages[n % len(languages)] for n in range(args.families)]
         results: dict[str, Any] = {
             "families": args.families,
@@ -248,6 +259,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a PostgreSQL server (a fresh database is made on it)")
+    parser.add_argument("--packages", help="a data folder with real argos packages (en→XX) to use instead")
     parser.add_argument("--families", type=int, default=30)
     parser.add_argument("--posts", type=int, default=20, help="posts in the latency phase")
     parser.add_argument("--burst", type=int, default=50, help="posts in the burst phase")
