@@ -107,10 +107,12 @@ def reader_view(
     view["original"] = {"text": text, "lang": source}
     if status == "ready" and found is not None:
         view["text"], view["lang"] = found[0], reader_language
-        view["translation"] = {"status": status, "engine": found[1] or route_engine}
+        engine = found[1] or route_engine
     else:
         view["text"], view["lang"] = text, source
-        view["translation"] = {"status": status, "engine": route_engine if status == "pending" else None}
+        engine = route_engine if status == "pending" else None
+    # API.md: {"status": "ready", "engine": "argos"}; the engine only when one is at work.
+    view["translation"] = {"status": status, "engine": engine} if engine else {"status": status}
     return view
 
 

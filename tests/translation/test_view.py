@@ -63,7 +63,7 @@ def test_not_yet_translated_is_pending_with_the_original_text() -> None:
 
 def test_a_language_no_engine_serves_is_unavailable_never_an_error() -> None:
     view = reader_view(POST, "pl", {}, registry=REGISTRY)
-    assert view["translation"] == {"status": "unavailable", "engine": None}
+    assert view["translation"] == {"status": "unavailable"}
     assert view["text"] == "Tomorrow is PE day."
 
 
