@@ -295,6 +295,8 @@ class Pipeline:
             except EngineError:
                 if attempt == JOB_ATTEMPTS:
                     metrics.TRANSLATIONS.labels("failed").inc()
+                    # Let a later request for the same item try again straight away.
+                    self._recent.pop((job.kind, job.item_id, cache.content_hash(job.text), job.target), None)
                     raise
                 log.warning("translation %s→%s failed, retrying", job.source, job.target, exc_info=True)
                 await asyncio.sleep(0.2 * attempt)

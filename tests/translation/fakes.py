@@ -18,6 +18,7 @@ class FakeEngine:
         self.failures = failures
         self.calls: list[tuple[tuple[str, ...], str, str]] = []
         self.gate: asyncio.Event | None = None
+        self.called = asyncio.Event()
         self.started = False
         self.closed = False
 
@@ -34,6 +35,7 @@ class FakeEngine:
         if (source, target) not in self._pairs:
             raise UnsupportedPair(f"{self.name}: {source}→{target}")
         self.calls.append((tuple(texts), source, target))
+        self.called.set()
         if self.gate is not None:
             await self.gate.wait()
         if self.delay:

@@ -8,6 +8,7 @@ sees the committed event, queues one job per needed language, and emits
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -21,9 +22,12 @@ from server.events import emit, validate_event
 from server.services import Services
 from server.translation import cache
 from server.translation.pipeline import Pipeline
-from server.translation.view import cached_translations, reader_view
+from server.translation.queue import MemoryQueue
+from server.translation.registry import Registry
+from server.translation.view import cached_translations, reader_view, translations_by_id
 from tests.factories import World, make_world
 from tests.translation.conftest import ARGOS_LANG, needs_apertium, needs_argos
+from tests.translation.fakes import FakeEngine
 
 pytestmark = [needs_argos, needs_apertium]
 
@@ -71,7 +75,9 @@ async def write_post(services: Services, world: World, class_id: int, text: str)
 
 async def events(services: Services, type_: str, key: str, item_id: int) -> list[OutboxEvent]:
     async with services.read() as session:
-        rows = await session.scalars(select(OutboxEvent).where(OutboxEvent.type == type_))
+        rows = await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == type_).order_by(OutboxEvent.id)
+        )
         return [row for row in rows.all() if row.data.get(key) == item_id]
 
 
@@ -117,6 +123,11 @@ async def test_rest_readers_see_their_language_ready_and_others_their_status(
     assert views[ARGOS_LANG]["translation"]["status"] == "ready" and views[ARGOS_LANG]["lang"] == ARGOS_LANG
     assert views["en"]["translation"]["status"] == "not_needed" and views["en"]["text"] == text
     assert views["pl"]["translation"] == {"status": "unavailable"}
+    async with tservices.read() as session:
+        by_id = await translations_by_id(
+            session, [(post_id, text, "en"), (post_id + 10**6, "never", "en")], "es"
+        )
+    assert by_id == {post_id: {"es": views["es"]["text"]}}
 
 
 async def test_100_identical_posts_cause_one_translation_per_language(
@@ -292,3 +303,71 @@ async def test_languages_endpoint_marks_the_translatable_ones(
 async def test_an_unknown_item_kind_is_refused(pipeline: Pipeline, kind: str) -> None:
     with pytest.raises(ValueError, match="unknown item kind"):
         await pipeline.request_translations(kind, 1, "x", "en", {"es"})
+
+
+async def plain_post(services: Services, world: World, class_id: int, text: str) -> int:
+    """A post row without an event (so only the pipeline under test sees it)."""
+    async with services.transaction() as session:
+        found = Post(school_id=world.school.id, scope="class", class_id=class_id, text=text, lang="en")
+        session.add(found)
+        await session.flush()
+    return found.id
+
+
+async def test_a_failing_engine_is_retried_and_the_job_completes(tservices: Services) -> None:
+    world, class_id = await class_with_families(tservices, ["xx"])
+    fake = FakeEngine("fake", {("en", "xx")}, failures=1)
+    queue = MemoryQueue(tasks=1)
+    pipe = Pipeline(tservices, Registry([fake]), queue)
+    await queue.start(pipe.run_job, consume=True)
+    try:
+        text = unique_text("Sports day")
+        post_id = await plain_post(tservices, world, class_id, text)
+        assert await pipe.request_translations("post", post_id, text, "en", {"xx", "en", "pl"}) == 1
+        assert await pipe.idle()
+        assert len(fake.calls) == 2  # failed once, retried
+        [event] = await events(tservices, "post.translated", "post_id", post_id)
+        assert event.data["text"] == f"[xx] {text}" and event.data["engine"] == "fake"
+    finally:
+        await queue.stop()
+
+
+async def test_identical_jobs_in_two_worker_processes_translate_once(tservices: Services) -> None:
+    from dataclasses import replace
+
+    from redis.asyncio import Redis
+
+    from tests.services import redis_url
+
+    redis = Redis.from_url(redis_url())
+    prefix = f"homeroom-test-{secrets.token_hex(4)}"
+    shared = replace(
+        tservices, settings=tservices.settings.with_(redis_prefix=prefix, translation_claim_seconds=2)
+    )
+    fakes = [FakeEngine("fake", {("en", "xx")}) for _ in range(2)]
+    gate = asyncio.Event()
+    for fake in fakes:
+        fake.gate = gate
+    pipes = [
+        Pipeline(
+            replace(shared, extras={**tservices.extras, "redis": redis}), Registry([fake]), MemoryQueue()
+        )
+        for fake in fakes
+    ]
+    text = unique_text("Harvest festival")
+    try:
+        first = asyncio.create_task(pipes[0].translate_text(text, "en", "xx"))
+        await asyncio.wait_for(fakes[0].called.wait(), 5)
+        second = asyncio.create_task(pipes[1].translate_text(text, "en", "xx"))
+        await asyncio.sleep(0.2)  # the second is waiting on the first's lock, not translating
+        assert fakes[1].calls == []
+        gate.set()
+        one, two = await asyncio.gather(first, second)
+        assert (one.cached, two.cached) == (False, True)
+        assert one.text == two.text == f"[xx] {text}"
+        assert len(fakes[0].calls) + len(fakes[1].calls) == 1
+    finally:
+        keys = [key async for key in redis.scan_iter(f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
