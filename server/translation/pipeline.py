@@ -98,6 +98,15 @@ async def conversation_languages(session: AsyncSession, conversation_id: int) ->
     return {uid: language for uid, language in rows.all()}
 
 
+async def office_languages(session: AsyncSession, conversation_id: int) -> set[str]:
+    """Preferred languages of the school office staff (who read messages routed to the office)."""
+    school_id = select(Conversation.school_id).where(Conversation.id == conversation_id).scalar_subquery()
+    rows = await session.scalars(
+        select(User.language).where(User.school_id == school_id, User.role == "office").distinct()
+    )
+    return set(rows.all())
+
+
 def post_channel(post: Post) -> str:
     """The live channel a post's events go to."""
     if post.scope == "class" and post.class_id is not None:
@@ -171,6 +180,8 @@ class Pipeline:
                 return 0
             members = await conversation_languages(session, message.conversation_id)
             languages = {lang for uid, lang in members.items() if uid != message.sender_id}
+            if message.topic:  # routed to the office: its inbox is read in the office's languages too
+                languages |= await office_languages(session, message.conversation_id)
             text, source = message.text, message.lang
         return await self.request_translations("message", message_id, text, source, languages)
 

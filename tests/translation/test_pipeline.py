@@ -371,3 +371,18 @@ async def test_identical_jobs_in_two_worker_processes_translate_once(tservices: 
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+async def test_a_message_routed_to_the_office_is_translated_for_the_office_too(
+    tservices: Services, pipeline: Pipeline
+) -> None:
+    world, parent, conversation_id = await conversation(tservices, "es")
+    await world.add_user("office", "Pani Nowak", language=ARGOS_LANG)
+    text = f"Mi hijo tiene una cita con el médico mañana {secrets.token_hex(2)}."
+    await write_message(
+        tservices, conversation_id, parent.id, world.teacher.id, text, "es", topic="appointment"
+    )
+    assert await pipeline.idle()
+    async with tservices.read() as session:
+        assert await cache.lookup(session, text, "es", "en") is not None  # the teacher
+        assert await cache.lookup(session, text, "es", ARGOS_LANG) is not None  # the office, via English
