@@ -10,5 +10,6 @@ Nothing here talks to a third party: engines run on the school's own server
 - ``queue``: in-process job tasks, or a Redis stream with a consumer group for worker processes;
 - ``pipeline``: one job per needed language when a post or message is committed;
 - ``view``: what a reader sees (REST and live), ``locale``: dates and times in the reader's locale;
-- ``part``: the server part that wires it all at start-up.
+- ``part``: the server part that wires it all at start-up; ``commands``: ``translation list|install``
+  and ``worker``.
 """
