@@ -17,7 +17,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY server ./server
 COPY web ./web
-RUN pip install ".[translate]"
+RUN pip install ".[translate]" && pip install --no-deps "argostranslate==1.11.0"
 
 RUN useradd --create-home --uid 10001 homeroom \
     && mkdir -p /data/media /data/translation \

@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 # What `make test` exits with when pytest collected no test at all (pytest's own code is 5).
 NO_TESTS_EXIT ?= 5
+# argostranslate is used for its package format only; --no-deps keeps torch/stanza out (see README).
+ARGOS ?= argostranslate==1.11.0
 
 .PHONY: run test lint format venv clean
 
@@ -14,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q --no-deps "$(ARGOS)"
 	touch $@
 
 venv: $(VENV)/.installed

@@ -134,8 +134,10 @@ def create_app(
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
     from server.channels.part import LivePart
+    from server.translation.part import TranslationPart
 
-    return [LivePart(), JobRunner(default_jobs())]
+    # Translation last: it watches the events committed through the sinks set up before it.
+    return [LivePart(), JobRunner(default_jobs()), TranslationPart(settings)]
 
 
 def default_jobs() -> list[Job]:

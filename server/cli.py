@@ -217,3 +217,24 @@ def demo_listing(logins: DemoLogins) -> str:
         for label, class_code, pupil_code in logins.pupils
     ]
     return "\n".join(lines) + "\n"
+
+
+@command("translation-list")
+def translation_list(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import list_pairs
+
+    return list_pairs(settings)
+
+
+@command("translation-install")
+def translation_install(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import install
+
+    return install(settings, args.file)
+
+
+@command("worker")
+def translation_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import worker
+
+    return worker(settings)

@@ -35,6 +35,13 @@ class PostTranslatedPayload(_Payload):
     text: str
 
 
+class MessageTranslatedPayload(_Payload):
+    message_id: int
+    conversation_id: int
+    lang: str
+    text: str
+
+
 class LikePayload(_Payload):
     post_id: int
     like_count: int
@@ -80,6 +87,7 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "message.read": MessageReadPayload,
     # To the sender's devices when a message held for quiet hours reaches the member of staff.
     "message.released": MessagePayload,
+    "message.translated": MessageTranslatedPayload,
     "portfolio.submitted": ItemPayload,
     "portfolio.approved": ItemPayload,
     "portfolio.returned": ItemPayload,

@@ -34,6 +34,10 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     translation_engines: tuple[str, ...] = ("argos", "apertium")
     translation_threads: int = 2
+    translation_intra_threads: int = 1
+    translation_jobs: int = 4
+    translation_beam_size: int = 2
+    translation_claim_seconds: float = 30.0
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     session_days: int = 30
@@ -119,6 +123,10 @@ _PARSERS = {
     "allowed_origins": _tuple,
     "translation_engines": _tuple,
     "translation_threads": _count,
+    "translation_intra_threads": _count,
+    "translation_jobs": _count,
+    "translation_beam_size": _count,
+    "translation_claim_seconds": _seconds,
     "max_body_bytes": _count,
     "max_upload_bytes": _count,
     "session_days": _count,

@@ -1,0 +1,395 @@
+"""The translation pipeline: committed posts and messages in, one job per needed language out.
+
+When a post is committed, the languages needed are the distinct preferred
+languages of its audience other than the post's own; when a message is committed,
+those of the conversation's two members. Each job translates every sentence of the
+item in one batch through the cache (so a repeated text is never translated twice),
+then emits ``post.translated`` (or ``message.translated``) to the readers of that
+language only. Office routing borrows the same cached path
+(:meth:`Pipeline.translate_for_routing`).
+
+The pipeline learns about commits by watching the events they emit (``post.created``,
+``post.updated``, ``message.created``), so the domain modules only emit their events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import metrics
+from server.db.models import (
+    Conversation,
+    GuardianLink,
+    Message,
+    OutboxEvent,
+    Post,
+    Student,
+    User,
+)
+from server.events import emit
+from server.services import Services
+from server.translation import cache
+from server.translation.engine import EngineError, UnsupportedPair
+from server.translation.queue import Job, JobQueue
+from server.translation.registry import Registry
+
+log = logging.getLogger("homeroom.translation")
+
+STAFF_ROLES = ("admin", "teacher", "office")
+JOB_ATTEMPTS = 3
+Listener = Callable[[Job, "Result"], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished translation: the text, the engine that made it, and whether it came from the cache."""
+
+    text: str
+    engine: str
+    cached: bool
+
+
+# -- who needs which language (pure and SQL helpers) ------------------------------------------------
+
+
+def needed_languages(languages: Iterable[str | None], source: str) -> set[str]:
+    """The distinct reader languages other than the source (empty and missing ones dropped)."""
+    return {code for code in languages if code and code != source}
+
+
+async def post_audience_languages(session: AsyncSession, post: Post) -> set[str]:
+    """Preferred languages of everyone who reads a post: its class's families and pupils, or the school."""
+    if post.scope == "class" and post.class_id is not None:
+        families = (
+            select(User.language)
+            .join(GuardianLink, GuardianLink.guardian_id == User.id)
+            .join(Student, Student.id == GuardianLink.student_id)
+            .where(Student.class_id == post.class_id, Student.left_at.is_(None))
+        )
+        pupils = (
+            select(User.language)
+            .join(Student, Student.user_id == User.id)
+            .where(Student.class_id == post.class_id, Student.left_at.is_(None))
+        )
+        staff = select(User.language).where(User.school_id == post.school_id, User.role.in_(STAFF_ROLES))
+        query = families.union(pupils, staff)
+    else:
+        query = select(User.language).where(User.school_id == post.school_id).distinct()
+    rows = await session.scalars(query)
+    return set(rows.all())
+
+
+async def conversation_languages(session: AsyncSession, conversation_id: int) -> dict[int, str]:
+    """The two members of a conversation and their preferred languages."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        return {}
+    ids = [uid for uid in (conversation.guardian_id, conversation.staff_id) if uid is not None]
+    rows = await session.execute(select(User.id, User.language).where(User.id.in_(ids)))
+    return {uid: language for uid, language in rows.all()}
+
+
+async def office_languages(session: AsyncSession, conversation_id: int) -> set[str]:
+    """Preferred languages of the school office staff (who read messages routed to the office)."""
+    school_id = select(Conversation.school_id).where(Conversation.id == conversation_id).scalar_subquery()
+    rows = await session.scalars(
+        select(User.language).where(User.school_id == school_id, User.role == "office").distinct()
+    )
+    return set(rows.all())
+
+
+def post_channel(post: Post) -> str:
+    """The live channel a post's events go to."""
+    if post.scope == "class" and post.class_id is not None:
+        return f"class:{post.class_id}"
+    return f"school:{post.school_id}"
+
+
+# -- the pipeline ---------------------------------------------------------------------------------------
+
+
+class Pipeline:
+    """Turns committed items into jobs, does jobs through the cache, and tells readers."""
+
+    def __init__(self, services: Services, registry: Registry, queue: JobQueue) -> None:
+        self.services = services
+        self.registry = registry
+        self.queue = queue
+        self.coalescer = cache.Coalescer()
+        self.engine_calls = 0
+        self.listeners: list[Listener] = []
+        self._lock: cache.RedisLock | None = None
+        redis = services.extras.get("redis")
+        if redis is not None:
+            # A dead holder's lock must not outlive the time after which its job is claimed again.
+            ttl = max(1.0, min(5.0, services.settings.translation_claim_seconds))
+            self._lock = cache.RedisLock(redis, services.settings.redis_prefix, ttl_seconds=ttl)
+        self._recent: OrderedDict[tuple[str, int, str, str], float] = OrderedDict()
+        self._planning: set[asyncio.Task[None]] = set()
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def request_translations(
+        self, kind: str, item_id: int, text: str, source: str, languages: set[str]
+    ) -> int:
+        """Queue one job per language that needs one and some engine serves; return how many."""
+        if kind not in ("post", "message"):
+            raise ValueError(f"unknown item kind {kind!r}")
+        if not text.strip():
+            return 0
+        digest = cache.content_hash(text)
+        now = time.monotonic()
+        jobs = []
+        for target in sorted(needed_languages(languages, source)):
+            if not self.registry.can_translate(source, target):
+                continue  # readers see "unavailable"
+            key = (kind, item_id, digest, target)
+            if now - self._recent.get(key, -1e9) < 600:
+                continue  # the same request moments ago (an event seen twice)
+            self._recent[key] = now
+            jobs.append(Job(kind=kind, item_id=item_id, text=text, source=source, target=target))
+        while len(self._recent) > 10_000:
+            self._recent.popitem(last=False)
+        await self.queue.put(jobs)
+        return len(jobs)
+
+    async def request_for_post(self, post_id: int) -> int:
+        """Queue the jobs a committed (new or edited) post needs."""
+        async with self.services.read() as session:
+            post = await session.get(Post, post_id)
+            if post is None:
+                return 0
+            languages = await post_audience_languages(session, post)
+            text, source = post.text, post.lang
+        return await self.request_translations("post", post_id, text, source, languages)
+
+    async def request_for_message(self, message_id: int) -> int:
+        """Queue the jobs a committed message needs (the other member's language)."""
+        async with self.services.read() as session:
+            message = await session.get(Message, message_id)
+            if message is None or message.system:
+                return 0
+            members = await conversation_languages(session, message.conversation_id)
+            languages = {lang for uid, lang in members.items() if uid != message.sender_id}
+            if message.topic:  # routed to the office: its inbox is read in the office's languages too
+                languages |= await office_languages(session, message.conversation_id)
+            text, source = message.text, message.lang
+        return await self.request_translations("message", message_id, text, source, languages)
+
+    def observe(self, rows: list[OutboxEvent]) -> None:
+        """Plan jobs for the posts and messages in just-committed events, off the request path."""
+        wanted: dict[tuple[str, int], None] = {}
+        for row in rows:
+            data = row.data or {}
+            if row.type in ("post.created", "post.updated") and isinstance(data.get("post"), dict):
+                item_id = data["post"].get("id")
+                if isinstance(item_id, int):
+                    wanted[("post", item_id)] = None
+            elif row.type == "message.created" and isinstance(data.get("message"), dict):
+                item_id = data["message"].get("id")
+                if isinstance(item_id, int) and not data["message"].get("system"):
+                    wanted[("message", item_id)] = None
+        for kind, item_id in wanted:
+            task = asyncio.create_task(self._plan(kind, item_id), name=f"translation-plan-{kind}-{item_id}")
+            self._planning.add(task)
+            task.add_done_callback(self._planning.discard)
+
+    async def _plan(self, kind: str, item_id: int) -> None:
+        try:
+            if kind == "post":
+                await self.request_for_post(item_id)
+            else:
+                await self.request_for_message(item_id)
+        except Exception:
+            log.exception("could not plan translations for %s %s", kind, item_id)
+
+    async def close(self) -> None:
+        """Cancel planning still under way (the process is stopping)."""
+        for task in list(self._planning):
+            task.cancel()
+        await asyncio.gather(*self._planning, return_exceptions=True)
+
+    async def idle(self, wait_seconds: float = 10.0) -> bool:
+        """Wait until planned requests are queued and every queued job is done (tests, benchmarks)."""
+        deadline = time.monotonic() + wait_seconds
+        while self._planning:
+            await asyncio.wait(set(self._planning), timeout=max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                return False
+        return await self.queue.drain(max(0.0, deadline - time.monotonic()))
+
+    # -- translation through the cache -----------------------------------------------------------
+
+    async def translate_text(self, text: str, source: str, target: str) -> Result:
+        """A translation from the cache, or made now (once, however many ask at the same moment)."""
+        async with self.services.read() as session:
+            found = await cache.lookup(session, text, source, target)
+        if found is not None:
+            return Result(found.text, found.engine, cached=True)
+        key = cache.cache_key(text, source, target)
+        return await self.coalescer.run(key, lambda: self._translate_once(text, source, target))
+
+    async def _translate_once(self, text: str, source: str, target: str) -> Result:
+        # Looked up again: an identical job may have stored it between our lookup and now.
+        async with self.services.read() as session:
+            found = await cache.lookup(session, text, source, target)
+        if found is not None:
+            return Result(found.text, found.engine, cached=True)
+        if self._lock is None:
+            return await self._translate_and_store(text, source, target)
+        key = cache.cache_key(text, source, target)
+        token = secrets.token_hex(8)
+        lock = self._lock
+        if not await lock.acquire(key, token):
+            # Another worker is translating this text now: wait for its row, then use it.
+            async def arrived() -> bool:
+                async with self.services.read() as session:
+                    if await cache.lookup(session, text, source, target) is not None:
+                        return True
+                return not await lock.held(key)
+
+            await cache.wait_until(arrived, wait_seconds=120.0)
+            async with self.services.read() as session:
+                found = await cache.lookup(session, text, source, target)
+            if found is not None:
+                return Result(found.text, found.engine, cached=True)
+            # Its holder died or gave up: translate here (a duplicate row is ignored on store).
+            await lock.acquire(key, token)
+        async with lock.keep(key, token):
+            return await self._translate_and_store(text, source, target)
+
+    async def _translate_and_store(self, text: str, source: str, target: str) -> Result:
+        started = time.perf_counter()
+        self.engine_calls += 1
+        translated, engine = await self.registry.translate([text], source, target)
+        metrics.TRANSLATION_LATENCY.labels(engine).observe(time.perf_counter() - started)
+        async with self.services.transaction() as session:
+            await cache.store(session, text, source, target, translated[0], engine)
+        return Result(translated[0], engine, cached=False)
+
+    async def translate_for_routing(self, text: str, source: str, target: str) -> str | None:
+        """The text in ``target`` for office routing, or None when no engine can (never raises)."""
+        if source == target:
+            return text
+        if not text.strip() or not self.registry.can_translate(source, target):
+            return None
+        try:
+            return (await self.translate_text(text, source, target)).text
+        except (EngineError, OSError):
+            log.warning("routing translation %s→%s failed", source, target, exc_info=True)
+            return None
+
+    async def translatable_languages(self) -> set[str]:
+        """Every language this server can translate into (for ``GET /api/languages``)."""
+        return self.registry.targets()
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    async def run_job(self, job: Job) -> None:
+        """Do one job: translate (or find) the text, then tell the readers of that language."""
+        for attempt in range(1, JOB_ATTEMPTS + 1):
+            try:
+                result = await self.translate_text(job.text, job.source, job.target)
+                break
+            except UnsupportedPair:
+                metrics.TRANSLATIONS.labels("unavailable").inc()
+                return
+            except EngineError:
+                if attempt == JOB_ATTEMPTS:
+                    metrics.TRANSLATIONS.labels("failed").inc()
+                    # Let a later request for the same item try again straight away.
+                    self._recent.pop((job.kind, job.item_id, cache.content_hash(job.text), job.target), None)
+                    raise
+                log.warning("translation %s→%s failed, retrying", job.source, job.target, exc_info=True)
+                await asyncio.sleep(0.2 * attempt)
+        metrics.TRANSLATIONS.labels("cached" if result.cached else "done").inc()
+        await self.deliver(job, result)
+        for listener in list(self.listeners):
+            listener(job, result)
+
+    async def deliver(self, job: Job, result: Result) -> None:
+        """Emit the finished translation to the readers of its language, if the item still says the same."""
+        async with self.services.transaction() as session:
+            if job.kind == "post":
+                await self._deliver_post(session, job, result)
+            else:
+                await self._deliver_message(session, job, result)
+
+    async def _deliver_post(self, session: AsyncSession, job: Job, result: Result) -> None:
+        post = await session.get(Post, job.item_id)
+        if post is None or post.text != job.text or post.lang != job.source:
+            return  # deleted or edited since: the edit has its own jobs
+        emit(
+            session,
+            post_channel(post),
+            "post.translated",
+            {
+                "post_id": post.id,
+                "lang": job.target,
+                "text": result.text,
+                "engine": result.engine,
+                "audience": {"language": job.target},
+            },
+        )
+
+    async def _deliver_message(self, session: AsyncSession, job: Job, result: Result) -> None:
+        message = await session.get(Message, job.item_id)
+        if message is None or message.text != job.text or message.lang != job.source:
+            return
+        held = message.delivery == "held_quiet_hours" and message.released_at is None
+        members = await conversation_languages(session, message.conversation_id)
+        roles: dict[int, str] = {}
+        if held:
+            rows = await session.execute(select(User.id, User.role).where(User.id.in_(list(members))))
+            roles = {uid: role for uid, role in rows.all()}
+        for uid, language in members.items():
+            if uid == message.sender_id or language != job.target:
+                continue
+            if held and roles.get(uid) in STAFF_ROLES:
+                continue  # quiet hours: staff see it, translated, when the message is released
+            emit(
+                session,
+                f"user:{uid}",
+                "message.translated",
+                {
+                    "message_id": message.id,
+                    "conversation_id": message.conversation_id,
+                    "lang": job.target,
+                    "text": result.text,
+                    "engine": result.engine,
+                    "audience": {"language": job.target},
+                },
+            )
+
+
+def chain_after_commit(
+    services: Services, observer: Callable[[list[OutboxEvent]], None]
+) -> Callable[[], None]:
+    """Make ``observer`` see every batch of committed events (after the existing sink); return an undo."""
+    previous = services.after_commit
+
+    async def after_commit(rows: list[OutboxEvent]) -> None:
+        try:
+            await previous(rows)
+        finally:
+            try:
+                observer(rows)
+            except Exception:
+                log.exception("translation observer failed")
+
+    services.after_commit = after_commit
+
+    def undo() -> None:
+        if services.after_commit is after_commit:
+            services.after_commit = previous
+
+    return undo

@@ -1,0 +1,145 @@
+"""What one reader sees of a post or message: text in their language when ready, original kept.
+
+API.md's shape: ``text``/``lang`` are in the reader's preferred language when a
+translation is ready, ``original`` always holds what the author wrote, and
+``translation.status`` is ``ready``, ``pending``, ``not_needed`` or ``unavailable``
+(no engine for the pair). The same function serves the REST API
+(:func:`reader_view` with :func:`cached_translations`, one query per page) and the
+live layer (:func:`make_renderer`, once per reader-language variant of an event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.translation import cache
+from server.translation.registry import Registry, current_registry
+
+RENDERED_EVENTS = {"post.created": "post", "post.updated": "post", "message.created": "message"}
+
+
+class Variant(Protocol):
+    """A render variant of the live layer: one per (reader language, staff or not)."""
+
+    language: str
+    staff: bool
+
+
+async def cached_translations(
+    session: AsyncSession, items: list[tuple[str, str]], target: str
+) -> dict[tuple[str, str], cache.Cached]:
+    """Stored translations into ``target`` for many (text, source) items, keyed by (text, source)."""
+    return await cache.lookup_many(session, items, target)
+
+
+async def translations_by_id(
+    session: AsyncSession, items: list[tuple[int, str, str]], target: str
+) -> dict[int, dict[str, str]]:
+    """Ready translations into ``target`` of many (id, text, source) items, as {id: {target: text}}."""
+    found = await cache.lookup_many(session, [(text, source) for _, text, source in items], target)
+    out: dict[int, dict[str, str]] = {}
+    for item_id, text, source in items:
+        hit = found.get((text, source))
+        if hit is not None:
+            out[item_id] = {target: hit.text}
+    return out
+
+
+async def cached_languages(session: AsyncSession, text: str, source: str) -> dict[str, str]:
+    """Every stored translation of one text as {lang: text}: what an event's ``translations`` carries."""
+    return await cache.languages_of(session, text, source)
+
+
+def translation_status(source: str, reader_language: str, ready: bool, available: bool) -> str:
+    """``not_needed``, ``ready``, ``pending`` or ``unavailable`` for one reader."""
+    if not reader_language or source == reader_language:
+        return "not_needed"
+    if ready:
+        return "ready"
+    return "pending" if available else "unavailable"
+
+
+def _found(
+    translations: Mapping[Any, Any] | None, text: str, source: str, language: str
+) -> tuple[str, str | None] | None:
+    """A translation out of either a (text, source)-keyed map or a {lang: text} map."""
+    if not translations:
+        return None
+    value = translations.get((text, source))
+    if value is None:
+        value = translations.get(language)
+    if value is None:
+        return None
+    if isinstance(value, cache.Cached):
+        return value.text, value.engine
+    return str(value), None
+
+
+def reader_view(
+    item: Mapping[str, Any],
+    reader_language: str,
+    translations: Mapping[Any, Any] | None = None,
+    *,
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """A post or message dict as ``reader_language`` reads it (a new dict; the input is untouched).
+
+    ``translations`` is what :func:`cached_translations` returned (keyed by (text, source))
+    or the item's own {lang: text} map; the item's ``translations`` field, if any, is used
+    too and left out of the result. Rendering a rendered item again starts from its original.
+    """
+    registry = registry if registry is not None else current_registry()
+    view = dict(item)
+    carried = view.pop("translations", None)
+    original = view.get("original")
+    if isinstance(original, Mapping) and "text" in original:
+        text, source = str(original["text"]), str(original.get("lang") or view.get("lang") or "")
+    else:
+        text, source = str(view.get("text", "")), str(view.get("lang") or "")
+    found = _found(translations, text, source, reader_language) or _found(
+        carried if isinstance(carried, Mapping) else None, text, source, reader_language
+    )
+    route_engine = registry.engine_for(source, reader_language) if source != reader_language else None
+    status = translation_status(source, reader_language, found is not None, route_engine is not None)
+    view["original"] = {"text": text, "lang": source}
+    if status == "ready" and found is not None:
+        view["text"], view["lang"] = found[0], reader_language
+        engine = found[1] or route_engine
+    else:
+        view["text"], view["lang"] = text, source
+        engine = route_engine if status == "pending" else None
+    # API.md: {"status": "ready", "engine": "argos"}; the engine only when one is at work.
+    view["translation"] = {"status": status, "engine": engine} if engine else {"status": status}
+    return view
+
+
+def make_renderer(registry: Registry | None) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
+    """The live layer's per-variant renderer for post and message events.
+
+    With ``registry=None`` it consults :func:`current_registry` at each rendering.
+    """
+
+    def render(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
+        out = dict(data)
+        engines = registry if registry is not None else current_registry()
+        for key in ("post", "message"):
+            item = data.get(key)
+            if isinstance(item, Mapping):
+                out[key] = reader_view(item, variant.language, registry=engines)
+        return out
+
+    return render
+
+
+def render_items(
+    items: Iterable[Mapping[str, Any]],
+    reader_language: str,
+    translations: Mapping[Any, Any] | None = None,
+    *,
+    registry: Registry | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`reader_view` for a page of items."""
+    return [reader_view(item, reader_language, translations, registry=registry) for item in items]
