@@ -53,6 +53,20 @@ def translating(services: Services) -> bool:
     return services.extras.get("translation") is not None
 
 
+async def in_reader_language(
+    services: Services, items: list[dict[str, Any]], language: str
+) -> list[dict[str, Any]]:
+    """Messages with their stored translations into ``language`` applied (original kept)."""
+    from server.translation.view import cached_translations, reader_view
+
+    wanted = [(m["original"]["text"], m["original"]["lang"]) for m in items if not m["system"]]
+    if not wanted:
+        return items
+    async with services.read() as session:
+        found = await cached_translations(session, wanted, language)
+    return [m if m["system"] else reader_view(m, language, found) for m in items]
+
+
 def visible_clause(guardian_side: bool, viewer_id: int) -> ColumnElement[bool]:
     """Messages of a conversation one member sees: all for the guardian, fewer for staff."""
     if guardian_side:
@@ -299,6 +313,8 @@ async def messages_page(
         )
         for m in rows
     ]
+    if translating(services):
+        items = await in_reader_language(services, items, principal.user.language)
     if via_report:
 
         async def note(session: AsyncSession) -> None:
