@@ -25,7 +25,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import auth, meta, onboarding
+from server.api import media as media_api
+from server.api import points as points_api
 from server.api import school as school_api
+from server.api import stories as stories_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.db.engine import Database
@@ -49,7 +52,15 @@ class Part(Protocol):
 
 def api_routes() -> list[BaseRoute]:
     """Every HTTP route of API.md that this build serves."""
-    return [*meta.routes, *auth.routes, *onboarding.routes, *school_api.routes]
+    return [
+        *meta.routes,
+        *auth.routes,
+        *onboarding.routes,
+        *school_api.routes,
+        *stories_api.routes,
+        *media_api.routes,
+        *points_api.routes,
+    ]
 
 
 def create_app(
