@@ -33,11 +33,11 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.app import create_app  # noqa: E402
-from server.auth.tokens import digest, new_token  # noqa: E402
-from server.db.engine import Database  # noqa: E402
-from server.db.migrate import upgrade  # noqa: E402
-from server.db.models import (  # noqa: E402
+from server.app import create_app
+from server.auth.tokens import digest, new_token
+from server.db.engine import Database
+from server.db.migrate import upgrade
+from server.db.models import (
     GuardianLink,
     Like,
     Media,
@@ -50,7 +50,7 @@ from server.db.models import (  # noqa: E402
     Student,
     User,
 )
-from server.settings import Settings  # noqa: E402
+from server.settings import Settings
 
 CLASSES = 14
 PUPILS = 28
@@ -163,7 +163,11 @@ async def seed(url: str, posts: int) -> str:
                     like_rows.append({"post_id": post_id, "user_id": liker.id})
             await session.execute(insert(Media), media_rows)
             media_ids = list(
-                (await session.scalars(select(Media.id).where(Media.school_id == school.id).order_by(Media.id))).all()
+                (
+                    await session.scalars(
+                        select(Media.id).where(Media.school_id == school.id).order_by(Media.id)
+                    )
+                ).all()
             )
             for media_id, (post_id, _) in zip(media_ids, post_ids[::3], strict=False):
                 media_links.append({"post_id": post_id, "media_id": media_id, "position": 0})
@@ -248,22 +252,33 @@ async def _drop_pg(admin_url: str, url: str) -> None:
 
 async def run_backend(backend: str, posts: int, runs: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
-        admin_url = os.environ.get("HOMEROOM_TEST_DATABASE_URL") or "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}" if backend == "sqlite" else await _pg_database(admin_url)
+        admin_url = (
+            os.environ.get("HOMEROOM_TEST_DATABASE_URL")
+            or "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        )
+        url = (
+            f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            if backend == "sqlite"
+            else await _pg_database(admin_url)
+        )
         try:
             await asyncio.to_thread(upgrade, url)
             started = time.perf_counter()
             token = await seed(url, posts)
             seeded = time.perf_counter() - started
             if backend == "postgresql":
-                conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+                conn = await asyncpg.connect(
+                    make_url(url).set(drivername="postgresql").render_as_string(False)
+                )
                 await conn.execute("ANALYZE")
                 await conn.close()
             results = await measure(url, token, runs, Path(tmp))
         finally:
             if backend == "postgresql":
                 await _drop_pg(admin_url, url)
-    print(f"{backend}: {posts} posts seeded in {seeded:.1f} s; parent of 3 children, {runs} requests per page")
+    print(
+        f"{backend}: {posts} posts seeded in {seeded:.1f} s; parent of 3 children, {runs} requests per page"
+    )
     passed = True
     for label in ("first page", "page 50"):
         row = results[label]
