@@ -33,6 +33,7 @@ from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.db.engine import Database
 from server.errors import ApiError, not_found
+from server.media.sweeper import MediaPart
 from server.middleware import BodyLimit, RequestContext, SecurityHeaders
 from server.services import Services
 from server.settings import Settings
@@ -129,7 +130,7 @@ def create_app(
 
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
-    return []
+    return [MediaPart()]
 
 
 async def _no_such_endpoint(request: Request) -> Response:

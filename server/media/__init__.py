@@ -8,7 +8,7 @@ The public surface other modules use:
 
 Inside: ``storage`` (the ``Storage`` interface and the local folder), ``files``
 (sniffing, PDF checks, image re-encoding; no database), ``uploads`` (records) and
-``access`` (visibility rules).
+``access`` (visibility rules) and ``sweeper`` (the part that removes abandoned uploads).
 """
 
 from server.media.access import can_view_media, find_viewable
@@ -18,6 +18,7 @@ from server.media.uploads import (
     claim_media,
     discard_files,
     drop_unlinked,
+    drop_uploads_of,
     media_shape,
     media_url,
     remove_files,
@@ -34,6 +35,7 @@ __all__ = [
     "claim_media",
     "discard_files",
     "drop_unlinked",
+    "drop_uploads_of",
     "find_viewable",
     "media_shape",
     "media_url",

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import delete, exists, select
@@ -161,3 +162,26 @@ def too_large(limit: int) -> ApiError:
     return ApiError(
         413, "too_large", f"Files can be at most {limit // (1024 * 1024)} MiB.", {"limit_bytes": limit}
     )
+
+
+async def drop_uploads_of(session: AsyncSession, user_id: int) -> list[str]:
+    """Delete the records of every file a user uploaded (erasure, P18); returns the keys to remove."""
+    keys = list((await session.scalars(select(Media.key).where(Media.uploader_id == user_id))).all())
+    if keys:
+        await session.execute(delete(Media).where(Media.uploader_id == user_id))
+    return keys
+
+
+async def drop_stale_uploads(session: AsyncSession, older_than: datetime, batch: int = 500) -> list[str]:
+    """Delete uploads that nothing linked before ``older_than`` (abandoned drafts); returns their keys."""
+    linked = [exists().where(table.media_id == Media.id) for table in LINK_TABLES]
+    rows = await session.execute(
+        select(Media.id, Media.key)
+        .where(Media.created_at < older_than, *(~link for link in linked))
+        .order_by(Media.id)
+        .limit(batch)
+    )
+    stale = list(rows.all())
+    if stale:
+        await session.execute(delete(Media).where(Media.id.in_([m_id for m_id, _ in stale])))
+    return [key for _, key in stale]
