@@ -66,7 +66,7 @@ async def test_p2_class_post_has_the_api_shape_for_its_families(api: httpx.Async
     assert read.json()["media"] == post["media"]
 
 
-async def test_p4_reader_in_another_language_gets_the_original_with_a_status(
+async def test_reader_in_another_language_gets_the_original_with_a_status(
     api: httpx.AsyncClient, world: World
 ) -> None:
     pupil = await world.add_student(world.classes[0])
