@@ -1,14 +1,13 @@
-"""Class and school stories (P2, P3, P12, P13): posts with photos and tagged pupils, likes, feeds.
+"""Class and school stories (P2, P12, P13): posts with photos and tagged pupils, and their shape.
 
 No HTTP here. Every change happens inside the caller's transaction, writes an
 audit entry and emits its live events (published after commit). A post reaches
 clients in one shape, built by :func:`post_shape` for REST replies and event
 payloads alike; :func:`reader_view` then fits it to one reader's language.
+Shaping a page of posts takes one query per kind of detail (authors, files,
+tagged pupils, their names, the reader's likes), never one per post.
 
-Feeds never issue a query per post: a page is found with one query (a UNION of
-the newest rows of each story the reader follows, each served by the
-``(school_id, scope, class_id, id)`` index) and decorated with one query each for
-authors, files, tagged pupils, their names and the reader's likes.
+Which posts a reader gets lives in :mod:`server.feed`; likes in :mod:`server.likes`.
 """
 
 from __future__ import annotations
@@ -19,14 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from server import audit
-from server.access import children_of, names_for_classes, own_student
+from server.access import names_for_classes
 from server.auth.principal import Principal, require_role
 from server.db.models import (
     Like,
@@ -35,12 +31,12 @@ from server.db.models import (
     PostMedia,
     PostStudent,
     SchoolClass,
-    StaffClass,
     Student,
     User,
 )
 from server.errors import ApiError, forbidden, not_found, validation_error
 from server.events import emit
+from server.feed import followed_classes
 from server.media import claim_media, drop_unlinked, media_shape
 from server.timeutil import iso
 
@@ -224,22 +220,7 @@ async def _may_read(session: AsyncSession, principal: Principal, post: Post) -> 
         return False
     if post.scope == "school" or principal.is_staff:
         return True
-    return post.class_id in await _followed_classes(session, principal)
-
-
-async def _followed_classes(session: AsyncSession, principal: Principal) -> set[int]:
-    """Classes whose story is in the user's feed: children's (parent), own (pupil), assigned (staff)."""
-    if principal.role == "parent":
-        return {child.class_id for child in await children_of(session, principal.id)}
-    if principal.role == "student":
-        pupil = await own_student(session, principal.id)
-        return {pupil.class_id} if pupil else set()
-    query = select(SchoolClass.id).where(SchoolClass.school_id == principal.school_id)
-    if not principal.is_admin:
-        query = query.join(StaffClass, StaffClass.class_id == SchoolClass.id).where(
-            StaffClass.user_id == principal.id
-        )
-    return set((await session.scalars(query)).all())
+    return post.class_id in await followed_classes(session, principal)
 
 
 async def get_post(session: AsyncSession, principal: Principal, post_id: int) -> Post:
@@ -253,54 +234,6 @@ async def get_post(session: AsyncSession, principal: Principal, post_id: int) ->
 def _may_change(principal: Principal, post: Post) -> None:
     if not (principal.is_admin or (principal.is_staff and post.author_id == principal.id)):
         raise forbidden("Only the author or an admin can change this post.")
-
-
-# -- pages -------------------------------------------------------------------------------------
-
-
-def _story(school_id: int, class_id: int | None, before: int | None, limit: int) -> Select[tuple[int]]:
-    query = select(Post.id).where(Post.school_id == school_id)
-    if class_id is None:
-        query = query.where(Post.scope == "school", Post.class_id.is_(None))
-    else:
-        query = query.where(Post.scope == "class", Post.class_id == class_id)
-    if before is not None:
-        query = query.where(Post.id < before)
-    return query.order_by(Post.id.desc()).limit(limit)
-
-
-async def _page(
-    session: AsyncSession, school_id: int, stories: Iterable[int | None], before: int | None, limit: int
-) -> list[Post]:
-    """The newest ``limit`` posts (older than ``before``) across stories (None: the school story)."""
-    parts = [_story(school_id, class_id, before, limit) for class_id in stories]
-    if not parts:
-        return []
-    if len(parts) == 1:
-        ids = parts[0]
-    else:
-        merged = union_all(*(select(part.subquery().c.id) for part in parts)).subquery()
-        ids = select(merged.c.id).order_by(merged.c.id.desc()).limit(limit)
-    rows = await session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.id.desc()))
-    return list(rows.all())
-
-
-async def class_posts(
-    session: AsyncSession, school_class: SchoolClass, before: int | None, limit: int
-) -> list[Post]:
-    """A class story, newest first (the caller has checked the class is visible)."""
-    return await _page(session, school_class.school_id, [school_class.id], before, limit)
-
-
-async def school_posts(session: AsyncSession, school_id: int, before: int | None, limit: int) -> list[Post]:
-    """The school story, newest first."""
-    return await _page(session, school_id, [None], before, limit)
-
-
-async def feed(session: AsyncSession, principal: Principal, before: int | None, limit: int) -> list[Post]:
-    """The user's feed: the school story merged with the class stories they follow, newest first."""
-    classes = sorted(await _followed_classes(session, principal))
-    return await _page(session, principal.school_id, [None, *classes], before, limit)
 
 
 # -- changes -----------------------------------------------------------------------------------
@@ -492,66 +425,3 @@ async def delete_post(session: AsyncSession, principal: Principal, post: Post) -
     await session.delete(post)
     await session.flush()
     return await drop_unlinked(session, media_ids)
-
-
-# -- likes -------------------------------------------------------------------------------------
-
-
-def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-async def set_like(
-    session: AsyncSession, principal: Principal, post: Post, liked: bool, now: datetime
-) -> int:
-    """Like or unlike a post (parents and staff); idempotent. Returns the new like count."""
-    require_role(principal, "parent", "staff")
-    if liked:
-        insert = _insert_ignoring_duplicates(session)
-        done = await session.scalar(
-            insert(Like)
-            .values(post_id=post.id, user_id=principal.id, created_at=now)
-            .on_conflict_do_nothing()
-            .returning(Like.post_id)
-        )
-    else:
-        done = await session.scalar(
-            delete(Like).where(Like.post_id == post.id, Like.user_id == principal.id).returning(Like.post_id)
-        )
-    if done is None:
-        return post.like_count
-    step = 1 if liked else -1
-    count = await session.scalar(
-        update(Post)
-        .where(Post.id == post.id)
-        .values(like_count=Post.like_count + step)
-        .returning(Post.like_count)
-        .execution_options(synchronize_session=False)
-    )
-    assert count is not None
-    set_committed_value(post, "like_count", count)
-    public, staff = channels_of(post)
-    type_ = "post.liked" if liked else "post.unliked"
-    emit(session, public, type_, {"post_id": post.id, "like_count": count})
-    emit(
-        session,
-        staff,
-        type_,
-        {"post_id": post.id, "like_count": count, "user": {"id": principal.id, "name": principal.user.name}},
-    )
-    return count
-
-
-async def likes_of(session: AsyncSession, principal: Principal, post: Post) -> list[dict[str, Any]]:
-    """Who liked a post, newest first (staff only)."""
-    require_role(principal, "staff")
-    rows = await session.execute(
-        select(User, Like.created_at)
-        .join(Like, Like.user_id == User.id)
-        .where(Like.post_id == post.id)
-        .order_by(Like.created_at.desc(), User.id)
-    )
-    return [
-        {"user": {"id": user.id, "name": user.name, "role": user.role}, "liked_at": iso(when)}
-        for user, when in rows
-    ]

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import stories
+from server import feed, likes, stories
 from server.access import get_class
 from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
 from server.auth.principal import require_role
@@ -83,7 +83,7 @@ async def list_class_posts(request: Request) -> Response:
     before, limit = page_params(request)
     async with services_of(request).read() as session:
         school_class = await get_class(session, principal, path_id(request))
-        posts = await stories.class_posts(session, school_class, before, limit)
+        posts = await feed.class_posts(session, school_class, before, limit)
         items = await stories.shape_posts(session, posts, principal)
     return ok(_page(items, posts, limit))
 
@@ -92,7 +92,7 @@ async def list_school_posts(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
     async with services_of(request).read() as session:
-        posts = await stories.school_posts(session, principal.school_id, before, limit)
+        posts = await feed.school_posts(session, principal.school_id, before, limit)
         items = await stories.shape_posts(session, posts, principal)
     return ok(_page(items, posts, limit))
 
@@ -101,7 +101,7 @@ async def get_feed(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
     async with services_of(request).read() as session:
-        posts = await stories.feed(session, principal, before, limit)
+        posts = await feed.feed_for(session, principal, before, limit)
         items = await stories.shape_posts(session, posts, principal)
     return ok(_page(items, posts, limit))
 
@@ -143,15 +143,15 @@ async def _set_like(request: Request, liked: bool) -> Response:
     services = services_of(request)
     async with services.transaction() as session:
         post = await stories.get_post(session, principal, path_id(request))
-        count = await stories.set_like(session, principal, post, liked, services.clock())
+        count = await likes.set_like(session, principal, post, liked, services.clock())
     return ok({"like_count": count, "liked": liked})
 
 
-async def like(request: Request) -> Response:
+async def like_post(request: Request) -> Response:
     return await _set_like(request, True)
 
 
-async def unlike(request: Request) -> Response:
+async def unlike_post(request: Request) -> Response:
     return await _set_like(request, False)
 
 
@@ -160,7 +160,7 @@ async def list_likes(request: Request) -> Response:
     require_role(principal, "staff")
     async with services_of(request).read() as session:
         post = await stories.get_post(session, principal, path_id(request))
-        items = await stories.likes_of(session, principal, post)
+        items = await likes.likes_of(session, principal, post)
     return ok({"items": items, "like_count": len(items)})
 
 
@@ -173,7 +173,7 @@ routes = [
     Route("/api/posts/{id:int}", get_post, methods=["GET"]),
     Route("/api/posts/{id:int}", patch_post, methods=["PATCH"]),
     Route("/api/posts/{id:int}", delete_post, methods=["DELETE"]),
-    Route("/api/posts/{id:int}/like", like, methods=["PUT"]),
-    Route("/api/posts/{id:int}/like", unlike, methods=["DELETE"]),
+    Route("/api/posts/{id:int}/like", like_post, methods=["PUT"]),
+    Route("/api/posts/{id:int}/like", unlike_post, methods=["DELETE"]),
     Route("/api/posts/{id:int}/likes", list_likes, methods=["GET"]),
 ]
