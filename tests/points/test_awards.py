@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import event, func, select
@@ -26,17 +27,25 @@ async def _award_count(world: World) -> int:
 
 
 @contextmanager
-def _count_commits(engine: Engine) -> Iterator[list[int]]:
-    commits: list[int] = []
+def _award_transactions(engine: Engine) -> Iterator[list[int]]:
+    """Committed transactions that inserted awards (the test counts them)."""
+    committed: list[int] = []
 
-    def record(conn: object) -> None:
-        commits.append(1)
+    def on_statement(conn: Any, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AWARDS"):
+            conn.info["wrote_awards"] = True
 
-    event.listen(engine, "commit", record)
+    def on_commit(conn: Any) -> None:
+        if conn.info.pop("wrote_awards", False):
+            committed.append(1)
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
     try:
-        yield commits
+        yield committed
     finally:
-        event.remove(engine, "commit", record)
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
 
 
 async def test_whole_class_award_is_one_request_one_transaction_and_each_family_hears_only_its_own(
@@ -44,10 +53,11 @@ async def test_whole_class_award_is_one_request_one_transaction_and_each_family_
 ) -> None:
     pupils = [await world.add_student(world.classes[0], f"Pupil{i}", "Smith") for i in range(30)]
     kindness = world.skills[0]
-    with _count_commits(world.services.db.engine.sync_engine) as commits:
+    with _award_transactions(world.services.db.engine.sync_engine) as transactions:
         reply = await _award(api, world.teacher, class_id=world.classes[0].id, skill_id=kindness.id)
     assert reply.status_code == 201, reply.text
-    assert len(commits) == 1
+    assert len(transactions) == 1
+    assert await _award_count(world) == 30
     body = reply.json()
     assert len(body["awards"]) == 30
     assert body["totals"] == {str(p.student.id): 1 for p in pupils}
