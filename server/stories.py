@@ -370,9 +370,10 @@ async def update_post(
         (await session.scalars(select(PostStudent.student_id).where(PostStudent.post_id == post.id))).all()
     )
     tags_changed = changes.get("student_ids") is not None
-    pupils = await _tagged(
-        session, principal, post.class_id, changes["student_ids"] if tags_changed else current_tags
-    )
+    if tags_changed:
+        pupils = await _tagged(session, principal, post.class_id, changes["student_ids"])
+    else:  # kept as they are, even a pupil who has since left or moved class
+        pupils = list((await session.scalars(select(Student).where(Student.id.in_(current_tags)))).all())
     text = post.text
     if changes.get("text") is not None:
         text = clean_text(changes["text"], "text", MAX_TEXT, required=not media)

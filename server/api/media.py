@@ -5,6 +5,10 @@ the file is attached to *and* the file's random key from its URL, so a leaked or
 guessed id alone gets 404. Replies are ``Cache-Control: private`` and
 ``Cross-Origin-Resource-Policy: same-origin``, so neither shared caches nor other
 sites can keep or embed them.
+
+Every signed-in role may upload: staff and pupils (API.md) and parents too, whose
+messages to staff may carry a photo or a letter. An upload is visible to its
+uploader alone until something links it (see :mod:`server.media.access`).
 """
 
 from __future__ import annotations

@@ -279,3 +279,26 @@ async def test_an_edit_that_changes_nothing_is_not_announced(api: httpx.AsyncCli
     )
     assert again.status_code == 200 and again.json()["edited_at"] is None
     assert len(await events_on(world.services, f"class:{world.classes[0].id}")) == 1
+
+
+async def test_editing_the_text_keeps_tags_of_a_pupil_who_has_since_left(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    pupil = await world.add_student(world.classes[0], "Leo")
+    created = await api.post(
+        f"/api/classes/{world.classes[0].id}/posts",
+        json={"text": "Leo's last day", "student_ids": [pupil.student.id]},
+        headers=world.teacher.headers,
+    )
+    await api.patch(
+        f"/api/students/{pupil.student.id}",
+        json={"left_at": "2026-07-20T12:00:00+00:00"},
+        headers=world.admin.headers,
+    )
+    edited = await api.patch(
+        f"/api/posts/{created.json()['id']}",
+        json={"text": "Leo's last day: good luck!"},
+        headers=world.teacher.headers,
+    )
+    assert edited.status_code == 200
+    assert edited.json()["students"] == [{"id": pupil.student.id, "name": "Leo"}]
