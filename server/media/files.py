@@ -145,10 +145,13 @@ def _prepare(image: Image.Image, content_type: str) -> Image.Image:
         raise unsupported("That image could not be read.", "damaged_image") from None
     transparency = image.info.get("transparency")
     clean = image
-    if clean.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
-        clean = clean.convert("RGBA" if _has_alpha(clean) else "RGB")
-    if max(clean.size) > MAX_SIDE:
-        clean.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    try:
+        if clean.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+            clean = clean.convert("RGBA" if _has_alpha(clean) else "RGB")
+        if max(clean.size) > MAX_SIDE:
+            clean.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    except ValueError:  # a pixel format Pillow cannot convert
+        raise unsupported("That image could not be read.", "damaged_image") from None
     clean.info = {}
     if icc:
         clean.info["icc_profile"] = icc

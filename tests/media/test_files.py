@@ -199,3 +199,28 @@ def test_storage_writes_atomically(tmp_path: Path) -> None:
     storage.delete("a" * 32)
     storage.delete("a" * 32)
     assert not storage.exists("a" * 32)
+
+
+def _in_mode(mode: str, fmt: str, size: tuple[int, int]) -> bytes:
+    picture = Image.new(mode, size)
+    if mode == "P":
+        picture.info["transparency"] = 0
+    out = io.BytesIO()
+    picture.save(out, fmt)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "content_type"),
+    [("I;16", "PNG", files.PNG), ("LA", "PNG", files.PNG), ("P", "PNG", files.PNG), ("1", "PNG", files.PNG),
+     ("CMYK", "JPEG", files.JPEG), ("L", "JPEG", files.JPEG), ("RGBA", "WEBP", files.WEBP)],
+)  # fmt: skip
+def test_every_common_pixel_format_is_kept_and_shrunk_for_display(
+    tmp_path: Path, mode: str, fmt: str, content_type: str
+) -> None:
+    storage = LocalStorage(tmp_path)
+    result = files.store_image(io.BytesIO(_in_mode(mode, fmt, (1600, 1000))), content_type, storage, "m" * 32)
+    assert (result.width, result.height, result.has_display) == (1600, 1000, True)
+    with storage.open("m" * 32) as kept:
+        assert files.sniff(kept.read(16)) == content_type
+    assert max(_stored(storage, files.display_name("m" * 32)).size) == files.DISPLAY_SIDE
