@@ -10,7 +10,6 @@ the colour profile, and bakes the EXIF orientation into the pixels.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import IO
@@ -31,8 +30,8 @@ EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp", PDF: "pdf"}
 MAX_PIXELS = {JPEG: 64_000_000, PNG: 25_000_000, WEBP: 25_000_000}
 MAX_SIDE = 4096  # the kept "original" is at most this wide or high
 DISPLAY_SIDE = 1280  # the downscaled version shown in feeds
-# Decoding a large photo takes ~150 MB of memory: at most two at a time per process.
-_DECODE_SLOTS = threading.BoundedSemaphore(2)
+# Decoding a large photo takes ~150 MB of memory: callers run at most this many at once per process.
+DECODE_SLOTS = 2
 
 _PDF_HEADER = re.compile(rb"^%PDF-(1\.[0-7]|2\.0)")
 _PDF_STARTXREF = re.compile(rb"startxref\s+(\d{1,12})\s+%%EOF", re.S)
@@ -188,18 +187,17 @@ def _display(image: Image.Image, out: IO[bytes]) -> None:
 
 def store_image(source: IO[bytes], content_type: str, storage: Storage, key: str) -> StoredImage:
     """Re-encode an uploaded image into storage as ``key``, plus ``key.display`` when it is large."""
-    with _DECODE_SLOTS:
-        image = _open(source, content_type)
-        with image:
-            clean = _prepare(image, content_type)
-            with storage.writer(key) as out:
-                _save(clean, out, content_type)
-                size = out.tell()
-            has_display = max(clean.size) > DISPLAY_SIDE
-            if has_display:
-                with storage.writer(display_name(key)) as out:
-                    _display(clean, out)
-        return StoredImage(clean.width, clean.height, size, has_display)
+    image = _open(source, content_type)
+    with image:
+        clean = _prepare(image, content_type)
+        with storage.writer(key) as out:
+            _save(clean, out, content_type)
+            size = out.tell()
+        has_display = max(clean.size) > DISPLAY_SIDE
+        if has_display:
+            with storage.writer(display_name(key)) as out:
+                _display(clean, out)
+    return StoredImage(clean.width, clean.height, size, has_display)
 
 
 def store_pdf(source: IO[bytes], size: int, storage: Storage, key: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -27,6 +28,18 @@ from server.services import Services
 
 MAX_ATTACHMENTS = 10
 LINK_TABLES = (PostMedia, MessageMedia, ActivityMedia, SubmissionMedia)
+# One limit per event loop (a process normally has one): how many images are re-encoded at once.
+_image_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _image_slots.get(loop)
+    if slots is None:
+        slots = _image_slots[loop] = asyncio.Semaphore(files.DECODE_SLOTS)
+    return slots
 
 
 def storage_of(services: Services) -> Storage:
@@ -71,7 +84,8 @@ async def store_upload(
         stored = await asyncio.to_thread(files.store_pdf, source, size, storage, key)
         width = height = None
     else:
-        image = await asyncio.to_thread(files.store_image, source, content_type, storage, key)
+        async with _slots():  # waiting here keeps the thread pool free for everything else
+            image = await asyncio.to_thread(files.store_image, source, content_type, storage, key)
         stored, width, height = image.size, image.width, image.height
     name = files.safe_file_name(file_name, content_type)
     media = Media(

@@ -146,3 +146,12 @@ async def test_uploads_need_a_file_field(api: httpx.AsyncClient, world: World) -
     assert nothing.status_code == 422
     json_body = await api.post("/api/media", json={"file": "x"}, headers=world.teacher.headers)
     assert json_body.status_code == 422
+
+
+async def test_simultaneous_photo_uploads_all_succeed(api: httpx.AsyncClient, world: World) -> None:
+    import asyncio
+
+    photos = [image_bytes(size=(1800, 1200), colour=(i * 40, 90, 160)) for i in range(5)]
+    replies = await asyncio.gather(*(upload(api, world.teacher, photo) for photo in photos))
+    assert [r.status_code for r in replies] == [201] * 5
+    assert len({r.json()["id"] for r in replies}) == 5
