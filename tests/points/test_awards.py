@@ -201,3 +201,16 @@ async def test_bad_awards_are_refused_and_change_nothing(api: httpx.AsyncClient,
     assert (await _award(api, parent, student_ids=[pupil.student.id], skill_id=skill)).status_code == 403
     assert (await _award(api, pupil, student_ids=[pupil.student.id], skill_id=skill)).status_code == 403
     assert await _award_count(world) == 0
+
+
+async def test_another_schools_staff_cannot_undo_or_read_points(api: httpx.AsyncClient, world: World) -> None:
+    from tests.factories import make_world
+
+    pupil = await world.add_student(world.classes[0])
+    award_id = (
+        await _award(api, world.teacher, student_ids=[pupil.student.id], skill_id=world.skills[0].id)
+    ).json()["awards"][0]["id"]
+    elsewhere = await make_world(world.services)
+    assert (await api.delete(f"/api/points/{award_id}", headers=elsewhere.teacher.headers)).status_code == 404
+    for path in (f"/api/students/{pupil.student.id}/points", f"/api/classes/{world.classes[0].id}/points"):
+        assert (await api.get(path, headers=elsewhere.admin.headers)).status_code == 404

@@ -302,3 +302,19 @@ async def test_editing_the_text_keeps_tags_of_a_pupil_who_has_since_left(
     )
     assert edited.status_code == 200
     assert edited.json()["students"] == [{"id": pupil.student.id, "name": "Leo"}]
+
+
+async def test_another_schools_staff_cannot_reach_a_post(api: httpx.AsyncClient, world: World) -> None:
+    from tests.factories import make_world
+
+    elsewhere = await make_world(world.services)
+    post_id = (
+        await api.post("/api/school/posts", json={"text": "Ours"}, headers=world.admin.headers)
+    ).json()["id"]
+    intruder = elsewhere.admin.headers
+    assert (await api.get(f"/api/posts/{post_id}", headers=intruder)).status_code == 404
+    assert (await api.put(f"/api/posts/{post_id}/like", headers=intruder)).status_code == 404
+    assert (await api.get(f"/api/posts/{post_id}/likes", headers=intruder)).status_code == 404
+    assert (await api.patch(f"/api/posts/{post_id}", json={"text": "x"}, headers=intruder)).status_code == 404
+    assert (await api.delete(f"/api/posts/{post_id}", headers=intruder)).status_code == 404
+    assert (await api.get("/api/school/posts", headers=intruder)).json()["items"] == []
