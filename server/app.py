@@ -26,13 +26,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import auth, messages, meta, onboarding
+from server.api import media as media_api
+from server.api import points as points_api
 from server.api import school as school_api
+from server.api import stories as stories_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.channels import endpoint as live_endpoint
 from server.db.engine import Database
 from server.errors import ApiError, not_found
 from server.jobs import Job, JobRunner
+from server.media.sweeper import MediaPart
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, RequestContext, SecurityHeaders
 from server.services import Services
@@ -58,6 +62,9 @@ def api_routes() -> list[BaseRoute]:
         *auth.routes,
         *onboarding.routes,
         *school_api.routes,
+        *stories_api.routes,
+        *media_api.routes,
+        *points_api.routes,
         *messages.routes,
         *live_endpoint.routes,
     ]
@@ -137,7 +144,7 @@ def default_parts(settings: Settings) -> list[Part]:
     from server.translation.part import TranslationPart
 
     # Translation last: it watches the events committed through the sinks set up before it.
-    return [LivePart(), JobRunner(default_jobs()), TranslationPart(settings)]
+    return [LivePart(), JobRunner(default_jobs()), MediaPart(), TranslationPart(settings)]
 
 
 def default_jobs() -> list[Job]:

@@ -1,4 +1,4 @@
-"""The demo school behind ``make run``: Reception to Year 6, staff, pupils and parents.
+"""The demo school behind ``make run``: Reception to Year 6, staff, pupils, parents and a lively week.
 
 Deterministic (seeded) so the printed logins are the same every time. Every
 account shares one password, hashed once, so seeding takes a second or two.
@@ -6,24 +6,38 @@ account shares one password, hashed once, so seeding takes a second or two.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import random
+import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
 from server.db.models import (
+    Award,
     Conversation,
     GuardianLink,
+    Like,
+    Media,
     Message,
     PolicyAcceptance,
+    Post,
+    PostMedia,
+    PostStudent,
     School,
     SchoolClass,
+    Skill,
     StaffClass,
     Student,
     User,
 )
+from server.media.files import JPEG, store_image
+from server.media.storage import LocalStorage
 from server.messaging.office import office_notice_text
 from server.provisioning import create_school
 from server.timeutil import utcnow
@@ -76,8 +90,13 @@ class DemoLogins:
     pupils: list[tuple[str, str, str]] = field(default_factory=list)  # (description, class code, pupil code)
 
 
-async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLogins:
-    """Create the demo school in an empty database and return its logins."""
+async def seed_demo(
+    session: AsyncSession, pupils_per_class: int = 25, media_dir: Path | None = None
+) -> DemoLogins:
+    """Create the demo school in an empty database and return its logins.
+
+    With ``media_dir`` the week's posts carry a few generated photos stored there.
+    """
     rng = random.Random(2026)
     logins = DemoLogins()
     school, admin = await create_school(
@@ -94,6 +113,7 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
 
     year4_teacher: User | None = None
     year4_families: list[tuple[Student, User]] = []
+    teachers: list[User] = []
     classes: list[SchoolClass] = []
     for position, name in enumerate(CLASSES, start=1):
         school_class = SchoolClass(
@@ -117,6 +137,7 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
         )
         session.add(teacher)
         await session.flush()
+        teachers.append(teacher)
         session.add(StaffClass(user_id=teacher.id, class_id=school_class.id))
         if index == 4:
             year4_teacher = teacher
@@ -212,6 +233,7 @@ async def seed_demo(session: AsyncSession, pupils_per_class: int = 25) -> DemoLo
     await session.flush()
     assert year4_teacher is not None
     await _seed_conversations(session, school, year4_teacher, year4_families)
+    await seed_week(session, school.id, admin, classes, teachers, rng, media_dir)
     return logins
 
 
@@ -279,4 +301,163 @@ async def _seed_conversations(
                     )
                 )
         conversation.last_message_at = last
+    await session.flush()
+
+
+CLASS_NEWS = (
+    "We planted sunflower seeds today. Ask your child how they will look after theirs!",
+    "Brilliant reading this morning: everyone read a page aloud to a partner.",
+    "PE is on Thursday this week. Please send a named kit bag.",
+    "Our times tables challenge is going brilliantly. Keep practising at home!",
+    "We made a story map of The Gruffalo. Come and see it on our classroom wall.",
+    "Library books go back on Friday; please help your child find theirs.",
+    "Science today: which materials float? Lots of splashing and careful recording.",
+    "Well done to our table monitors for keeping the classroom so tidy this week.",
+    "We practised our class assembly song. It sounds wonderful!",
+    "Reminder: the trip letter needs returning by Wednesday.",
+    "Art afternoon: we printed autumn leaves in bright colours.",
+    "Maths: we measured things around the classroom with rulers and metre sticks.",
+    "Spellings for next week are in book bags.",
+    "A huge thank you for the junk modelling boxes. We built a whole city!",
+)
+SCHOOL_NEWS = (
+    "Sports day results: well done to every runner, jumper and thrower! Blue team won by two points.",
+    "The book fair is in the hall after school on Wednesday and Thursday.",
+    "Thank you for the harvest festival donations: 214 items went to the local food bank.",
+    "Flu vaccinations are next Tuesday. Please return the consent forms to the office.",
+    "Our school council met today and chose new games for the playground.",
+)
+PHOTO_SCENES = (
+    ((135, 190, 235), (86, 160, 80)),
+    ((250, 200, 120), (200, 120, 60)),
+    ((180, 160, 230), (60, 120, 160)),
+)
+
+
+def _demo_picture(rng: random.Random) -> bytes:
+    """A small generated 'photo' (sky, sun and hills) for demo posts."""
+    from PIL import Image, ImageDraw
+
+    sky, ground = rng.choice(PHOTO_SCENES)
+    picture = Image.new("RGB", (960, 720), sky)
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((700, 80, 820, 200), fill=(255, 220, 90))
+    for left in range(-200, 960, 320):
+        top = rng.randint(380, 520)
+        draw.ellipse((left, top, left + 560, top + 600), fill=ground)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _store_demo_photo(storage: LocalStorage, rng: random.Random, school_id: int, uploader_id: int) -> Media:
+    key = secrets.token_urlsafe(24)
+    stored = store_image(io.BytesIO(_demo_picture(rng)), JPEG, storage, key)
+    return Media(
+        school_id=school_id,
+        uploader_id=uploader_id,
+        key=key,
+        kind="image",
+        content_type=JPEG,
+        file_name="photo.jpg",
+        size=stored.size,
+        width=stored.width,
+        height=stored.height,
+    )
+
+
+def _school_hours_this_week(rng: random.Random, now: datetime, count: int) -> list[datetime]:
+    """``count`` moments in the past week's school days (09:00–15:30 UTC), oldest first."""
+    moments: list[datetime] = []
+    while len(moments) < count:
+        day = (now - timedelta(days=rng.randrange(7))).date()
+        moment = datetime.combine(day, time(9), tzinfo=UTC) + timedelta(minutes=rng.randrange(390))
+        if day.weekday() < 5 and moment < now:
+            moments.append(moment)
+    return sorted(moments)
+
+
+async def seed_week(
+    session: AsyncSession,
+    school_id: int,
+    admin: User,
+    classes: list[SchoolClass],
+    teachers: list[User],
+    rng: random.Random,
+    media_dir: Path | None = None,
+) -> None:
+    """A week of class and school posts, likes and points, so the demo looks alive."""
+    now = utcnow()
+    pupils = list((await session.scalars(select(Student).where(Student.school_id == school_id))).all())
+    links = list((await session.execute(select(GuardianLink.student_id, GuardianLink.guardian_id))).all())
+    skills = list((await session.scalars(select(Skill).where(Skill.school_id == school_id))).all())
+    guardians: dict[int, list[int]] = {}
+    for student_id, guardian_id in links:
+        guardians.setdefault(student_id, []).append(guardian_id)
+    by_class: dict[int, list[Student]] = {}
+    for pupil in pupils:
+        by_class.setdefault(pupil.class_id, []).append(pupil)
+    all_parents = sorted({g for ids in guardians.values() for g in ids})
+    storage = LocalStorage(media_dir) if media_dir is not None else None
+
+    plan: list[tuple[datetime, int | None]] = [(m, None) for m in _school_hours_this_week(rng, now, 3)]
+    for index in range(len(classes)):
+        plan += [(m, index) for m in _school_hours_this_week(rng, now, rng.randint(4, 6))]
+    plan.sort(key=lambda item: item[0])
+    likes: list[dict[str, object]] = []
+    for when, index in plan:
+        school_class = classes[index] if index is not None else None
+        author = teachers[index] if index is not None else admin
+        text = rng.choice(CLASS_NEWS if school_class else SCHOOL_NEWS)
+        post = Post(
+            school_id=school_id,
+            scope="class" if school_class else "school",
+            class_id=school_class.id if school_class else None,
+            author_id=author.id,
+            text=text,
+            lang="en",
+            created_at=when,
+        )
+        session.add(post)
+        await session.flush()
+        classmates = by_class[school_class.id] if school_class else []
+        if storage is not None and (school_class is None or rng.random() < 0.4):
+            photo = await asyncio.to_thread(_store_demo_photo, storage, rng, school_id, author.id)
+            session.add(photo)
+            await session.flush()
+            session.add(PostMedia(post_id=post.id, media_id=photo.id, position=0))
+        if classmates and rng.random() < 0.5:
+            allowed = [p for p in classmates if p.photo_consent and not p.la_care]
+            for pupil in rng.sample(allowed, min(len(allowed), rng.randint(1, 3))):
+                session.add(PostStudent(post_id=post.id, student_id=pupil.id))
+        audience = (
+            sorted({g for p in classmates for g in guardians.get(p.id, [])}) if classmates else all_parents
+        )
+        likers = [g for g in audience if rng.random() < (0.4 if classmates else 0.15)]
+        likes += [
+            {"post_id": post.id, "user_id": g, "created_at": when + timedelta(minutes=5)} for g in likers
+        ]
+        post.like_count = len(likers)
+    if likes:
+        await session.execute(insert(Like), likes)
+
+    awards: list[dict[str, object]] = []
+    for index, school_class in enumerate(classes):
+        for pupil in by_class.get(school_class.id, []):
+            for when in _school_hours_this_week(rng, now, rng.randint(1, 5)):
+                skill = rng.choice(skills)
+                awards.append(
+                    {
+                        "school_id": school_id,
+                        "student_id": pupil.id,
+                        "class_id": school_class.id,
+                        "skill_id": skill.id,
+                        "points": skill.points,
+                        "note": "",
+                        "awarded_by": teachers[index].id,
+                        "created_at": when,
+                    }
+                )
+    if awards:
+        await session.execute(insert(Award), awards)
     await session.flush()

@@ -7,6 +7,7 @@ separate tenant, so tests sharing a database never see each other's data.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import secrets
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
@@ -254,3 +256,91 @@ async def outbox(services: Services, channel: str, type_: str | None = None) -> 
             query = query.where(OutboxEvent.type == type_)
         rows = (await session.scalars(query.order_by(OutboxEvent.id))).all()
     return [{"type": row.type, "data": row.data} for row in rows]
+
+
+# -- stories, media and points helpers ----------------------------------------------------------
+
+
+def image_bytes(
+    fmt: str = "JPEG",
+    size: tuple[int, int] = (64, 48),
+    *,
+    gps: bool = False,
+    orientation: int | None = None,
+    colour: tuple[int, int, int] = (200, 120, 40),
+) -> bytes:
+    """A small real image; ``gps=True`` adds EXIF with a camera and GPS position (as phones do)."""
+    from PIL import Image
+
+    picture = Image.new("RGB", size, colour)
+    exif = Image.Exif()
+    if gps or orientation is not None:
+        exif[0x010F] = "PhoneMaker"  # Make
+        exif[0x0110] = "Phone 12"  # Model
+        if orientation is not None:
+            exif[0x0112] = orientation
+        if gps:
+            exif[0x8825] = {1: "N", 2: (51.0, 30.0, 26.0), 3: "W", 4: (0.0, 7.0, 39.0)}
+    out = io.BytesIO()
+    extra = {"exif": exif.tobytes()} if len(exif) else {}
+    picture.save(out, fmt, **extra)
+    return out.getvalue()
+
+
+def pdf_bytes(body: str = "School trip letter") -> bytes:
+    """A small well-formed PDF (one page, cross-reference table and trailer)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+    ]
+    stream = f"BT /F1 12 Tf 20 100 Td ({body}) Tj ET".encode()
+    objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+async def upload(
+    api: httpx.AsyncClient, actor: Actor, data: bytes | None = None, name: str = "photo.jpg"
+) -> httpx.Response:
+    """``POST /api/media`` as ``actor`` (a small JPEG unless ``data`` is given)."""
+    content = image_bytes() if data is None else data
+    return await api.post(
+        "/api/media", files={"file": (name, content, "application/octet-stream")}, headers=actor.headers
+    )
+
+
+async def upload_id(api: httpx.AsyncClient, actor: Actor, data: bytes | None = None) -> int:
+    """Upload and return the new file's id (fails the test when the upload is refused)."""
+    response = await upload(api, actor, data)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def events_on(services: Services, channel: str, type_: str | None = None) -> list[dict[str, Any]]:
+    """Live events written for ``channel`` (oldest first), as ``{"type", "data"}``."""
+    from sqlalchemy import select
+
+    from server.db.models import OutboxEvent
+
+    async with services.read() as session:
+        query = select(OutboxEvent).where(OutboxEvent.channel == channel).order_by(OutboxEvent.id)
+        if type_ is not None:
+            query = query.where(OutboxEvent.type == type_)
+        rows = (await session.scalars(query)).all()
+    return [{"type": row.type, "data": row.data} for row in rows]
+
+
+def principal_of(actor: Actor) -> Any:
+    """The ``Principal`` an actor's requests resolve to, for calling domain functions directly."""
+    from server.auth.principal import Principal
+
+    return Principal(user=actor.user, session_id=0, token=actor.token, via="bearer", policy_version=1)

@@ -1,0 +1,116 @@
+"""``POST /api/media`` (upload) and ``GET /api/media/{id}?k=<key>`` (private download).
+
+Files are never public (P16): a download needs a signed-in user who may see what
+the file is attached to *and* the file's random key from its URL, so a leaked or
+guessed id alone gets 404. Replies are ``Cache-Control: private`` and
+``Cross-Origin-Resource-Policy: same-origin``, so neither shared caches nor other
+sites can keep or embed them.
+
+Every signed-in role may upload: staff and pupils (API.md) and parents too, whose
+messages to staff may carry a photo or a letter. An upload is visible to its
+uploader alone until something links it (see :mod:`server.media.access`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+from starlette.concurrency import iterate_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from server import media as media_domain
+from server.api.http import authenticate, limit, ok, path_id, services_of
+from server.db.models import Media
+from server.errors import bad_request, not_found
+from server.media import files
+from server.media.storage import Storage
+
+UPLOADS_PER_MINUTE = 60
+CACHE_SECONDS = 24 * 3600
+
+
+async def upload(request: Request) -> Response:
+    principal = await authenticate(request)
+    await limit(request, "upload", str(principal.id), UPLOADS_PER_MINUTE)
+    services = services_of(request)
+    max_bytes = services.settings.max_upload_bytes
+    async with request.form(max_files=1, max_fields=4) as form:
+        upload_file = form.get("file")
+        if not isinstance(upload_file, UploadFile):
+            raise files.unsupported("Send the file as the multipart field 'file'.", "required")
+        size = upload_file.size or 0
+        if size > max_bytes:
+            raise media_domain.too_large(max_bytes)
+        if size == 0:
+            raise files.unsupported("That file is empty.", "empty")
+        async with services.transaction() as session:
+            stored = await media_domain.store_upload(
+                session,
+                principal,
+                media_domain.storage_of(services),
+                upload_file.file,
+                size,
+                upload_file.filename,
+            )
+    return ok(media_domain.media_shape(stored), 201)
+
+
+def _variant(storage: Storage, found: Media, display: bool) -> tuple[str, str] | None:
+    """The storage name and content type to send, or None when the file has gone missing."""
+    if display and found.kind == "image":
+        name = files.display_name(found.key)
+        if storage.exists(name):
+            with storage.open(name) as head:
+                return name, files.sniff(head.read(16)) or "application/octet-stream"
+    return (found.key, found.content_type) if storage.exists(found.key) else None
+
+
+def _chunks(storage: Storage, name: str) -> Iterator[bytes]:
+    with storage.open(name) as source:
+        while chunk := source.read(256 * 1024):
+            yield chunk
+
+
+async def download(request: Request) -> Response:
+    principal = await authenticate(request)
+    media_id = path_id(request)
+    key = request.query_params.get("k", "")
+    size = request.query_params.get("size", "original")
+    if size not in ("original", "display"):
+        raise bad_request("'size' is 'original' or 'display'.", field="size")
+    services = services_of(request)
+    async with services.read() as session:
+        found = await media_domain.find_viewable(session, principal, media_id, key)
+    storage = media_domain.storage_of(services)
+    chosen = await asyncio.to_thread(_variant, storage, found, size == "display")
+    if chosen is None:
+        raise not_found("That file")
+    name, content_type = chosen
+    headers = {
+        "Cache-Control": f"private, max-age={CACHE_SECONDS}",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "ETag": f'"{found.key[:12]}-{"d" if name != found.key else "o"}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    disposition = {"filename": found.file_name, "content_disposition_type": "attachment"}
+    extra = disposition if found.kind == "pdf" else {}
+    path: Path | None = storage.local_path(name)
+    if path is not None:
+        return FileResponse(path, media_type=content_type, headers=headers, **extra)  # type: ignore[arg-type]
+    if found.kind == "pdf":
+        headers["Content-Disposition"] = f'attachment; filename="{found.file_name}"'
+    return StreamingResponse(
+        iterate_in_threadpool(_chunks(storage, name)), media_type=content_type, headers=headers
+    )
+
+
+routes = [
+    Route("/api/media", upload, methods=["POST"]),
+    Route("/api/media/{id:int}", download, methods=["GET"]),
+]
