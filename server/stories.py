@@ -181,7 +181,9 @@ async def translations_for(
     session: AsyncSession, posts: Sequence[Post], language: str
 ) -> dict[int, dict[str, str]]:
     """Ready translations of these posts into ``language``, by post id (none without a pipeline)."""
-    return {}
+    from server.translation.view import translations_by_id
+
+    return await translations_by_id(session, [(p.id, p.text, p.lang) for p in posts], language)
 
 
 async def shape_posts(
@@ -200,10 +202,17 @@ async def shape_posts(
         for post in posts
     ]
     if reader is None:
-        return [{**shape, "translations": {}} for shape in shapes]
+        from server.translation.view import cached_languages
+
+        return [
+            {**shape, "translations": await cached_languages(session, post.text, post.lang)}
+            for shape, post in zip(shapes, posts, strict=True)
+        ]
+    from server.translation.view import reader_view as translated_view
+
     language = reader.user.language
     translated = await translations_for(session, posts, language)
-    return [reader_view(shape, language, translated.get(shape["id"], {})) for shape in shapes]
+    return [translated_view(shape, language, translated.get(shape["id"], {})) for shape in shapes]
 
 
 # -- who sees what -----------------------------------------------------------------------------
@@ -425,4 +434,7 @@ async def delete_post(session: AsyncSession, principal: Principal, post: Post) -
     emit(session, channels_of(post)[0], "post.deleted", {"post_id": post.id})
     await session.delete(post)
     await session.flush()
+    from server.translation.cache import forget
+
+    await forget(session, post.text, post.lang)
     return await drop_unlinked(session, media_ids)
