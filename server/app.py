@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, messages, meta, onboarding
+from server.api import auth, join_preview, messages, meta, onboarding
 from server.api import school as school_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -60,6 +60,7 @@ def api_routes() -> list[BaseRoute]:
         *school_api.routes,
         *messages.routes,
         *live_endpoint.routes,
+        *join_preview.routes,
     ]
 
 
