@@ -94,7 +94,7 @@ function navFor(me) {
     case "admin":
       return [
         ["/classes", "Classes", "home"],
-        ["/school", "School story", "school"],
+        ["/school", "School", "school"],
         ["/reports", "Reports", "flag"],
         ["/requests", "Requests", "users"],
         ["/people", "People", "shield"],
@@ -103,19 +103,19 @@ function navFor(me) {
       ];
     case "office":
       return [
-        ["/office", "Office inbox", "flag"],
+        ["/office", "Office", "flag"],
         ["/classes", "Classes", "home"],
-        ["/school", "School story", "school"],
+        ["/school", "School", "school"],
         ["/messages", "Messages", "chat"],
       ];
     default: {
       const cls = teacher.rememberedClass();
       return [
         cls ? [`/class/${cls}/board`, "Points", "star"] : ["/classes", "Classes", "home"],
-        cls ? [`/class/${cls}/story`, "Class story", "story"] : null,
+        cls ? [`/class/${cls}/story`, "Story", "story"] : null,
         cls ? [`/class/${cls}/learning`, "Learning", "book"] : null,
         ["/messages", "Messages", "chat"],
-        ["/school", "School story", "school"],
+        ["/school", "School", "school"],
       ].filter(Boolean);
     }
   }
@@ -228,6 +228,9 @@ async function render() {
   const mine = scope;
   renderCount += 1;
   const ticket = renderCount;
+  if (me && me.role === "teacher" && found.params.id && found.pattern.startsWith("/class/")) {
+    teacher.rememberClass(found.params.id);
+  }
   drawChrome(path);
   const root = h("div", { class: "view" });
   mount(main, root);

@@ -88,10 +88,10 @@ export function timeEl(iso) {
   return el;
 }
 
-/** The name of a language written in the reader's language ("Spanish", "espagnol"). */
+/** The name of a language in the interface's own language, English ("Spanish", "Urdu"). */
 export function languageName(code) {
   try {
-    return new Intl.DisplayNames([locale], { type: "language" }).of(code) || code;
+    return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code;
   } catch {
     return code;
   }

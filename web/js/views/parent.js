@@ -61,23 +61,41 @@ export async function feed(ctx) {
   });
   const kids = children.length
     ? h(
-        "ul",
-        { class: "child-strip", "aria-label": "Your children" },
-        children.map((c) =>
-          h(
-            "li",
-            {},
+        "section",
+        { class: "feed-aside", "aria-label": "Your children" },
+        h("h2", { class: "aside-title" }, children.length === 1 ? "Your child" : "Your children"),
+        h(
+          "ul",
+          { class: "child-strip" },
+          children.map((c) =>
             h(
-              "a",
-              { href: `#/child/${c.id}/points`, class: "child-chip" },
-              h("span", { class: "child-chip-monster" }, monster(c.avatar, catalogue)),
-              h("span", { class: "child-chip-text" }, h("span", { class: "child-chip-name" }, c.name), h("span", { class: "child-chip-class" }, names.get(c.class_id) || "")),
+              "li",
+              {},
+              h(
+                "a",
+                { href: `#/child/${c.id}/points`, class: "child-chip" },
+                h("span", { class: "child-chip-monster" }, monster(c.avatar, catalogue)),
+                h(
+                  "span",
+                  { class: "child-chip-text" },
+                  h("span", { class: "child-chip-name" }, c.name),
+                  h("span", { class: "child-chip-class" }, names.get(c.class_id) || ""),
+                  h("span", { class: "child-chip-more" }, "Points and portfolio"),
+                ),
+              ),
             ),
           ),
         ),
+        ctx.school && ctx.school.office_phone
+          ? h("p", { class: "aside-office" }, "School office: ", h("a", { href: `tel:${ctx.school.office_phone.replace(/[^0-9+]/g, "")}` }, ctx.school.office_phone))
+          : null,
       )
     : null;
-  mount(ctx.root, pageTitle("Stories", "News from your child's class and the school"), kids, list.el);
+  mount(
+    ctx.root,
+    pageTitle("Stories", "News from your child's class and the school"),
+    h("div", { class: "feed-layout" }, kids, list.el),
+  );
 }
 
 const CHILD_TABS = [

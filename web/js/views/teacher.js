@@ -18,7 +18,7 @@ export function rememberedClass() {
   }
 }
 
-function rememberClass(id) {
+export function rememberClass(id) {
   try {
     localStorage.setItem(CLASS_KEY, String(id));
   } catch {
@@ -89,7 +89,8 @@ export async function classView(ctx) {
   const switcher = h("select", { class: "input input-inline", "aria-label": "Choose a class" });
   for (const c of all.items || []) switcher.append(h("option", { value: c.id, selected: c.id === id }, c.name));
   switcher.addEventListener("change", () => ctx.navigate(`/class/${switcher.value}/${tab}`));
-  const nav = h(
+  // Teachers have these sections in their own navigation; leaders and the office get them here.
+  const nav = ctx.me.role === "teacher" ? null : h(
     "nav",
     { class: "subnav", "aria-label": `${cls.name} sections` },
     TABS.map(([t, label]) =>
