@@ -151,3 +151,64 @@ def test_xss_payload_in_a_story_is_shown_as_text(browsers, school, server, shoot
         assert text.locator("img, script, b").count() == 0
         assert page.evaluate("window.__xss") is None
     shoot(page, "xss-shown-as-text-phone")
+
+
+_CUT_THE_LINE = """() => {
+    const live = window.homeroom.live;
+    window.__sent = [];
+    window.__RealWebSocket = window.__RealWebSocket || window.WebSocket;
+    window.WebSocket = function Refused() { throw new Error("offline for the test"); };
+    live.ws.close();
+}"""
+
+_RESTORE_THE_LINE = """() => {
+    const Real = window.__RealWebSocket;
+    const send = Real.prototype.send;
+    Real.prototype.send = function (data) { window.__sent.push(JSON.parse(data)); return send.call(this, data); };
+    window.WebSocket = Real;
+    window.homeroom.live.reconnectNow();
+}"""
+
+
+def test_parent_feed_catches_up_after_a_dropped_connection(browsers, school, server, shoot):
+    need(f"/api/classes/{school.class_id}/posts", "/api/feed", "/ws")
+    channel = f"class:{school.class_id}"
+    parent = browsers.page(school.parents["en"], path="/#/feed")
+    wait_subscribed(parent, channel)
+    mark(parent)
+    seq_before = parent.evaluate("(c) => window.homeroom.live.channels.get(c).seq", channel)
+
+    parent.evaluate(_CUT_THE_LINE)
+    status = parent.locator("#live-status")
+    status.wait_for(state="visible")
+    assert status.inner_text() == "Reconnecting…"
+    shoot(parent, "live-reconnecting-phone")
+    text = f"Posted while your phone was offline {secrets.token_hex(3)}"
+    post = server.call("POST", f"/api/classes/{school.class_id}/posts", school.teacher, json={"text": text})
+    assert parent.locator(f".post[data-post-id='{post['id']}']").count() == 0
+
+    parent.evaluate(_RESTORE_THE_LINE)
+    parent.locator(f".post[data-post-id='{post['id']}']").wait_for()
+    subs = parent.evaluate("(c) => window.__sent.filter((f) => f.op === 'sub' && f.channel === c)", channel)
+    assert subs and subs[0]["since"] == seq_before and subs[0]["epoch"]
+    assert parent.locator("#live-status").inner_text() in ("Back online", "")
+    status.wait_for(state="hidden")
+    assert not_reloaded(parent)
+
+
+def test_feed_reloads_through_rest_when_the_server_cannot_replay(browsers, school, server):
+    need(f"/api/classes/{school.class_id}/posts", "/api/feed", "/ws")
+    channel = f"class:{school.class_id}"
+    parent = browsers.page(school.parents["en"], path="/#/feed")
+    wait_subscribed(parent, channel)
+    mark(parent)
+    parent.evaluate(_CUT_THE_LINE)
+    # As if the server's history had been lost (a Redis restart without persistence): another epoch.
+    parent.evaluate("(c) => { window.homeroom.live.channels.get(c).epoch = 'an-epoch-long-gone'; }", channel)
+    text = f"Posted while history was lost {secrets.token_hex(3)}"
+    post = server.call("POST", f"/api/classes/{school.class_id}/posts", school.teacher, json={"text": text})
+    with parent.expect_response(lambda r: "/api/feed" in r.url) as reloaded:
+        parent.evaluate(_RESTORE_THE_LINE)
+    assert reloaded.value.ok
+    parent.locator(f".post[data-post-id='{post['id']}']").wait_for()
+    assert not_reloaded(parent)

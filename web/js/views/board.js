@@ -9,6 +9,10 @@ import { number } from "../format.js";
 import { isMuted, playAward, setMuted } from "../sound.js";
 import { busy, empty, loading, messageOf, toast } from "../ui.js";
 
+function pointsWord(n) {
+  return `${number(n)} ${n === 1 ? "point" : "points"}`;
+}
+
 export function skillIcon(name) {
   const known = ["heart", "team", "mountain", "lightbulb", "handshake", "star"];
   return icon(known.includes(name) ? name : "star", "skill-icon");
@@ -36,8 +40,8 @@ export async function board(ctx, host, cls) {
   const tiles = new Map();
   const selected = new Set();
 
-  const countLabel = h("span", { class: "select-count", "aria-live": "polite" });
-  const classTotal = h("span", { class: "class-total" });
+  const countLabel = h("span", { class: "select-count", "aria-live": "polite", dir: "auto" });
+  const classTotal = h("span", { class: "class-total", dir: "auto" });
   const allButton = h("button", { type: "button", class: "button button-soft" }, icon("users"), "Whole class");
   const clearButton = h("button", { type: "button", class: "button button-ghost" }, "Clear");
   const soundButton = h("button", { type: "button", class: "icon-button", "aria-pressed": isMuted() ? "true" : "false" });
@@ -62,7 +66,7 @@ export async function board(ctx, host, cls) {
       h("span", { class: "tile-monster" }, monster(pupil.avatar, catalogue)),
       h("span", { class: "tile-name" }, pupil.name),
       total,
-      h("span", { class: "visually-hidden tile-sr" }, `, ${number(pupil.total)} points`),
+      h("span", { class: "visually-hidden tile-sr" }, `, ${pointsWord(pupil.total)}`),
     );
     button.addEventListener("click", () => {
       if (selected.has(pupil.id)) selected.delete(pupil.id);
@@ -89,7 +93,7 @@ export async function board(ctx, host, cls) {
     if (!pupil || !t) return;
     pupil.total = total;
     t.total.textContent = number(total);
-    t.button.querySelector(".tile-sr").textContent = `, ${number(total)} points`;
+    t.button.querySelector(".tile-sr").textContent = `, ${pointsWord(total)}`;
     if (celebrate) {
       const bubble = h("span", { class: "award-bubble", "aria-hidden": "true" }, `+${number(celebrate)}`);
       t.button.appendChild(bubble);

@@ -194,7 +194,7 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
       "li",
       { class: "history-item" },
       skillIcon(a.skill ? a.skill.icon : "star"),
-      h("span", { class: "history-what" }, h("strong", {}, `+${number(a.points)} `), a.skill ? a.skill.name : "Point"),
+      h("span", { class: "history-what", dir: "auto" }, h("strong", {}, `+${number(a.points)} `), a.skill ? a.skill.name : "Point"),
       h("span", { class: "history-who" }, a.awarded_by ? a.awarded_by.name : ""),
       timeEl(a.created_at),
     );

@@ -129,6 +129,15 @@ export function postCard(initial, opts) {
       );
     } else if (post.translation && post.translation.status === "pending") {
       parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+    } else if (post.translation && post.translation.status === "unavailable" && opts.me && post.text) {
+      parts.push(
+        h(
+          "p",
+          { class: "translated-note" },
+          icon("globe", "icon-small"),
+          `Shown in ${languageName(post.lang)}: not translated into ${languageName(opts.me.language)} yet`,
+        ),
+      );
     }
     if (post.media && post.media.length) parts.push(...mediaBlock(post.media));
     if (post.students && post.students.length) {
@@ -165,7 +174,7 @@ export function postCard(initial, opts) {
     items.push(
       h(
         "span",
-        { class: "like-count", "data-like-count": count, "aria-live": "polite" },
+        { class: "like-count", "data-like-count": count, "aria-live": "polite", dir: "auto" },
         count ? (count === 1 ? "1 like" : `${number(count)} likes`) : opts.canLike ? "" : "No likes yet",
       ),
     );
