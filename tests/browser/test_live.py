@@ -164,7 +164,10 @@ _CUT_THE_LINE = """() => {
 _RESTORE_THE_LINE = """() => {
     const Real = window.__RealWebSocket;
     const send = Real.prototype.send;
-    Real.prototype.send = function (data) { window.__sent.push(JSON.parse(data)); return send.call(this, data); };
+    Real.prototype.send = function (data) {
+        window.__sent.push(JSON.parse(data));
+        return send.call(this, data);
+    };
     window.WebSocket = Real;
     window.homeroom.live.reconnectNow();
 }"""
@@ -211,4 +214,102 @@ def test_feed_reloads_through_rest_when_the_server_cannot_replay(browsers, schoo
         parent.evaluate(_RESTORE_THE_LINE)
     assert reloaded.value.ok
     parent.locator(f".post[data-post-id='{post['id']}']").wait_for()
+    assert not_reloaded(parent)
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), "#ffc93c").save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_photos_of_pupils_without_consent_are_refused_before_upload(browsers, school, shoot):
+    need(f"/api/classes/{school.class_id}/posts", "/api/media", "/api/feed", "/ws")
+    parent = browsers.page(school.parents["en"], path="/#/feed")
+    wait_subscribed(parent, f"class:{school.class_id}")
+    teacher = browsers.page(school.teacher, path=f"/#/class/{school.class_id}/story")
+    uploads: list[str] = []
+    teacher.on(
+        "request", lambda r: uploads.append(r.url) if r.method == "POST" and "/api/media" in r.url else None
+    )
+    text = f"Painting rainbows {secrets.token_hex(3)}"
+    teacher.fill(".composer-text", text)
+    teacher.set_input_files(
+        "input[type=file]", files=[{"name": "rainbow.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    teacher.locator(".composer-preview img").wait_for()
+    teacher.get_by_text("Tag pupils").click()
+    zofia = teacher.locator(".tag-option", has_text="Zofia")
+    assert zofia.locator(".badge").inner_text() == "No photos"
+    zofia.click()
+    teacher.locator(".tag-option", has_text="Amir").click()
+    warning = teacher.locator(".composer .notice-warn")
+    warning.wait_for()
+    assert "Zofia" in warning.inner_text()
+    shoot(teacher, "composer-consent-refused-phone")
+    teacher.get_by_role("button", name="Post", exact=True).click()
+    assert uploads == []
+    assert parent.locator(".post", has_text=text).count() == 0
+
+    zofia.click()
+    warning.wait_for(state="hidden")
+    teacher.get_by_role("button", name="Post", exact=True).click()
+    teacher.wait_for_selector(".toast:has-text('Posted')")
+    assert len(uploads) == 1
+    card = parent.locator(".post", has_text=text)
+    card.wait_for()
+    assert card.locator(".chip").all_inner_texts() == ["Amir"]
+    parent.wait_for_function(
+        "(t) => [...document.querySelectorAll('.post')].some((p) => p.textContent.includes(t)"
+        " && p.querySelector('img')?.naturalWidth > 0)",
+        arg=text,
+    )
+
+
+def test_teacher_award_is_seen_heard_and_reaches_the_family_live(browsers, school, server, shoot):
+    need("/api/points", f"/api/classes/{school.class_id}/points", "/api/students/1/points", "/ws")
+    amir = school.pupils["Amir"]["id"]
+    parent = browsers.page(school.parents["en"], path=f"/#/child/{amir}/points")
+    parent.wait_for_selector(".big-number")
+    wait_subscribed(parent, f"student:{amir}")
+    mark(parent)
+    before = int(parent.locator(".big-number").inner_text())
+
+    teacher = browsers.page(school.teacher, size=DESKTOP, path=f"/#/class/{school.class_id}/board")
+    teacher.evaluate(
+        """() => {
+            window.__notes = 0;
+            const start = OscillatorNode.prototype.start;
+            OscillatorNode.prototype.start = function (...a) {
+                window.__notes += 1;
+                return start.apply(this, a);
+            };
+        }"""
+    )
+    tile = teacher.locator(f".tile[data-student-id='{amir}']")
+    # Keyboard only: focus the pupil, choose them with Space, then the school way with Enter.
+    tile.focus()
+    teacher.keyboard.press("Space")
+    assert tile.get_attribute("aria-pressed") == "true"
+    skill = school.skills[1]
+    button = teacher.locator(f".skill[data-skill-id='{skill['id']}']")
+    button.focus()
+    teacher.keyboard.press("Enter")
+    teacher.locator(".award-bubble").first.wait_for()
+    assert teacher.evaluate("window.__notes") > 0
+    assert tile.get_attribute("aria-pressed") == "false"
+    expected = before + skill["points"]
+    assert tile.locator(".tile-total").inner_text() == str(expected)
+    shoot(teacher, "teacher-award-celebration-desktop")
+
+    parent.wait_for_function(
+        "(n) => document.querySelector('.big-number')?.textContent === String(n)", arg=expected
+    )
+    assert (
+        parent.locator(".history-item").first.inner_text().startswith(f"+{skill['points']} {skill['name']}")
+    )
     assert not_reloaded(parent)

@@ -151,6 +151,8 @@ export async function board(ctx, host, cls) {
         undoToast(`${skill.name}: +${skill.points} for ${who}`, reply.awards || []);
         selected.clear();
         refreshSelection();
+        // The skill bar hides with the selection: keep keyboard focus on the board.
+        tiles.get(ids[0])?.button.focus();
       } catch (err) {
         toast(messageOf(err), "error");
       }

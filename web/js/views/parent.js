@@ -201,6 +201,7 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
   }
 
   for (const a of data.history || []) history.append(historyItem(a));
+  const nothingYet = h("p", { class: "muted", hidden: history.children.length > 0 }, "Nothing yet.");
   drawSkills();
   drawWeeks();
 
@@ -220,12 +221,7 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
       ),
       h("section", { class: "card" }, h("h2", { class: "card-title" }, "School ways"), skillsBox),
       h("section", { class: "card" }, h("h2", { class: "card-title" }, "Week by week"), weeksBox),
-      h(
-        "section",
-        { class: "card" },
-        h("h2", { class: "card-title" }, "Latest"),
-        data.history && data.history.length ? history : h("p", { class: "muted" }, "Nothing yet."),
-      ),
+      h("section", { class: "card" }, h("h2", { class: "card-title" }, "Latest"), history, nothingYet),
     ),
   );
 
@@ -249,7 +245,7 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
         if (weeks.length) weeks[weeks.length - 1].points += d.award.points;
         drawSkills();
         drawWeeks();
-        if (!history.isConnected) history.replaceChildren();
+        nothingYet.hidden = true;
         history.prepend(historyItem(d.award));
       } else if (frame.type === "points.removed") {
         pointsView(ctx, host, kid, { pupil });

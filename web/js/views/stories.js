@@ -567,7 +567,7 @@ function tagPicker(pupils, chosen, changed) {
       box.addEventListener("change", () => {
         if (box.checked) chosen.add(p.id);
         else chosen.delete(p.id);
-        count.textContent = chosen.size ? ` (${chosen.size})` : "";
+        count.textContent = chosen.size ? `(${chosen.size})` : "";
         changed();
       });
       return h(
