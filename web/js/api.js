@@ -9,6 +9,7 @@ const SIGNED_IN_HINT = "homeroom.signed-in";
 
 let csrfToken = null;
 let onSignedOut = null;
+let onPolicyNeeded = null;
 
 export class ApiError extends Error {
   constructor(status, code, message, details = {}) {
@@ -37,6 +38,11 @@ export function setCsrf(token) {
 /** Called (once per sign-out) when the server says the session is over. */
 export function whenSignedOut(handler) {
   onSignedOut = handler;
+}
+
+/** Called when the server says the school's code of conduct must be accepted first (P17). */
+export function whenPolicyNeeded(handler) {
+  onPolicyNeeded = handler;
 }
 
 /**
@@ -106,6 +112,8 @@ export async function request(method, path, body, { signal } = {}) {
     if (error.status === 401 && path !== "/api/auth/login" && path !== "/api/auth/student") {
       markSignedIn(false);
       if (onSignedOut) onSignedOut(error);
+    } else if (error.code === "policy_not_accepted" && onPolicyNeeded) {
+      onPolicyNeeded(error);
     }
     throw error;
   }

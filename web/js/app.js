@@ -259,11 +259,9 @@ async function render() {
   if (ticket === renderCount && !mine.disposed) {
     const title = root.querySelector("h1");
     document.title = title ? `${title.textContent} · Homeroom` : "Homeroom";
-    if (document.activeElement === document.body || !root.contains(document.activeElement)) {
-      // Keep focus on the nav link that was used when it is still there; else go to the heading.
-      const navFocused = document.activeElement && document.getElementById("sidenav").contains(document.activeElement);
-      if (!navFocused || renderCount > 1) focus(title || main);
-    }
+    // A new page: screen readers and keyboards start at its heading, unless the view
+    // already put focus somewhere inside itself.
+    if (!root.contains(document.activeElement)) focus(title || main);
   }
 }
 
@@ -326,6 +324,7 @@ async function refreshMe() {
   session.me = me;
   setLocale(me.language || "en");
   if (!me.needs_policy) {
+    live.restart();
     try {
       session.school = await api.get("/api/school");
       if (session.school && session.school.timezone) setTimeZone(session.school.timezone);
@@ -370,6 +369,14 @@ function signedOut(message) {
 
 api.whenSignedOut(() => {
   if (session.me) signedOut("Your session has ended. Please sign in again.");
+});
+
+api.whenPolicyNeeded(() => {
+  if (session.me && !session.me.needs_policy) {
+    session.me.needs_policy = true;
+    live.stop();
+    navigate("/policy", { replace: true });
+  }
 });
 
 async function boot() {
