@@ -182,8 +182,15 @@ def tour(browsers: Any, shoot: Any, who: Any, views: list[tuple[str, str, str]])
     for label, size in SIZES:
         page = browsers.page(who, size=size, path=views[0][1])
         for name, path, ready in views:
-            page.evaluate("(hash) => { location.hash = hash }", path.lstrip("/"))
-            page.wait_for_selector(ready)
+            page.evaluate(
+                """(hash) => {
+                    if (location.hash === hash) return;
+                    document.querySelector('main > .view')?.setAttribute('data-left', '');
+                    location.hash = hash;
+                }""",
+                path.lstrip("/"),
+            )
+            page.wait_for_selector(f"main > .view:not([data-left]) {ready}")
             settle(page)
             assert page.locator("h1").count() >= 1, f"{name} has no heading"
             page.screenshot(path=str(shoot.folder / f"{name}-{label}.png"), animations="disabled")
@@ -193,10 +200,10 @@ def test_teacher_views(browsers, school, busy_school, shoot):
     cid = school.class_id
     views = [
         ("teacher-board", f"/#/class/{cid}/board", ".tile"),
-        ("teacher-story", f"/#/class/{cid}/story", ".composer"),
+        ("teacher-story", f"/#/class/{cid}/story", ".stories"),
         ("teacher-learning", f"/#/class/{cid}/learning", "h1"),
         ("teacher-messages", "/#/messages", "h1"),
-        ("teacher-school-story", "/#/school", ".composer"),
+        ("teacher-school-story", "/#/school", ".stories"),
     ]
     if "conversation_id" in busy_school:
         views.append(("teacher-conversation", f"/#/messages/{busy_school['conversation_id']}", ".reply"))

@@ -353,6 +353,7 @@ export function storyList(ctx, opts) {
       loaded = true;
       mount(status, failure(err, opts.what || "The story"));
       more.hidden = true;
+      if (err instanceof api.ApiError && err.missing && opts.onMissing) opts.onMissing();
       return;
     }
   }

@@ -118,7 +118,9 @@ export async function classView(ctx) {
 async function classStory(ctx, host, cls) {
   const roster = await api.getOptional(`/api/classes/${cls.id}/students`, { items: [] });
   const pupils = (roster.items || []).filter((p) => !p.left_at);
+  let compose = null;
   const list = storyList(ctx, {
+    onMissing: () => compose?.remove(),
     path: `/api/classes/${cls.id}/posts`,
     channels: [`class:${cls.id}`, `class:${cls.id}:staff`],
     canLike: true,
@@ -127,22 +129,21 @@ async function classStory(ctx, host, cls) {
     emptyTitle: "No posts yet",
     emptyText: "Share a photo or some news from today: every family in the class will see it at once.",
   });
-  mount(
-    host,
-    composer(ctx, {
-      postPath: `/api/classes/${cls.id}/posts`,
-      pupils,
-      placeholder: `Share some news with ${cls.name}'s families…`,
-      onPosted: (post) => list.upsert(post),
-    }),
-    list.el,
-  );
+  compose = composer(ctx, {
+    postPath: `/api/classes/${cls.id}/posts`,
+    pupils,
+    placeholder: `Share some news with ${cls.name}'s families…`,
+    onPosted: (post) => list.upsert(post),
+  });
+  mount(host, compose, list.el);
 }
 
 export async function schoolStory(ctx) {
   const school = ctx.school || {};
   const staff = ["admin", "teacher", "office"].includes(ctx.me.role);
+  let compose = null;
   const list = storyList(ctx, {
+    onMissing: () => compose?.remove(),
     path: "/api/school/posts",
     channels: school.id ? [`school:${school.id}`] : [],
     canLike: ctx.me.role !== "student",
@@ -151,18 +152,14 @@ export async function schoolStory(ctx) {
     emptyTitle: "No school news yet",
     emptyText: staff ? "Whole-school news, events and results go here." : "News from the whole school will appear here.",
   });
-  mount(
-    ctx.root,
-    pageTitle("School story", school.name || null),
-    staff
-      ? composer(ctx, {
-          postPath: "/api/school/posts",
-          placeholder: "Share news with the whole school…",
-          onPosted: (post) => list.upsert(post),
-        })
-      : null,
-    list.el,
-  );
+  compose = staff
+    ? composer(ctx, {
+        postPath: "/api/school/posts",
+        placeholder: "Share news with the whole school…",
+        onPosted: (post) => list.upsert(post),
+      })
+    : null;
+  mount(ctx.root, pageTitle("School story", school.name || null), compose, list.el);
 }
 
 // -- home learning ---------------------------------------------------------------------------
