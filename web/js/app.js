@@ -52,6 +52,7 @@ const ROUTES = [
   ["/people", leader.people, ["admin"]],
   ["/office", leader.office, ["admin", "office"]],
   ["/account", account.account, ["admin", "teacher", "office", "parent"]],
+  ["/more", morePage, ["admin", "teacher", "office", "parent"]],
 ];
 
 function homeFor(me) {
@@ -199,6 +200,22 @@ class Scope {
   }
 }
 
+/** The places that do not fit in a phone's bottom bar, as a list. */
+async function morePage(ctx) {
+  const items = navFor(ctx.me).slice(4);
+  mount(
+    ctx.root,
+    h("div", { class: "page-head" }, h("h1", { class: "page-title", tabindex: "-1" }, "More")),
+    h(
+      "ul",
+      { class: "more-list" },
+      [...items, ["/account", "Your account", "users"]].map(([href, label, iconName]) =>
+        h("li", {}, h("a", { href: `#${href}`, class: "card more-link" }, icon(iconName, "nav-icon"), label)),
+      ),
+    ),
+  );
+}
+
 let scope = null;
 let renderCount = 0;
 
@@ -284,24 +301,39 @@ function drawChrome(path) {
       : h("a", { class: "who", href: "#/account", title: "Your account" }, me.name);
   mount(end, accountLink, signOutButton());
   const items = navFor(me);
+  // Phones show at most five places at the bottom; the rest sit behind "More".
+  const crowded = items.length > 5;
+  const link = ([href, label, iconName], index) => {
+    const active = path === href || path.startsWith(`${href}/`);
+    return h(
+      "li",
+      { class: crowded && index >= 4 ? "nav-extra" : null },
+      h(
+        "a",
+        { href: `#${href}`, class: "nav-link", "aria-current": active ? "page" : null },
+        icon(iconName, "nav-icon"),
+        h("span", { class: "nav-label" }, label),
+      ),
+    );
+  };
   mount(
     nav,
     h(
       "ul",
       { class: "nav-list" },
-      items.map(([href, label, iconName]) => {
-        const active = path === href || path.startsWith(`${href}/`);
-        return h(
-          "li",
-          {},
-          h(
-            "a",
-            { href: `#${href}`, class: "nav-link", "aria-current": active ? "page" : null },
-            icon(iconName, "nav-icon"),
-            h("span", { class: "nav-label" }, label),
-          ),
-        );
-      }),
+      items.map(link),
+      crowded
+        ? h(
+            "li",
+            { class: "nav-more" },
+            h(
+              "a",
+              { href: "#/more", class: "nav-link", "aria-current": path === "/more" ? "page" : null },
+              icon("plus", "nav-icon"),
+              h("span", { class: "nav-label" }, "More"),
+            ),
+          )
+        : null,
     ),
   );
   nav.hidden = false;

@@ -41,7 +41,7 @@ export async function board(ctx, host, cls) {
   const selected = new Set();
 
   const countLabel = h("span", { class: "select-count", "aria-live": "polite", dir: "auto" });
-  const classTotal = h("span", { class: "class-total", dir: "auto" });
+  const classTotal = h("span", { class: "class-total", role: "img" });
   const allButton = h("button", { type: "button", class: "button button-soft" }, icon("users"), "Whole class");
   const clearButton = h("button", { type: "button", class: "button button-ghost" }, "Clear");
   const soundButton = h("button", { type: "button", class: "icon-button", "aria-pressed": isMuted() ? "true" : "false" });
@@ -82,7 +82,7 @@ export async function board(ctx, host, cls) {
     for (const [id, t] of tiles) t.button.setAttribute("aria-pressed", selected.has(id) ? "true" : "false");
     const n = selected.size;
     countLabel.textContent =
-      n === 0 ? "Tap pupils to choose them" : n === pupils.size ? "Whole class chosen" : `${n} chosen`;
+      n === 0 ? "Tap pupils to choose" : n === pupils.size ? "Whole class chosen" : `${n} chosen`;
     skillBar.hidden = n === 0 || !pointsAvailable;
     clearButton.disabled = n === 0;
   }
@@ -108,7 +108,9 @@ export async function board(ctx, host, cls) {
   function drawClassTotal() {
     let sum = 0;
     for (const p of pupils.values()) sum += p.total || 0;
-    classTotal.textContent = `Class total: ${number(sum)}`;
+    mount(classTotal, icon("star", "icon-small"), h("span", { "aria-hidden": "true" }, number(sum)));
+    classTotal.setAttribute("aria-label", `Class total: ${pointsWord(sum)}`);
+    classTotal.title = `Class total: ${pointsWord(sum)}`;
   }
 
   function setAvatar(id, avatar) {
@@ -208,7 +210,12 @@ export async function board(ctx, host, cls) {
     h(
       "div",
       { class: "board" },
-      h("div", { class: "board-toolbar" }, allButton, clearButton, countLabel, h("span", { class: "spacer" }), classTotal, soundButton),
+      h(
+        "div",
+        { class: "board-toolbar" },
+        h("div", { class: "board-actions" }, allButton, clearButton),
+        h("div", { class: "board-status" }, countLabel, h("span", { class: "spacer" }), classTotal, soundButton),
+      ),
       !pointsAvailable ? h("p", { class: "notice notice-info" }, "Points are not switched on yet on this server.") : null,
       rows.length ? grid : empty("No pupils in this class yet", "A school leader adds pupils to classes.", "users"),
       skillBar,

@@ -72,8 +72,8 @@ export async function classList(ctx) {
 
 const TABS = [
   ["board", "Points"],
-  ["story", "Class story"],
-  ["learning", "Home learning"],
+  ["story", "Story"],
+  ["learning", "Learning"],
 ];
 
 export async function classView(ctx) {
