@@ -193,6 +193,9 @@ def tour(browsers: Any, shoot: Any, who: Any, views: list[tuple[str, str, str]])
             page.wait_for_selector(f"main > .view:not([data-left]) {ready}")
             settle(page)
             assert page.locator("h1").count() >= 1, f"{name} has no heading"
+            # (A phone browser widens its layout to fit content that overflows, so compare with the screen.)
+            overflow = page.evaluate("() => document.documentElement.scrollWidth") - size["width"]
+            assert overflow <= 0, f"{name} is {overflow}px wider than a {label} screen"
             page.screenshot(path=str(shoot.folder / f"{name}-{label}.png"), animations="disabled")
 
 

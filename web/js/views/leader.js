@@ -57,7 +57,7 @@ async function suspend(user, button) {
 
 export async function reports(ctx) {
   mount(ctx.root, pageTitle("Reports"), loading());
-  const list = h("div", { class: "report-list" });
+  const list = h("div", { class: "report-list" }, loading());
   let status = "open";
 
   async function load() {
@@ -129,7 +129,7 @@ export async function reports(ctx) {
 
 export async function requests(ctx) {
   mount(ctx.root, pageTitle("Guardian requests"), loading());
-  const list = h("div", { class: "request-list" });
+  const list = h("div", { class: "request-list" }, loading());
 
   async function load() {
     try {
@@ -225,7 +225,7 @@ export async function people(ctx) {
     h(
       "div",
       { class: "card table-card" },
-      h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Email"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))), h("tbody", {}, rows)),
+      h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col", class: "cell-email" }, "Email"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))), h("tbody", {}, rows)),
     ),
   );
 }
@@ -396,7 +396,7 @@ function policyCard(ctx, policy) {
 
 export async function office(ctx) {
   mount(ctx.root, pageTitle("Office inbox"), loading());
-  const list = h("div", { class: "office-list" });
+  const list = h("div", { class: "office-list" }, loading());
   async function load() {
     try {
       const reply = await api.get("/api/office/messages");
