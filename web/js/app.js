@@ -14,8 +14,6 @@ import * as leader from "./views/leader.js";
 import * as messages from "./views/messages.js";
 import * as account from "./views/account.js";
 
-const STAFF = new Set(["admin", "teacher", "office"]);
-
 const session = {
   me: null,
   school: null,

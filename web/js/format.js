@@ -56,11 +56,11 @@ export function date(iso, options = { day: "numeric", month: "short", year: "num
 }
 
 export function dateTime(iso) {
-  return date(iso, { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
+  return date(iso, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 export function time(iso) {
-  return date(iso, { hour: "numeric", minute: "2-digit" });
+  return date(iso, { hour: "2-digit", minute: "2-digit" });
 }
 
 /** "5 minutes ago", "yesterday", or a date when it is more than a week old. */

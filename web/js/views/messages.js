@@ -292,16 +292,12 @@ export async function conversation(ctx) {
   scrollDown();
 
   async function markRead() {
-    const theirs = [...(page.items || [])].filter((m) => !m.system && m.sender && m.sender.id !== ctx.me.id);
-    const latest = Math.max(0, ...[...shown.keys()].filter((k) => {
-      const el = shown.get(k);
-      return el.classList.contains("is-theirs");
-    }));
-    if (!latest && !theirs.length) return;
+    const theirs = [...shown].filter(([, li]) => li.classList.contains("is-theirs")).map(([mid]) => mid);
+    if (!theirs.length) return;
     try {
-      await api.post(`/api/conversations/${id}/read`, { message_id: latest || theirs[0].id });
+      await api.post(`/api/conversations/${id}/read`, { message_id: Math.max(...theirs) });
     } catch {
-      // a receipt is a nicety
+      // a read receipt is a nicety
     }
   }
   markRead();

@@ -7,7 +7,7 @@ import * as api from "../api.js";
 import { h, icon, mount, focus, uid } from "../dom.js";
 import { base, dirOf, languageName, number, timeEl } from "../format.js";
 import { playPop } from "../sound.js";
-import { busy, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
+import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
 
 const PAGE = 20;
 
@@ -168,7 +168,7 @@ export function postCard(initial, opts) {
         icon("heart"),
         h("span", { class: "like-label" }, post.liked ? "Liked" : "Like"),
       );
-      like.addEventListener("click", () => toggleLike(like));
+      like.addEventListener("click", () => toggleLike());
       items.push(like);
     }
     items.push(
@@ -194,7 +194,7 @@ export function postCard(initial, opts) {
     return h("footer", { class: "post-foot" }, items);
   }
 
-  async function toggleLike(button) {
+  async function toggleLike() {
     const want = !post.liked;
     post = { ...post, liked: want, like_count: Math.max(0, (post.like_count || 0) + (want ? 1 : -1)) };
     render();
@@ -209,7 +209,6 @@ export function postCard(initial, opts) {
       render();
       toast(messageOf(err), "error");
     }
-    void button;
   }
 
   async function showLikers(button) {
@@ -279,7 +278,6 @@ export function storyList(ctx, opts) {
   };
 
   async function deletePost(post, button) {
-    const { confirmDialog } = await import("../ui.js");
     if (!(await confirmDialog("Delete this post?", "It will disappear for every family at once.", "Delete"))) return;
     await busy(button, async () => {
       try {
