@@ -7,7 +7,7 @@ open all day, or a window that ended earlier today. They are put back afterwards
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @pytest.fixture
-def working_hours(server: Server, school: School) -> Iterator[callable]:
+def working_hours(server: Server, school: School) -> Iterator[Callable[[list[str] | None], None]]:
     before = server.call("GET", "/api/school", school.admin)["working_hours"]
 
     def set_hours(span: list[str] | None) -> None:

@@ -9,8 +9,9 @@ function applyAttrs(el, attrs) {
     if (key === "class") el.className = value;
     else if (key === "text") el.textContent = value;
     else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key.startsWith("on") && typeof value === "function") {
-      el.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (key.startsWith("on")) {
+      // Handlers are functions only: an "on…" attribute string would be script.
+      if (typeof value === "function") el.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key === "value" && "value" in el) el.value = value;
     else if (key === "checked" || key === "selected" || key === "disabled") el[key] = Boolean(value);
     else el.setAttribute(key, value === true ? "" : String(value));
