@@ -213,6 +213,7 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
       h(
         "section",
         { class: "card points-total", "aria-label": "Total points" },
+        pupil ? h("span", { class: "points-monster" }, monster(kid.avatar, await loadCatalogue())) : null,
         h("p", { class: "points-total-label" }, pupil ? "My points" : "Total points"),
         totalEl,
         data.period_total !== undefined && data.period_total !== data.total
