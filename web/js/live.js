@@ -179,7 +179,9 @@ export class Live {
     }
     if (this.channels.size === 0) return;
     this.scheduleRetry(code);
-    if (!this.statusTimer && !this.showingStatus) {
+    // Only a connection that worked and dropped is "reconnecting"; a server without live
+    // updates just serves the pages as they are.
+    if (this.everOpened && !this.statusTimer && !this.showingStatus) {
       this.statusTimer = setTimeout(() => {
         this.statusTimer = null;
         if (!this.open && this.channels.size) this.setStatus("reconnecting");
