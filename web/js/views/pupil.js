@@ -32,6 +32,7 @@ export async function monsterEditor(ctx) {
   const saveButton = h("button", { type: "button", class: "button button-primary button-huge" }, icon("check"), "Save my monster");
   const error = errorLine();
   const picker = h("div", { class: "part-picker" });
+  const panelId = uid("parts");
   let category = "body";
 
   function drawStage() {
@@ -52,6 +53,7 @@ export async function monsterEditor(ctx) {
   function drawPicker() {
     const parts = catalogue[category] || [];
     const group = h("div", { class: "part-grid", role: "radiogroup", "aria-label": CATEGORY_LABELS[category] });
+    const panel = h("div", { role: "tabpanel", id: panelId, "aria-labelledby": `${panelId}-${category}` }, group);
     const buttons = parts.map((part) => {
       const on = choice[category] === part.id;
       const b = h(
@@ -88,7 +90,14 @@ export async function monsterEditor(ctx) {
       CATEGORIES.map((c) => {
         const t = h(
           "button",
-          { type: "button", role: "tab", class: "part-tab", "aria-selected": c === category ? "true" : "false", id: uid("pt") },
+          {
+            type: "button",
+            role: "tab",
+            class: "part-tab",
+            "aria-selected": c === category ? "true" : "false",
+            "aria-controls": panelId,
+            id: `${panelId}-${c}`,
+          },
           CATEGORY_LABELS[c],
         );
         t.addEventListener("click", () => {
@@ -99,7 +108,7 @@ export async function monsterEditor(ctx) {
         return t;
       }),
     );
-    mount(picker, tabsRow, group);
+    mount(picker, tabsRow, panel);
   }
 
   function pick(id, keyboard = false) {

@@ -307,7 +307,11 @@ export function storyList(ctx, opts) {
     if (opts.accept && !opts.accept(post)) return;
     const card = postCard({ liked: false, like_count: 0, media: [], students: [], ...post }, cardOpts);
     cards.set(post.id, card);
-    if (live) card.classList.add("is-new");
+    if (live) {
+      card.classList.add("is-new");
+      const mine = post.author && ctx.me && post.author.id === ctx.me.id;
+      if (!mine) toast(`New post from ${post.author ? post.author.name : "school"}`);
+    }
     place(card);
     refreshStatus();
   }
