@@ -178,6 +178,19 @@ def settle(page: Any) -> None:
     )
 
 
+UNNAMED = """() => {
+    const named = (el) => Boolean(
+        (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+        || (el.tagName === 'BUTTON' || el.tagName === 'A') && el.textContent.trim()
+    );
+    const selector = 'main input, main select, main textarea, main button, main a[href]';
+    const controls = [...document.querySelectorAll(selector)]
+        .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]'));
+    const images = [...document.querySelectorAll('main img')].filter((img) => !img.hasAttribute('alt'));
+    return [...controls.filter((el) => !named(el)), ...images].map((el) => el.outerHTML.slice(0, 80));
+}"""
+
+
 def tour(browsers: Any, shoot: Any, who: Any, views: list[tuple[str, str, str]]) -> None:
     for label, size in SIZES:
         page = browsers.page(who, size=size, path=views[0][1])
@@ -196,6 +209,7 @@ def tour(browsers: Any, shoot: Any, who: Any, views: list[tuple[str, str, str]])
             # (A phone browser widens its layout to fit content that overflows, so compare with the screen.)
             overflow = page.evaluate("() => document.documentElement.scrollWidth") - size["width"]
             assert overflow <= 0, f"{name} is {overflow}px wider than a {label} screen"
+            assert page.evaluate(UNNAMED) == [], f"{name} has controls or images without a name"
             page.screenshot(path=str(shoot.folder / f"{name}-{label}.png"), animations="disabled")
 
 

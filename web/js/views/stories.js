@@ -36,7 +36,13 @@ function mediaBlock(media) {
           if (!src) return null;
           return h(
             "a",
-            { href: mediaUrl(m.url), target: "_blank", rel: "noopener", class: "post-photo" },
+            {
+              href: mediaUrl(m.url),
+              target: "_blank",
+              rel: "noopener",
+              class: "post-photo",
+              "aria-label": images.length > 1 ? `Open photo ${i + 1} of ${images.length} full size` : "Open the photo full size",
+            },
             h("img", {
               src,
               alt: images.length > 1 ? `Photo ${i + 1} of ${images.length}` : "Photo",
