@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, messages, meta, onboarding
+from server.api import auth, join_preview, messages, meta, onboarding
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import school as school_api
@@ -67,6 +67,7 @@ def api_routes() -> list[BaseRoute]:
         *points_api.routes,
         *messages.routes,
         *live_endpoint.routes,
+        *join_preview.routes,
     ]
 
 

@@ -1,0 +1,76 @@
+"""``POST /api/join/preview`` ``{code}``: what a parent joining with an invite code needs to see first.
+
+Joining means accepting the school's code of conduct (P17), and the join form must
+show its text and offer the languages to choose from, before the parent has an
+account. This reads, never claims, the invite: the school's name, the pupil's
+display name, the current policy (version and text) and the languages. Attempts
+share the invite-code rate limit of ``/api/join`` (P14), and an unknown, used or
+expired code gets the same 422 ``invalid_code`` as joining would.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.access import names_for_classes
+from server.api.http import client_ip, limit, ok, parse, services_of
+from server.auth.tokens import digest, normalise_code
+from server.db.models import Invite, School, Student
+from server.errors import ApiError
+from server.languages import KNOWN, describe
+
+
+class PreviewBody(BaseModel):
+    code: str = Field(min_length=4, max_length=32)
+
+
+def _invalid(reason: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_code", message, {"reason": reason})
+
+
+async def preview_invite(session: AsyncSession, code: str, now: datetime) -> dict[str, Any]:
+    """The school, pupil and policy an unused, unexpired invite code leads to; 422 otherwise."""
+    invite = await session.scalar(select(Invite).where(Invite.code_hash == digest(normalise_code(code))))
+    if invite is None:
+        raise _invalid("unknown", "That code is not right. Check it, or ask the school for a new one.")
+    if invite.used_at is not None:
+        raise _invalid("used", "That code has already been used. Ask the school for a new one.")
+    if invite.expires_at <= now:
+        raise _invalid("expired", "That code has expired. Ask the school for a new one.")
+    student = await session.get(Student, invite.student_id)
+    school = await session.get(School, invite.school_id)
+    if student is None or student.left_at is not None or school is None:
+        raise _invalid("unknown", "That code is no longer valid. Ask the school for a new one.")
+    names = await names_for_classes(session, [student.class_id])
+    return {
+        "school": {"name": school.name, "language": school.language},
+        "student": {"name": names.get(student.id, student.first_name)},
+        "policy": {"version": school.policy_version, "text": school.policy_text},
+    }
+
+
+async def join_preview(request: Request) -> Response:
+    services = services_of(request)
+    await limit(request, "code-ip", client_ip(request), services.settings.code_attempts_per_minute)
+    body = await parse(request, PreviewBody)
+    async with services.read() as session:
+        shape = await preview_invite(session, body.code, services.clock())
+    available = services.extras.get("translatable_languages")
+    targets: set[str] = set(await available()) if available is not None else set()
+    source = shape["school"]["language"] or "en"
+    shape["languages"] = sorted(
+        (describe(code, "en", code == source or code in targets) for code in KNOWN),
+        key=lambda item: (item["code"] != source, str(item["name"]).casefold()),
+    )
+    return ok(shape)
+
+
+routes = [Route("/api/join/preview", join_preview, methods=["POST"])]

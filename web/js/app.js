@@ -1,0 +1,432 @@
+// The shell: who is signed in, the navigation for their role, the hash router that
+// swaps views, and the one live connection every view shares.
+
+import * as api from "./api.js";
+import { h, icon, mount, focus } from "./dom.js";
+import { setLocale, setTimeZone } from "./format.js";
+import { Live } from "./live.js";
+import { toast } from "./ui.js";
+import * as auth from "./views/auth.js";
+import * as teacher from "./views/teacher.js";
+import * as parent from "./views/parent.js";
+import * as pupil from "./views/pupil.js";
+import * as leader from "./views/leader.js";
+import * as messages from "./views/messages.js";
+import * as account from "./views/account.js";
+
+const session = {
+  me: null,
+  school: null,
+};
+
+const live = new Live({
+  statusEl: document.getElementById("live-status"),
+  onSignedOut: () => signedOut("Your session has ended. Please sign in again."),
+});
+
+// Routes: pattern → [view function, roles allowed (null: signed-out pages)].
+const ROUTES = [
+  ["/sign-in", auth.signIn, null],
+  ["/pupil", auth.pupilSignIn, null],
+  ["/join", auth.join, null],
+  ["/join/:code", auth.join, null],
+  ["/policy", auth.policy, ["parent"]],
+  ["/classes", teacher.classList, ["admin", "teacher", "office"]],
+  ["/class/:id", teacher.classView, ["admin", "teacher", "office"]],
+  ["/class/:id/:tab", teacher.classView, ["admin", "teacher", "office"]],
+  ["/school", teacher.schoolStory, ["admin", "teacher", "office", "parent", "student"]],
+  ["/messages", messages.inbox, ["admin", "teacher", "office", "parent"]],
+  ["/messages/:id", messages.conversation, ["admin", "teacher", "office", "parent"]],
+  ["/feed", parent.feed, ["parent"]],
+  ["/child/:id", parent.child, ["parent"]],
+  ["/child/:id/:tab", parent.child, ["parent"]],
+  ["/monster", pupil.monsterEditor, ["student"]],
+  ["/points", pupil.points, ["student"]],
+  ["/learning", pupil.learning, ["student"]],
+  ["/story", pupil.story, ["student"]],
+  ["/reports", leader.reports, ["admin"]],
+  ["/requests", leader.requests, ["admin"]],
+  ["/settings", leader.settings, ["admin"]],
+  ["/people", leader.people, ["admin"]],
+  ["/office", leader.office, ["admin", "office"]],
+  ["/account", account.account, ["admin", "teacher", "office", "parent"]],
+  ["/more", morePage, ["admin", "teacher", "office", "parent"]],
+];
+
+function homeFor(me) {
+  if (!me) return "/sign-in";
+  if (me.needs_policy) return "/policy";
+  switch (me.role) {
+    case "parent":
+      return "/feed";
+    case "student":
+      return "/monster";
+    case "admin":
+      return "/classes";
+    case "office":
+      return "/office";
+    default: {
+      const remembered = teacher.rememberedClass();
+      return remembered ? `/class/${remembered}/board` : "/classes";
+    }
+  }
+}
+
+function navFor(me) {
+  switch (me.role) {
+    case "parent": {
+      const child = parent.currentChild(me);
+      return [
+        ["/feed", "Stories", "story"],
+        child ? [`/child/${child.id}/points`, "Points", "star"] : null,
+        child ? [`/child/${child.id}/portfolio`, "Portfolio", "book"] : null,
+        ["/messages", "Messages", "chat"],
+      ].filter(Boolean);
+    }
+    case "student":
+      return [
+        ["/monster", "My monster", "monster"],
+        ["/points", "My points", "star"],
+        ["/learning", "Learning", "book"],
+        ["/story", "Class story", "story"],
+      ];
+    case "admin":
+      return [
+        ["/classes", "Classes", "home"],
+        ["/school", "School", "school"],
+        ["/reports", "Reports", "flag"],
+        ["/requests", "Requests", "users"],
+        ["/people", "People", "shield"],
+        ["/settings", "Settings", "settings"],
+        ["/messages", "Messages", "chat"],
+      ];
+    case "office":
+      return [
+        ["/office", "Office", "flag"],
+        ["/classes", "Classes", "home"],
+        ["/school", "School", "school"],
+        ["/messages", "Messages", "chat"],
+      ];
+    default: {
+      const cls = teacher.rememberedClass();
+      return [
+        cls ? [`/class/${cls}/board`, "Points", "star"] : ["/classes", "Classes", "home"],
+        cls ? [`/class/${cls}/story`, "Story", "story"] : null,
+        cls ? [`/class/${cls}/learning`, "Learning", "book"] : null,
+        ["/messages", "Messages", "chat"],
+        ["/school", "School", "school"],
+      ].filter(Boolean);
+    }
+  }
+}
+
+function match(path) {
+  const parts = path.split("/").filter(Boolean);
+  for (const [pattern, view, roles] of ROUTES) {
+    const want = pattern.split("/").filter(Boolean);
+    if (want.length !== parts.length) continue;
+    const params = {};
+    let ok = true;
+    want.forEach((seg, i) => {
+      if (seg.startsWith(":")) params[seg.slice(1)] = decodeURIComponent(parts[i]);
+      else if (seg !== parts[i]) ok = false;
+    });
+    if (ok) return { view, roles, params, pattern };
+  }
+  return null;
+}
+
+function currentPath() {
+  const hash = location.hash.replace(/^#/, "");
+  const [path] = hash.split("?");
+  return path || "/";
+}
+
+export function navigate(path, { replace = false } = {}) {
+  const target = `#${path}`;
+  if (location.hash === target) {
+    render();
+    return;
+  }
+  if (replace) {
+    history.replaceState(null, "", target);
+    render();
+  } else {
+    location.hash = target;
+  }
+}
+
+/** What a view may hold beyond the page: live subscriptions, timers and pending requests. */
+class Scope {
+  constructor() {
+    this.controller = new AbortController();
+    this.cleanups = [];
+    this.disposed = false;
+  }
+
+  get signal() {
+    return this.controller.signal;
+  }
+
+  /** Subscribe to a live channel for as long as this view is shown. */
+  live(channel, handlers) {
+    if (this.disposed) return () => {};
+    const stop = live.subscribe(channel, handlers);
+    this.cleanups.push(stop);
+    return stop;
+  }
+
+  onDispose(fn) {
+    this.cleanups.push(fn);
+  }
+
+  interval(fn, ms) {
+    const id = setInterval(fn, ms);
+    this.cleanups.push(() => clearInterval(id));
+  }
+
+  dispose() {
+    this.disposed = true;
+    this.controller.abort();
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        fn();
+      } catch {
+        // keep disposing the rest
+      }
+    }
+  }
+}
+
+/** The places that do not fit in a phone's bottom bar, as a list. */
+async function morePage(ctx) {
+  const items = navFor(ctx.me).slice(4);
+  mount(
+    ctx.root,
+    h("div", { class: "page-head" }, h("h1", { class: "page-title", tabindex: "-1" }, "More")),
+    h(
+      "ul",
+      { class: "more-list" },
+      [...items, ["/account", "Your account", "users"]].map(([href, label, iconName]) =>
+        h("li", {}, h("a", { href: `#${href}`, class: "card more-link" }, icon(iconName, "nav-icon"), label)),
+      ),
+    ),
+  );
+}
+
+let scope = null;
+let renderCount = 0;
+
+async function render() {
+  const main = document.getElementById("main");
+  const path = currentPath();
+  const found = match(path);
+  const me = session.me;
+  if (!found || (found.roles === null && me && found.pattern !== "/join/:code" && found.pattern !== "/join")) {
+    navigate(homeFor(me), { replace: true });
+    return;
+  }
+  if (found.roles !== null && !me) {
+    navigate("/sign-in", { replace: true });
+    return;
+  }
+  if (me && me.needs_policy && found.pattern !== "/policy") {
+    navigate("/policy", { replace: true });
+    return;
+  }
+  if (found.roles && !found.roles.includes(me.role)) {
+    navigate(homeFor(me), { replace: true });
+    return;
+  }
+  if (scope) scope.dispose();
+  scope = new Scope();
+  const mine = scope;
+  renderCount += 1;
+  const ticket = renderCount;
+  if (me && me.role === "teacher" && found.params.id && found.pattern.startsWith("/class/")) {
+    teacher.rememberClass(found.params.id);
+  }
+  drawChrome(path);
+  const root = h("div", { class: "view" });
+  mount(main, root);
+  const ctx = {
+    root,
+    params: found.params,
+    me,
+    school: session.school,
+    scope: mine,
+    navigate,
+    toast,
+    session,
+    signedIn,
+    signOut,
+    refreshMe,
+  };
+  try {
+    await found.view(ctx);
+  } catch (error) {
+    if (error && error.name === "AbortError") return;
+    if (mine.disposed) return;
+    const text = error instanceof api.ApiError ? error.message : "Something went wrong showing this page.";
+    mount(root, h("div", { class: "notice notice-error", role: "alert" }, text));
+    throw error;
+  }
+  if (ticket === renderCount && !mine.disposed) {
+    const title = root.querySelector("h1");
+    document.title = title ? `${title.textContent} · Homeroom` : "Homeroom";
+    // A new page: screen readers and keyboards start at its heading, unless the view
+    // already put focus somewhere inside itself.
+    if (!root.contains(document.activeElement)) focus(title || main);
+  }
+}
+
+function drawChrome(path) {
+  const me = session.me;
+  const brand = document.getElementById("brand-name");
+  brand.textContent = session.school ? session.school.name : "Homeroom";
+  const end = document.getElementById("topbar-end");
+  const nav = document.getElementById("sidenav");
+  if (!me || me.needs_policy) {
+    mount(end);
+    if (me && me.needs_policy) end.append(signOutButton());
+    nav.hidden = true;
+    document.body.classList.remove("has-nav");
+    return;
+  }
+  const accountLink =
+    me.role === "student"
+      ? h("span", { class: "who" }, me.name)
+      : h("a", { class: "who", href: "#/account", title: "Your account" }, me.name);
+  mount(end, accountLink, signOutButton());
+  const items = navFor(me);
+  // Phones show at most five places at the bottom; the rest sit behind "More".
+  const crowded = items.length > 5;
+  const link = ([href, label, iconName], index) => {
+    const active = path === href || path.startsWith(`${href}/`);
+    return h(
+      "li",
+      { class: crowded && index >= 4 ? "nav-extra" : null },
+      h(
+        "a",
+        { href: `#${href}`, class: "nav-link", "aria-current": active ? "page" : null },
+        icon(iconName, "nav-icon"),
+        h("span", { class: "nav-label" }, label),
+      ),
+    );
+  };
+  mount(
+    nav,
+    h(
+      "ul",
+      { class: "nav-list" },
+      items.map(link),
+      crowded
+        ? h(
+            "li",
+            { class: "nav-more" },
+            h(
+              "a",
+              { href: "#/more", class: "nav-link", "aria-current": path === "/more" ? "page" : null },
+              icon("plus", "nav-icon"),
+              h("span", { class: "nav-label" }, "More"),
+            ),
+          )
+        : null,
+    ),
+  );
+  nav.hidden = false;
+  document.body.classList.add("has-nav");
+  document.body.dataset.role = me.role;
+}
+
+function signOutButton() {
+  return h(
+    "button",
+    { type: "button", class: "icon-button signout", onclick: () => signOut() },
+    icon("logout"),
+    h("span", { class: "visually-hidden-phone" }, "Sign out"),
+  );
+}
+
+async function refreshMe() {
+  const me = await api.get("/api/me");
+  if (me.csrf_token) api.setCsrf(me.csrf_token);
+  session.me = me;
+  setLocale(me.language || "en");
+  if (!me.needs_policy) {
+    live.restart();
+    try {
+      session.school = await api.get("/api/school");
+      if (session.school && session.school.timezone) setTimeZone(session.school.timezone);
+    } catch {
+      session.school = session.school || { name: me.school ? me.school.name : "Homeroom" };
+    }
+  } else {
+    session.school = { name: me.school ? me.school.name : "Homeroom" };
+  }
+  return me;
+}
+
+/** After a sign-in or join reply: remember the CSRF token, load the user, go home. */
+async function signedIn(reply) {
+  api.setCsrf(reply.csrf_token);
+  api.markSignedIn(true);
+  live.restart();
+  await refreshMe();
+  navigate(homeFor(session.me), { replace: true });
+}
+
+async function signOut() {
+  try {
+    await api.post("/api/auth/logout");
+  } catch {
+    // Signed out on the server already, or offline: forget the session here anyway.
+  }
+  signedOut();
+}
+
+function signedOut(message) {
+  api.markSignedIn(false);
+  api.setCsrf(null);
+  live.stop();
+  const role = session.me ? session.me.role : null;
+  session.me = null;
+  session.school = null;
+  setLocale("en");
+  if (message) toast(message);
+  navigate(role === "student" ? "/pupil" : "/sign-in", { replace: true });
+}
+
+api.whenSignedOut(() => {
+  if (session.me) signedOut("Your session has ended. Please sign in again.");
+});
+
+api.whenPolicyNeeded(() => {
+  if (session.me && !session.me.needs_policy) {
+    session.me.needs_policy = true;
+    live.stop();
+    navigate("/policy", { replace: true });
+  }
+});
+
+async function boot() {
+  setLocale("en");
+  if (api.probablySignedIn()) {
+    try {
+      await refreshMe();
+    } catch (error) {
+      session.me = null;
+      if (!(error instanceof api.ApiError) || error.status !== 401) {
+        toast(error.message || "Cannot reach the school's server.", "error");
+      }
+    }
+  }
+  window.addEventListener("hashchange", () => render());
+  await render();
+  document.body.dataset.ready = "true";
+}
+
+// For the browser tests and curious developers: the live connection's state.
+window.homeroom = { live, session };
+
+boot();

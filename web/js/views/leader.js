@@ -1,0 +1,433 @@
+// School leaders (admin) and the office: the reports queue and suspension (P9, P10),
+// guardian requests (P15), people, school settings (working hours, school ways,
+// code of conduct) and the office inbox (P8). Class stories and points boards are
+// the staff class views, open to leaders for every class (P19).
+
+import * as api from "../api.js";
+import { h, icon, mount, field, focus, uid } from "../dom.js";
+import { dirOf, timeEl } from "../format.js";
+import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { skillIcon } from "./board.js";
+
+function staffChannel(ctx) {
+  return ctx.school && ctx.school.id ? `school:${ctx.school.id}:staff` : null;
+}
+
+function quoted(text, lang) {
+  const el = h("blockquote", { class: "quote", lang: lang || null, dir: lang ? dirOf(lang) : null });
+  el.textContent = text || "";
+  return el;
+}
+
+async function askReason(title, label, confirm) {
+  return new Promise((resolve) => {
+    const reason = h("textarea", { class: "input", rows: "3", maxlength: "2000", id: uid("why") });
+    const error = errorLine();
+    const ok = h("button", { type: "button", class: "button button-danger" }, confirm);
+    let answer = null;
+    const dlg = dialog(title, h("div", { class: "stack" }, h("div", { class: "field" }, h("label", { for: reason.id }, label), reason), error.el), [ok]);
+    ok.addEventListener("click", () => {
+      if (!reason.value.trim()) {
+        error.show("Please write a reason; it is kept in the audit log.");
+        focus(reason);
+        return;
+      }
+      answer = reason.value.trim();
+      dlg.close();
+    });
+    dlg.addEventListener("close", () => resolve(answer));
+    focus(reason);
+  });
+}
+
+async function suspend(user, button) {
+  const reason = await askReason(`Suspend ${user.name}?`, "Reason", "Suspend");
+  if (!reason) return false;
+  return busy(button, async () => {
+    try {
+      await api.post(`/api/users/${user.id}/suspend`, { reason });
+      toast(`${user.name} is suspended: every session has ended.`);
+      return true;
+    } catch (err) {
+      toast(messageOf(err), "error");
+      return false;
+    }
+  });
+}
+
+export async function reports(ctx) {
+  mount(ctx.root, pageTitle("Reports"), loading());
+  const list = h("div", { class: "report-list" }, loading());
+  let status = "open";
+
+  async function load() {
+    try {
+      const reply = await api.get(`/api/reports${api.qs({ status })}`);
+      mount(list);
+      for (const r of reply.items || []) list.append(reportCard(r));
+      if (!list.children.length) list.append(empty(status === "open" ? "No open reports" : "No reports", "Messages that families or staff report come here.", "flag"));
+    } catch (err) {
+      mount(list, failure(err, "The reports queue"));
+    }
+  }
+
+  function reportCard(r) {
+    const m = r.message || {};
+    const sender = m.sender && m.sender.id ? m.sender : null;
+    const resolveButton = h("button", { type: "button", class: "button" }, icon("check"), "Resolve");
+    const suspendButton = sender ? h("button", { type: "button", class: "button button-danger" }, `Suspend ${sender.name}`) : null;
+    const card = h(
+      "article",
+      { class: "card report", "data-report-id": r.id },
+      h("p", { class: "report-head" }, h("strong", {}, r.reporter ? r.reporter.name : "Someone"), " reported a message ", timeEl(r.created_at), r.status !== "open" ? h("span", { class: "badge" }, r.status) : null),
+      h("p", { class: "muted" }, "Reason:"),
+      quoted(r.reason),
+      sender ? h("p", { class: "muted" }, `Message from ${sender.name}:`) : null,
+      m.text !== undefined ? quoted(m.original ? m.original.text : m.text, m.original ? m.original.lang : m.lang) : null,
+      r.resolution ? h("p", { class: "muted" }, `Resolution: ${r.resolution}`) : null,
+      r.status === "open" ? h("div", { class: "row" }, resolveButton, suspendButton) : null,
+    );
+    resolveButton.addEventListener("click", async () => {
+      const resolution = await askReason("Resolve this report", "What was done?", "Resolve");
+      if (!resolution) return;
+      await busy(resolveButton, async () => {
+        try {
+          await api.post(`/api/reports/${r.id}/resolve`, { resolution });
+          toast("Report resolved");
+          load();
+        } catch (err) {
+          toast(messageOf(err), "error");
+        }
+      });
+    });
+    suspendButton?.addEventListener("click", async () => {
+      if (await suspend(sender, suspendButton)) load();
+    });
+    return card;
+  }
+
+  const filter = h("select", { class: "input input-inline", "aria-label": "Show" }, h("option", { value: "open" }, "Open"), h("option", { value: "resolved" }, "Resolved"), h("option", { value: "all" }, "All"));
+  filter.addEventListener("change", () => {
+    status = filter.value;
+    load();
+  });
+  mount(ctx.root, h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Reports"), filter), list);
+  await load();
+  const channel = staffChannel(ctx);
+  if (channel) {
+    ctx.scope.live(channel, {
+      event(frame) {
+        if (frame.type === "report.created") {
+          toast("A new report has arrived");
+          load();
+        }
+      },
+      reset: load,
+    });
+  }
+}
+
+export async function requests(ctx) {
+  mount(ctx.root, pageTitle("Guardian requests"), loading());
+  const list = h("div", { class: "request-list" }, loading());
+
+  async function load() {
+    try {
+      const reply = await api.get(`/api/guardian-requests${api.qs({ status: "pending" })}`);
+      mount(list);
+      for (const r of reply.items || []) list.append(card(r));
+      if (!list.children.length) list.append(empty("No requests waiting", "When a third grown-up tries to join for a child, their request waits here for you.", "users"));
+    } catch (err) {
+      mount(list, failure(err, "Guardian requests"));
+    }
+  }
+
+  function card(r) {
+    const approve = h("button", { type: "button", class: "button button-primary" }, icon("check"), "Approve");
+    const reject = h("button", { type: "button", class: "button" }, "Reject");
+    const el = h(
+      "article",
+      { class: "card", "data-request-id": r.id },
+      h("p", {}, h("strong", {}, r.name), ` (${r.email}) asks to join as a grown-up of `, h("strong", {}, r.student ? r.student.name : "a pupil")),
+      h("p", { class: "post-when" }, timeEl(r.created_at)),
+      h("p", { class: "hint" }, "The child already has two guardians. Approve only in special circumstances."),
+      h("div", { class: "row" }, approve, reject),
+    );
+    const decide = (button, verb) =>
+      busy(button, async () => {
+        if (verb === "reject" && !(await confirmDialog("Reject this request?", `${r.name} will not be linked to the child.`, "Reject"))) return;
+        try {
+          await api.post(`/api/guardian-requests/${r.id}/${verb}`);
+          toast(verb === "approve" ? "Approved" : "Rejected");
+          el.remove();
+          if (!list.children.length) load();
+        } catch (err) {
+          toast(messageOf(err), "error");
+        }
+      });
+    approve.addEventListener("click", () => decide(approve, "approve"));
+    reject.addEventListener("click", () => decide(reject, "reject"));
+    return el;
+  }
+
+  mount(ctx.root, pageTitle("Guardian requests", "Up to two grown-ups per child; more only in special circumstances."), list);
+  await load();
+  const channel = staffChannel(ctx);
+  if (channel) {
+    ctx.scope.live(channel, {
+      event(frame) {
+        if (frame.type === "guardian_request.created") load();
+      },
+      reset: load,
+    });
+  }
+}
+
+export async function people(ctx) {
+  mount(ctx.root, pageTitle("People"), loading());
+  let staff;
+  try {
+    staff = await api.get("/api/staff");
+  } catch (err) {
+    mount(ctx.root, pageTitle("People"), failure(err, "The staff list"));
+    return;
+  }
+  const rows = (staff.items || []).map((u) => {
+    const action = h("button", { type: "button", class: u.suspended ? "button" : "button button-ghost danger" }, u.suspended ? "Lift suspension" : "Suspend");
+    action.hidden = u.id === ctx.me.id;
+    action.addEventListener("click", async () => {
+      if (u.suspended) {
+        await busy(action, async () => {
+          try {
+            await api.post(`/api/users/${u.id}/unsuspend`);
+            toast(`${u.name} can sign in again`);
+            people(ctx);
+          } catch (err) {
+            toast(messageOf(err), "error");
+          }
+        });
+      } else if (await suspend(u, action)) {
+        people(ctx);
+      }
+    });
+    return h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, u.name, u.suspended ? h("span", { class: "badge badge-warn" }, "Suspended") : null),
+      h("td", {}, u.role),
+      h("td", { class: "cell-email" }, u.email || ""),
+      h("td", {}, action),
+    );
+  });
+  mount(
+    ctx.root,
+    pageTitle("People", "Staff accounts. Families are suspended from the reports queue."),
+    h(
+      "div",
+      { class: "card table-card" },
+      h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col", class: "cell-email" }, "Email"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))), h("tbody", {}, rows)),
+    ),
+  );
+}
+
+const DAY_NAMES = [
+  ["mon", "Monday"],
+  ["tue", "Tuesday"],
+  ["wed", "Wednesday"],
+  ["thu", "Thursday"],
+  ["fri", "Friday"],
+  ["sat", "Saturday"],
+  ["sun", "Sunday"],
+];
+
+export async function settings(ctx) {
+  mount(ctx.root, pageTitle("School settings"), loading());
+  const [school, skills, policy] = await Promise.all([api.get("/api/school"), api.getOptional("/api/skills", { items: [] }), api.get("/api/policy")]);
+  mount(
+    ctx.root,
+    pageTitle("School settings", school.name),
+    h("div", { class: "settings-grid" }, hoursCard(ctx, school), skillsCard(ctx, skills.items || []), policyCard(ctx, policy)),
+  );
+}
+
+function hoursCard(ctx, school) {
+  const hours = school.working_hours || {};
+  const rows = DAY_NAMES.map(([key, label]) => {
+    const span = hours[key];
+    const open = h("input", { type: "checkbox", class: "check", id: uid("open"), checked: Array.isArray(span) });
+    const from = h("input", { type: "time", class: "input input-time", value: span ? span[0] : "08:00", "aria-label": `${label} from` });
+    const to = h("input", { type: "time", class: "input input-time", value: span ? span[1] : "17:00", "aria-label": `${label} until` });
+    const sync = () => {
+      from.disabled = !open.checked;
+      to.disabled = !open.checked;
+    };
+    open.addEventListener("change", sync);
+    sync();
+    return { key, open, from, to, el: h("div", { class: "hours-row" }, h("span", { class: "check-row" }, open, h("label", { for: open.id }, label)), from, h("span", { "aria-hidden": "true" }, "–"), to) };
+  });
+  const phone = h("input", { type: "tel", class: "input", value: school.office_phone || "", maxlength: "64" });
+  const save = h("button", { type: "submit", class: "button button-primary" }, "Save working hours");
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "card stack", novalidate: true },
+    h("h2", { class: "card-title" }, "Working hours"),
+    h("p", { class: "hint" }, `Outside these hours it is quiet time: families' messages wait until school opens. Time zone: ${school.timezone}.`),
+    rows.map((r) => r.el),
+    field("Office phone", phone, "Shown to families when a message belongs with the office."),
+    error.el,
+    save,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    const working = {};
+    for (const r of rows) {
+      if (r.open.checked && r.from.value >= r.to.value) {
+        error.show("Each day must end after it starts.");
+        focus(r.to);
+        return;
+      }
+      working[r.key] = r.open.checked ? [r.from.value, r.to.value] : null;
+    }
+    await busy(save, async () => {
+      try {
+        const updated = await api.patch("/api/school", { working_hours: working, office_phone: phone.value.trim() || null });
+        Object.assign(ctx.session.school, updated);
+        toast("Working hours saved");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  return form;
+}
+
+const SKILL_ICONS = ["star", "heart", "team", "mountain", "lightbulb", "handshake"];
+
+function skillsCard(ctx, skills) {
+  const list = h("ul", { class: "skill-admin" });
+  const draw = () => {
+    mount(list);
+    for (const skill of skills) list.append(skillRow(skill));
+    if (!skills.length) list.append(h("li", { class: "muted" }, "No school ways yet."));
+  };
+  function skillRow(skill) {
+    const remove = h("button", { type: "button", class: "link-button danger" }, "Remove");
+    remove.addEventListener("click", async () => {
+      if (!(await confirmDialog(`Remove “${skill.name}”?`, "Points already given stay in pupils' totals.", "Remove"))) return;
+      await busy(remove, async () => {
+        try {
+          await api.del(`/api/skills/${skill.id}`);
+          skills.splice(skills.indexOf(skill), 1);
+          draw();
+        } catch (err) {
+          toast(messageOf(err), "error");
+        }
+      });
+    });
+    return h("li", { class: "skill-admin-row" }, skillIcon(skill.icon), h("span", { class: "skill-row-name" }, skill.name), h("span", { class: "skill-points" }, `+${skill.points}`), remove);
+  }
+  const name = h("input", { class: "input", maxlength: "200", id: uid("skill") });
+  const iconSelect = h("select", { class: "input", id: uid("icon") }, SKILL_ICONS.map((i) => h("option", { value: i }, i)));
+  const pts = h("input", { class: "input input-number", type: "number", min: "1", max: "10", value: "1", id: uid("pts") });
+  const add = h("button", { type: "submit", class: "button" }, icon("plus"), "Add");
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "skill-add", novalidate: true },
+    h("div", { class: "field grow" }, h("label", { for: name.id }, "New school way"), name),
+    h("div", { class: "field" }, h("label", { for: iconSelect.id }, "Icon"), iconSelect),
+    h("div", { class: "field" }, h("label", { for: pts.id }, "Points"), pts),
+    add,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    if (!name.value.trim()) {
+      focus(name);
+      return;
+    }
+    await busy(add, async () => {
+      try {
+        const made = await api.post("/api/skills", { name: name.value.trim(), icon: iconSelect.value, points: Number(pts.value) || 1 });
+        skills.push(made);
+        draw();
+        name.value = "";
+        focus(name);
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  draw();
+  return h("section", { class: "card stack" }, h("h2", { class: "card-title" }, "School ways (skills)"), h("p", { class: "hint" }, "Points celebrate these values. They are never taken away."), list, form, error.el);
+}
+
+function policyCard(ctx, policy) {
+  const text = h("textarea", { class: "input policy-edit", rows: "12", maxlength: "100000", id: uid("policy") });
+  text.value = policy.text || "";
+  const save = h("button", { type: "submit", class: "button button-primary" }, "Publish new version");
+  const error = errorLine();
+  const version = h("p", { class: "hint" }, `Version ${policy.version}. Publishing a change asks every family to read and accept it again.`);
+  const form = h("form", { class: "card stack span-2", novalidate: true }, h("h2", { class: "card-title" }, "Code of conduct"), version, h("label", { for: text.id, class: "visually-hidden" }, "Code of conduct text"), text, error.el, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    if (text.value.trim() === (policy.text || "").trim()) {
+      error.show("Nothing has changed.");
+      return;
+    }
+    if (!(await confirmDialog("Publish the new code of conduct?", "Every family will be asked to accept it before they can use Homeroom again.", "Publish"))) return;
+    await busy(save, async () => {
+      try {
+        const updated = await api.patch("/api/school", { policy_text: text.value });
+        policy.text = text.value;
+        policy.version = updated.policy_version;
+        version.textContent = `Version ${updated.policy_version}. Publishing a change asks every family to read and accept it again.`;
+        toast("New code of conduct published");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  return form;
+}
+
+export async function office(ctx) {
+  mount(ctx.root, pageTitle("Office inbox"), loading());
+  const list = h("div", { class: "office-list" }, loading());
+  async function load() {
+    try {
+      const reply = await api.get("/api/office/messages");
+      mount(list);
+      for (const item of reply.items || []) {
+        const m = item.message || {};
+        list.append(
+          h(
+            "article",
+            { class: "card", "data-office-id": item.id },
+            h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || "Office"), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
+            quoted(m.text, m.lang),
+            m.original && m.original.lang !== m.lang ? h("p", { class: "muted" }, "Original: ", quoted(m.original.text, m.original.lang)) : null,
+            item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
+          ),
+        );
+      }
+      if (!list.children.length) list.append(empty("Nothing for the office", "Messages about absence, sickness, dinners, music lessons and appointments are copied here.", "flag"));
+    } catch (err) {
+      mount(list, failure(err, "The office inbox"));
+    }
+  }
+  mount(ctx.root, pageTitle("Office inbox", "Absence, sickness, dinners, music lessons, appointments and urgent messages"), list);
+  await load();
+  const channel = staffChannel(ctx);
+  if (channel) {
+    ctx.scope.live(channel, {
+      event(frame) {
+        if (frame.type === "office.message") load();
+      },
+      reset: load,
+    });
+  }
+}

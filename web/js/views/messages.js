@@ -1,0 +1,351 @@
+// Messages between a family and a member of staff: the list of conversations and
+// one conversation, live, with the quiet-time state (P7), the school's automatic
+// notices (quiet time, office routing) and the report button (P9).
+// Pupils never reach this module: the router refuses them and their nav has no link.
+
+import * as api from "../api.js";
+import { h, icon, mount, focus, uid } from "../dom.js";
+import { dateTime, dirOf, languageName, timeEl } from "../format.js";
+import { quietState } from "../quiet.js";
+import { playPop } from "../sound.js";
+import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+
+const STAFF = new Set(["admin", "teacher", "office"]);
+
+function quietBanner(ctx) {
+  const state = quietState(ctx.school);
+  if (!state.quiet) {
+    return h("p", { class: "quiet quiet-open" }, icon("clock", "icon-small"), "School is open: staff read messages during working hours and reply within one working day.");
+  }
+  const when = state.opensDay ? ` Messages sent now are seen ${state.opensDay} from ${state.opensAt}, and staff reply within one working day after that.` : "";
+  return h(
+    "p",
+    { class: "quiet quiet-on", role: "note" },
+    icon("clock", "icon-small"),
+    STAFF.has(ctx.me.role) ? "Quiet time: you are outside school working hours." : `It is quiet time at school.${when}`,
+  );
+}
+
+function otherSide(ctx, c) {
+  return STAFF.has(ctx.me.role) ? c.guardian : c.staff;
+}
+
+export async function inbox(ctx) {
+  mount(ctx.root, pageTitle("Messages"), loading());
+  let reply;
+  try {
+    reply = await api.get("/api/conversations");
+  } catch (err) {
+    mount(ctx.root, pageTitle("Messages"), quietBanner(ctx), failure(err, "Messaging"));
+    return;
+  }
+  const list = h("ul", { class: "conversation-list" });
+  const rows = new Map();
+
+  function row(c) {
+    const who = otherSide(ctx, c);
+    const last = c.last_message;
+    const li = h(
+      "li",
+      { "data-conversation-id": c.id },
+      h(
+        "a",
+        { href: `#/messages/${c.id}`, class: `conversation card ${c.unread_count ? "is-unread" : ""}` },
+        h("span", { class: "post-avatar", "aria-hidden": "true" }, (who && who.name ? who.name : "?").charAt(0)),
+        h(
+          "span",
+          { class: "conversation-text" },
+          h("span", { class: "conversation-who" }, who ? who.name : "Deleted user", c.student ? h("span", { class: "muted" }, ` · about ${c.student.name}`) : null),
+          last ? h("span", { class: "conversation-last", lang: last.lang || null, dir: last.lang ? dirOf(last.lang) : null }, last.text) : null,
+        ),
+        h(
+          "span",
+          { class: "conversation-side" },
+          timeEl(c.last_message_at || c.created_at),
+          c.unread_count ? h("span", { class: "unread" }, String(c.unread_count), h("span", { class: "visually-hidden" }, " unread")) : null,
+        ),
+      ),
+    );
+    return li;
+  }
+
+  function draw(items) {
+    mount(list);
+    rows.clear();
+    for (const c of items) {
+      const li = row(c);
+      rows.set(c.id, li);
+      list.append(li);
+    }
+  }
+  draw(reply.items || []);
+
+  const start = ctx.me.role === "parent" ? h("button", { type: "button", class: "button button-primary" }, icon("plus"), "New message") : null;
+  if (start) start.addEventListener("click", () => newConversation(ctx));
+
+  mount(
+    ctx.root,
+    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Messages"), start),
+    quietBanner(ctx),
+    rows.size ? list : empty("No messages yet", ctx.me.role === "parent" ? "Start a private conversation with your child's teacher." : "Messages from families appear here.", "chat"),
+  );
+
+  ctx.scope.live(`user:${ctx.me.id}`, {
+    event(frame) {
+      if (frame.type === "message.created") {
+        api
+          .get("/api/conversations")
+          .then((fresh) => {
+            draw(fresh.items || []);
+            if (!list.isConnected) ctx.root.querySelector(".empty")?.replaceWith(list);
+          })
+          .catch(() => {});
+      }
+    },
+    reset: () => inbox(ctx),
+  });
+}
+
+/** Staff a parent can write to: whoever posts on their children's class stories and past conversations. */
+async function knownStaff(ctx) {
+  const staff = new Map();
+  try {
+    const convs = await api.get("/api/conversations");
+    for (const c of convs.items || []) if (c.staff && c.staff.id) staff.set(c.staff.id, c.staff.name);
+  } catch {
+    // ignore
+  }
+  try {
+    const feed = await api.get(`/api/feed${api.qs({ limit: 100 })}`);
+    for (const p of feed.items || []) if (p.author && p.author.id && p.scope === "class") staff.set(p.author.id, p.author.name);
+  } catch {
+    // ignore
+  }
+  return [...staff].map(([id, name]) => ({ id, name }));
+}
+
+async function newConversation(ctx) {
+  const children = ctx.me.children || [];
+  const staff = await knownStaff(ctx);
+  const childSelect = h("select", { class: "input", id: uid("child") });
+  for (const c of children) childSelect.append(h("option", { value: c.id }, c.name));
+  const staffSelect = h("select", { class: "input", id: uid("staff") });
+  for (const s of staff) staffSelect.append(h("option", { value: s.id }, s.name));
+  const error = errorLine();
+  const go = h("button", { type: "button", class: "button button-primary" }, "Start");
+  const body = h(
+    "div",
+    { class: "stack" },
+    h("div", { class: "field" }, h("label", { for: childSelect.id }, "About"), childSelect),
+    staff.length
+      ? h("div", { class: "field" }, h("label", { for: staffSelect.id }, "To"), staffSelect)
+      : h("p", { class: "notice notice-info" }, "Your child's teacher will appear here once they have posted on the class story."),
+    h("p", { class: "hint" }, "For absence, sickness, dinners, music lessons or appointments, contact the school office."),
+    error.el,
+  );
+  const dlg = dialog("New message", body, staff.length ? [go] : []);
+  go.addEventListener("click", () =>
+    busy(go, async () => {
+      try {
+        const conv = await api.post("/api/conversations", { student_id: Number(childSelect.value), staff_id: Number(staffSelect.value) });
+        dlg.close();
+        ctx.navigate(`/messages/${conv.id}`);
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    }),
+  );
+}
+
+export async function conversation(ctx) {
+  const id = Number(ctx.params.id);
+  mount(ctx.root, loading());
+  let conv;
+  let page;
+  try {
+    [conv, page] = await Promise.all([api.get(`/api/conversations/${id}`), api.get(`/api/conversations/${id}/messages${api.qs({ limit: 50 })}`)]);
+  } catch (err) {
+    mount(ctx.root, pageTitle("Messages"), failure(err, "Messaging"));
+    return;
+  }
+  const who = otherSide(ctx, conv);
+  const thread = h("ol", { class: "thread", "aria-label": "Messages", "aria-live": "polite" });
+  const shown = new Map();
+
+  function bubble(m) {
+    if (m.system) {
+      return h("li", { class: "notice-message", "data-message-id": m.id }, icon("clock", "icon-small"), h("span", { lang: m.lang || null, dir: m.lang ? dirOf(m.lang) : null }, m.text));
+    }
+    const mine = m.sender && m.sender.id === ctx.me.id;
+    let showOriginal = false;
+    const li = h("li", { class: `message ${mine ? "is-mine" : "is-theirs"}`, "data-message-id": m.id });
+    const draw = () => {
+      const translated = m.translation && m.translation.status === "ready" && m.original && m.original.lang !== m.lang;
+      const text = translated && showOriginal ? m.original.text : m.text;
+      const lang = translated && showOriginal ? m.original.lang : m.lang;
+      const textEl = h("p", { class: "message-text", lang: lang || null, dir: lang ? dirOf(lang) : null });
+      textEl.textContent = text;
+      const meta = [timeEl(m.created_at)];
+      if (mine && m.delivery === "held_quiet_hours" && !m.released_at) {
+        meta.push(h("span", { class: "held" }, icon("clock", "icon-small"), m.held_until ? `Quiet time: seen ${dateTime(m.held_until)}` : "Quiet time: seen when school opens"));
+      } else if (mine && m.read_at) {
+        meta.push(h("span", { class: "read" }, icon("check", "icon-small"), "Read"));
+      }
+      if (translated) {
+        const toggle = h("button", { type: "button", class: "link-button" }, showOriginal ? "See translation" : "See original");
+        toggle.addEventListener("click", () => {
+          showOriginal = !showOriginal;
+          draw();
+        });
+        meta.push(h("span", { class: "muted" }, `Translated from ${languageName(m.original.lang)} · `, toggle));
+      }
+      if (!mine && m.sender && m.sender.id) {
+        const report = h("button", { type: "button", class: "link-button muted" }, "Report");
+        report.addEventListener("click", () => reportMessage(m));
+        meta.push(report);
+      }
+      mount(li, h("div", { class: "message-bubble" }, textEl), h("p", { class: "message-meta" }, meta));
+    };
+    draw();
+    li.setRead = () => {
+      m.read_at = m.read_at || new Date().toISOString();
+      draw();
+    };
+    li.update = (next) => {
+      Object.assign(m, next);
+      draw();
+    };
+    return li;
+  }
+
+  function add(m) {
+    if (shown.has(m.id)) {
+      shown.get(m.id).update?.(m);
+      return;
+    }
+    const li = bubble(m);
+    shown.set(m.id, li);
+    const after = [...thread.children].find((c) => Number(c.dataset.messageId) > m.id);
+    thread.insertBefore(li, after || null);
+  }
+
+  for (const m of [...(page.items || [])].reverse()) add(m);
+
+  const text = h("textarea", { class: "input reply-text", rows: "2", maxlength: "5000", id: uid("reply") });
+  const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Send");
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "reply", novalidate: true },
+    h("label", { for: text.id, class: "visually-hidden" }, `Message to ${who ? who.name : ""}`),
+    text,
+    send,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    const body = text.value.trim();
+    if (!body) {
+      focus(text);
+      return;
+    }
+    await busy(send, async () => {
+      try {
+        const message = await api.post(`/api/conversations/${id}/messages`, {
+          text: body,
+          client_id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
+        });
+        text.value = "";
+        add(message);
+        scrollDown();
+        if (!window.homeroom || window.homeroom.live.state !== "open") {
+          // Without live updates, fetch the school's notices the message may have earned.
+          const fresh = await api.get(`/api/conversations/${id}/messages${api.qs({ limit: 10 })}`);
+          for (const m of fresh.items || []) add(m);
+        }
+        focus(text);
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+
+  mount(
+    ctx.root,
+    h(
+      "div",
+      { class: "page-head conversation-head" },
+      h("a", { href: "#/messages", class: "back-link" }, "← All messages"),
+      h("h1", { class: "page-title", tabindex: "-1" }, who ? who.name : "Deleted user"),
+      conv.student ? h("p", { class: "page-sub" }, `About ${conv.student.name}`) : null,
+    ),
+    quietBanner(ctx),
+    h("div", { class: "card thread-card" }, thread.children.length ? thread : empty("No messages yet", "Say hello!", "chat"), form, error.el),
+  );
+
+  function scrollDown() {
+    thread.lastElementChild?.scrollIntoView({ block: "nearest" });
+  }
+  scrollDown();
+
+  async function markRead() {
+    const theirs = [...shown].filter(([, li]) => li.classList.contains("is-theirs")).map(([mid]) => mid);
+    if (!theirs.length) return;
+    try {
+      await api.post(`/api/conversations/${id}/read`, { message_id: Math.max(...theirs) });
+    } catch {
+      // a read receipt is a nicety
+    }
+  }
+  markRead();
+
+  ctx.scope.live(`user:${ctx.me.id}`, {
+    event(frame) {
+      const d = frame.data || {};
+      if (frame.type === "message.created" && d.message && d.message.conversation_id === id) {
+        if (!thread.isConnected) ctx.root.querySelector(".thread-card .empty")?.replaceWith(thread);
+        const fresh = !shown.has(d.message.id);
+        add(d.message);
+        scrollDown();
+        if (fresh && d.message.sender && d.message.sender.id !== ctx.me.id) {
+          playPop();
+          markRead();
+        }
+      } else if (frame.type === "message.read" && d.conversation_id === id && d.reader_id !== ctx.me.id) {
+        for (const [mid, li] of shown) if (mid <= d.message_id && li.classList.contains("is-mine")) li.setRead?.();
+      }
+    },
+    reset: () => conversation(ctx),
+  });
+}
+
+function reportMessage(m) {
+  const reason = h("textarea", { class: "input", rows: "3", maxlength: "2000", id: uid("reason") });
+  const error = errorLine();
+  const send = h("button", { type: "button", class: "button button-danger" }, "Report");
+  const dlg = dialog(
+    "Report this message",
+    h("div", { class: "stack" }, h("p", {}, "The school's leaders will see this message and what you write here."), h("div", { class: "field" }, h("label", { for: reason.id }, "What is wrong?"), reason), error.el),
+    [send],
+  );
+  send.addEventListener("click", () =>
+    busy(send, async () => {
+      if (!reason.value.trim()) {
+        error.show("Please say what is wrong.");
+        return;
+      }
+      try {
+        await api.post(`/api/messages/${m.id}/report`, { reason: reason.value.trim() });
+        dlg.close();
+        toast("Reported. Thank you: a school leader will look at it.");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    }),
+  );
+  focus(reason);
+}
+

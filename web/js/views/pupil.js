@@ -1,0 +1,288 @@
+// The pupil area: make your monster, see your points, do your home learning and
+// read your class story. There is no messaging here, by design (P5).
+
+import * as api from "../api.js";
+import { h, icon, mount, focus, uid } from "../dom.js";
+import { CATEGORIES, DEFAULT_AVATAR, loadCatalogue, monster, partPreview } from "../avatar.js";
+import { date } from "../format.js";
+import { playAward } from "../sound.js";
+import { busy, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { pointsView, portfolioCard } from "./parent.js";
+import { storyList } from "./stories.js";
+
+const CATEGORY_LABELS = { body: "Body", eyes: "Eyes", mouth: "Mouth", colour: "Colour", accessory: "Extras" };
+
+export async function monsterEditor(ctx) {
+  const me = ctx.me;
+  const pupil = me.student || { avatar: DEFAULT_AVATAR };
+  mount(ctx.root, pageTitle(`Hi ${me.name}!`), loading("Getting the monster parts…"));
+  const catalogue = await loadCatalogue();
+  if (!catalogue) {
+    mount(
+      ctx.root,
+      pageTitle(`Hi ${me.name}!`, "This is your monster."),
+      h("div", { class: "card monster-stage" }, monster(pupil.avatar, null, { label: "Your monster" })),
+      empty("Monster making is coming soon", "You will be able to change your monster here.", "monster"),
+    );
+    return;
+  }
+  const saved = { ...DEFAULT_AVATAR, ...(pupil.avatar || {}) };
+  const choice = { ...saved };
+  const stage = h("div", { class: "monster-stage", "aria-live": "polite" });
+  const saveButton = h("button", { type: "button", class: "button button-primary button-huge" }, icon("check"), "Save my monster");
+  const error = errorLine();
+  const picker = h("div", { class: "part-picker" });
+  const panelId = uid("parts");
+  let category = "body";
+
+  function drawStage() {
+    mount(stage, monster(choice, catalogue, { label: `Your monster: ${describe(choice)}` }));
+    const changed = CATEGORIES.some((c) => choice[c] !== saved[c]);
+    saveButton.disabled = !changed;
+  }
+
+  function describe(avatar) {
+    return CATEGORIES.map((c) => {
+      const part = (catalogue[c] || []).find((p) => p.id === avatar[c]);
+      return part ? part.name : "";
+    })
+      .filter(Boolean)
+      .join(", ");
+  }
+
+  function drawPicker() {
+    const parts = catalogue[category] || [];
+    const group = h("div", { class: "part-grid", role: "radiogroup", "aria-label": CATEGORY_LABELS[category] });
+    const panel = h("div", { role: "tabpanel", id: panelId, "aria-labelledby": `${panelId}-${category}` }, group);
+    const buttons = parts.map((part) => {
+      const on = choice[category] === part.id;
+      const b = h(
+        "button",
+        {
+          type: "button",
+          role: "radio",
+          class: "part",
+          "aria-checked": on ? "true" : "false",
+          tabindex: on ? "0" : "-1",
+          "data-part": `${category}:${part.id}`,
+        },
+        partPreview(catalogue, category, part, choice.colour),
+        h("span", { class: "part-name" }, part.name),
+      );
+      b.addEventListener("click", () => pick(part.id));
+      return b;
+    });
+    group.addEventListener("keydown", (event) => {
+      const i = buttons.indexOf(document.activeElement);
+      if (i < 0) return;
+      const rtl = document.documentElement.dir === "rtl";
+      const step = { ArrowRight: rtl ? -1 : 1, ArrowDown: 1, ArrowLeft: rtl ? 1 : -1, ArrowUp: -1 }[event.key];
+      if (step) {
+        event.preventDefault();
+        const next = (i + step + buttons.length) % buttons.length;
+        pick(parts[next].id, true);
+      }
+    });
+    group.append(...buttons);
+    const tabsRow = h(
+      "div",
+      { class: "part-tabs", role: "tablist", "aria-label": "Monster parts" },
+      CATEGORIES.map((c) => {
+        const t = h(
+          "button",
+          {
+            type: "button",
+            role: "tab",
+            class: "part-tab",
+            "aria-selected": c === category ? "true" : "false",
+            "aria-controls": panelId,
+            id: `${panelId}-${c}`,
+          },
+          CATEGORY_LABELS[c],
+        );
+        t.addEventListener("click", () => {
+          category = c;
+          drawPicker();
+          picker.querySelector('[aria-selected="true"]').focus();
+        });
+        return t;
+      }),
+    );
+    mount(picker, tabsRow, panel);
+  }
+
+  function pick(id, keyboard = false) {
+    choice[category] = id;
+    drawStage();
+    drawPicker();
+    if (keyboard) picker.querySelector('[aria-checked="true"]').focus();
+  }
+
+  saveButton.addEventListener("click", () =>
+    busy(saveButton, async () => {
+      error.clear();
+      try {
+        const reply = await api.patch("/api/me/avatar", { avatar: choice });
+        Object.assign(saved, reply.avatar || choice);
+        if (ctx.me.student) ctx.me.student.avatar = { ...saved };
+        playAward(1);
+        stage.classList.remove("wiggle");
+        void stage.offsetWidth;
+        stage.classList.add("wiggle");
+        toast("Your monster is saved!", "success");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+      drawStage();
+    }),
+  );
+
+  mount(
+    ctx.root,
+    pageTitle(`Hi ${me.name}!`, "Make your monster. Your teacher will see it on the class board."),
+    h("div", { class: "monster-layout" }, h("div", { class: "card monster-card" }, stage, error.el, saveButton), h("div", { class: "card" }, picker)),
+  );
+  drawStage();
+  drawPicker();
+}
+
+export async function points(ctx) {
+  const host = h("div", {});
+  mount(ctx.root, pageTitle("My points"), host);
+  if (!ctx.me.student) {
+    mount(host, empty("No points yet", "", "star"));
+    return;
+  }
+  await pointsView(ctx, host, ctx.me.student, { pupil: true });
+}
+
+export async function story(ctx) {
+  const pupil = ctx.me.student;
+  if (!pupil) {
+    mount(ctx.root, pageTitle("Class story"), empty("No class yet", "", "story"));
+    return;
+  }
+  const list = storyList(ctx, {
+    path: `/api/classes/${pupil.class_id}/posts`,
+    channels: [`class:${pupil.class_id}`],
+    canLike: false,
+    staff: false,
+    what: "The class story",
+    emptyTitle: "No news yet",
+    emptyText: "Your teacher shares class news here.",
+  });
+  mount(ctx.root, pageTitle("Class story"), list.el);
+}
+
+export async function learning(ctx) {
+  const pupil = ctx.me.student;
+  mount(ctx.root, pageTitle("Home learning"), loading());
+  if (!pupil) {
+    mount(ctx.root, pageTitle("Home learning"), empty("No class yet", "", "book"));
+    return;
+  }
+  let activities;
+  try {
+    activities = await api.get(`/api/classes/${pupil.class_id}/activities`);
+  } catch (err) {
+    mount(ctx.root, pageTitle("Home learning"), failure(err, "Home learning"));
+    return;
+  }
+  const mine = await api.getOptional("/api/me/submissions", { items: [] }).catch(() => ({ items: [] }));
+  const list = h("div", { class: "activity-list" });
+  const work = h("div", { class: "portfolio-list" });
+  const cards = new Map();
+
+  function activityCard(a) {
+    const submitted = a.my_submission;
+    const text = h("textarea", { class: "input", rows: "4", maxlength: "5000" });
+    const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Hand it in");
+    const error = errorLine();
+    const form = h(
+      "form",
+      { class: "stack", novalidate: true },
+      h("label", { for: (text.id = uid("work")) }, "My work"),
+      text,
+      error.el,
+      send,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.clear();
+      if (!text.value.trim()) {
+        error.show("Write your work in the box first.");
+        focus(text);
+        return;
+      }
+      await busy(send, async () => {
+        try {
+          const item = await api.post(`/api/activities/${a.id}/submissions`, { text: text.value.trim() });
+          playAward(1);
+          toast("Handed in! Well done.", "success");
+          replaceActivity({ ...a, my_submission: { id: item.id, status: item.status } });
+          addWork(item, true);
+        } catch (err) {
+          error.show(messageOf(err));
+        }
+      });
+    });
+    const status = submitted
+      ? h("p", { class: `badge badge-${submitted.status}` }, submitted.status === "returned" ? "Returned: have another go" : submitted.status === "approved" ? "Approved" : "Handed in")
+      : null;
+    return h(
+      "article",
+      { class: "card activity", "data-activity-id": a.id },
+      h("h2", { class: "activity-title" }, a.title),
+      a.due_at ? h("p", { class: "activity-due" }, icon("clock", "icon-small"), `Due ${date(a.due_at, { weekday: "long", day: "numeric", month: "long" })}`) : null,
+      a.instructions ? h("p", { class: "activity-text" }, a.instructions) : null,
+      status,
+      !submitted || submitted.status === "returned" ? form : null,
+    );
+  }
+
+  function replaceActivity(a, top = false) {
+    const card = activityCard(a);
+    if (cards.has(a.id)) cards.get(a.id).replaceWith(card);
+    else if (top) list.prepend(card);
+    else list.append(card);
+    cards.set(a.id, card);
+    list.querySelector(".empty")?.remove();
+  }
+
+  function addWork(item, top = false) {
+    work.querySelector(`[data-item-id="${item.id}"]`)?.remove();
+    const card = portfolioCard(item);
+    if (top) work.prepend(card);
+    else work.append(card);
+    work.querySelector(".empty")?.remove();
+  }
+
+  for (const a of activities.items || []) replaceActivity(a);
+  if (!cards.size) list.append(empty("No home learning right now", "When your teacher sets a task it will be here.", "book"));
+  for (const item of mine.items || []) addWork(item);
+  if (!work.children.length) work.append(empty("Nothing handed in yet", "", "book"));
+
+  mount(
+    ctx.root,
+    pageTitle("Home learning"),
+    h("div", { class: "two-col" }, h("div", {}, list), h("div", {}, h("h2", { class: "section-title" }, "My work"), work)),
+  );
+
+  ctx.scope.live(`class:${pupil.class_id}`, {
+    event(frame) {
+      if (frame.type === "activity.created" || frame.type === "activity.updated") replaceActivity(frame.data.activity, true);
+      if (frame.type === "activity.deleted") {
+        cards.get(frame.data.activity_id)?.remove();
+        cards.delete(frame.data.activity_id);
+      }
+    },
+  });
+  const onItem = (frame) => {
+    if ((frame.type === "portfolio.approved" || frame.type === "portfolio.returned") && frame.data.item) {
+      addWork(frame.data.item, true);
+      toast(frame.type === "portfolio.approved" ? "Your teacher approved your work!" : "Your teacher sent your work back with a comment.");
+    }
+  };
+  ctx.scope.live(`student:${pupil.id}`, { event: onItem });
+  ctx.scope.live(`user:${ctx.me.id}`, { event: onItem });
+}

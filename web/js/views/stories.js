@@ -1,0 +1,599 @@
+// Class and school stories: a post card, a live list of posts, and the composer.
+//
+// Every piece of post text is set with textContent. Likes, edits, deletions and
+// translations arrive over the live connection and change the cards in place.
+
+import * as api from "../api.js";
+import { h, icon, mount, focus, uid } from "../dom.js";
+import { base, dirOf, languageName, number, timeEl } from "../format.js";
+import { playPop } from "../sound.js";
+import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
+
+const PAGE = 20;
+
+function mediaUrl(url, size) {
+  try {
+    const u = new URL(url, location.origin);
+    if (u.origin !== location.origin) return null; // only our own server's files
+    if (size) u.searchParams.set("size", size);
+    return u.pathname + u.search;
+  } catch {
+    return null;
+  }
+}
+
+function mediaBlock(media) {
+  const images = media.filter((m) => m.kind === "image");
+  const files = media.filter((m) => m.kind !== "image");
+  const out = [];
+  if (images.length) {
+    out.push(
+      h(
+        "div",
+        { class: `post-photos post-photos-${Math.min(images.length, 4)}` },
+        images.map((m, i) => {
+          const src = mediaUrl(m.url, "display");
+          if (!src) return null;
+          return h(
+            "a",
+            {
+              href: mediaUrl(m.url),
+              target: "_blank",
+              rel: "noopener",
+              class: "post-photo",
+              "aria-label": images.length > 1 ? `Open photo ${i + 1} of ${images.length} full size` : "Open the photo full size",
+            },
+            h("img", {
+              src,
+              alt: images.length > 1 ? `Photo ${i + 1} of ${images.length}` : "Photo",
+              loading: "lazy",
+              decoding: "async",
+            }),
+          );
+        }),
+      ),
+    );
+  }
+  for (const m of files) {
+    const href = mediaUrl(m.url);
+    if (href) out.push(h("a", { href, class: "post-file", download: "" }, icon("book"), "Open the attached file"));
+  }
+  return out;
+}
+
+function textBlock(text, lang) {
+  const el = h("div", { class: "post-text", lang: lang || null, dir: lang ? dirOf(lang) : null });
+  el.textContent = text || "";
+  return el;
+}
+
+/**
+ * One post as a card. `opts`: {me, classNames, canLike, staff, onDelete}.
+ * The card keeps its post in `card.post` and re-renders itself with `card.update(post)`.
+ */
+export function postCard(initial, opts) {
+  const card = h("article", { class: "card post", "data-post-id": initial.id });
+  let post = initial;
+  let showOriginal = false;
+  let likers = null; // staff: names of people who liked, as they arrive live
+
+  function render() {
+    const translated =
+      post.translation && post.translation.status === "ready" && post.original && post.original.text !== post.text;
+    const shownText = translated && showOriginal ? post.original.text : post.text;
+    const shownLang = translated && showOriginal ? post.original.lang : post.lang;
+    const where =
+      post.scope === "school"
+        ? "School story"
+        : opts.classNames && opts.classNames.get(post.class_id)
+          ? opts.classNames.get(post.class_id)
+          : null;
+    const headId = uid("post");
+    card.setAttribute("aria-labelledby", headId);
+    const head = h(
+      "header",
+      { class: "post-head" },
+      h("div", { class: "post-avatar", "aria-hidden": "true" }, initials(post.author && post.author.name)),
+      h(
+        "div",
+        { class: "post-meta" },
+        h("p", { class: "post-author", id: headId }, post.author ? post.author.name : "Someone"),
+        h(
+          "p",
+          { class: "post-when" },
+          where ? h("span", { class: `post-where ${post.scope === "school" ? "is-school" : ""}` }, where) : null,
+          timeEl(post.created_at),
+          post.edited_at ? h("span", { class: "post-edited" }, " · edited") : null,
+        ),
+      ),
+    );
+    const parts = [head];
+    if (shownText) parts.push(textBlock(shownText, shownLang));
+    if (post.translation && post.translation.status === "ready" && post.original && post.original.lang !== post.lang) {
+      const toggle = h(
+        "button",
+        { type: "button", class: "link-button see-original", "aria-pressed": showOriginal ? "true" : "false" },
+        showOriginal ? "See translation" : "See original",
+      );
+      toggle.addEventListener("click", () => {
+        showOriginal = !showOriginal;
+        render();
+        const again = card.querySelector(".see-original");
+        if (again) again.focus();
+      });
+      parts.push(
+        h(
+          "p",
+          { class: "translated-note" },
+          icon("globe", "icon-small"),
+          showOriginal
+            ? `Original (${languageName(post.original.lang)})`
+            : `Translated from ${languageName(post.original.lang)}`,
+          " · ",
+          toggle,
+        ),
+      );
+    } else if (post.translation && post.translation.status === "pending") {
+      parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+    } else if (post.translation && post.translation.status === "unavailable" && opts.me && post.text) {
+      parts.push(
+        h(
+          "p",
+          { class: "translated-note" },
+          icon("globe", "icon-small"),
+          `Shown in ${languageName(post.lang)}: not translated into ${languageName(opts.me.language)} yet`,
+        ),
+      );
+    }
+    if (post.media && post.media.length) parts.push(...mediaBlock(post.media));
+    if (post.students && post.students.length) {
+      parts.push(
+        h(
+          "p",
+          { class: "post-tags" },
+          h("span", { class: "visually-hidden" }, "Pupils in this post: "),
+          post.students.map((s) => h("span", { class: "chip" }, s.name)),
+        ),
+      );
+    }
+    parts.push(footer());
+    mount(card, ...parts);
+  }
+
+  function footer() {
+    const count = post.like_count || 0;
+    const items = [];
+    if (opts.canLike) {
+      const like = h(
+        "button",
+        {
+          type: "button",
+          class: `like-button ${post.liked ? "is-liked" : ""}`,
+          "aria-pressed": post.liked ? "true" : "false",
+        },
+        icon("heart"),
+        h("span", { class: "like-label" }, post.liked ? "Liked" : "Like"),
+      );
+      like.addEventListener("click", () => toggleLike());
+      items.push(like);
+    }
+    items.push(
+      h(
+        "span",
+        { class: "like-count", "data-like-count": count, "aria-live": "polite", dir: "auto" },
+        count ? (count === 1 ? "1 like" : `${number(count)} likes`) : opts.canLike ? "" : "No likes yet",
+      ),
+    );
+    if (opts.staff && count) {
+      const who = h("button", { type: "button", class: "link-button" }, "Who liked?");
+      who.addEventListener("click", () => showLikers(who));
+      items.push(who);
+    }
+    if (likers && likers.length) {
+      items.push(h("span", { class: "likers" }, `${likers.slice(-3).join(", ")} liked this`));
+    }
+    if (opts.onDelete && opts.me && (opts.me.role === "admin" || (post.author && post.author.id === opts.me.id))) {
+      const remove = h("button", { type: "button", class: "link-button danger push-end" }, "Delete");
+      remove.addEventListener("click", () => opts.onDelete(post, remove));
+      items.push(remove);
+    }
+    return h("footer", { class: "post-foot" }, items);
+  }
+
+  async function toggleLike() {
+    const want = !post.liked;
+    post = { ...post, liked: want, like_count: Math.max(0, (post.like_count || 0) + (want ? 1 : -1)) };
+    render();
+    card.querySelector(".like-button").focus();
+    try {
+      const reply = want ? await api.put(`/api/posts/${post.id}/like`) : await api.del(`/api/posts/${post.id}/like`);
+      post = { ...post, liked: reply.liked, like_count: reply.like_count };
+      render();
+      card.querySelector(".like-button").focus();
+    } catch (err) {
+      post = { ...post, liked: !want, like_count: Math.max(0, (post.like_count || 0) + (want ? -1 : 1)) };
+      render();
+      toast(messageOf(err), "error");
+    }
+  }
+
+  async function showLikers(button) {
+    await busy(button, async () => {
+      try {
+        const reply = await api.get(`/api/posts/${post.id}/likes`);
+        const names = (reply.items || []).map((i) => (i.user ? i.user.name : "someone"));
+        toast(names.length ? `Liked by ${names.join(", ")}` : "No likes yet");
+      } catch (err) {
+        toast(messageOf(err), "error");
+      }
+    });
+  }
+
+  card.update = (next) => {
+    post = { ...post, ...next, liked: next.liked ?? post.liked };
+    render();
+  };
+  card.likes = (count, user) => {
+    const changed = count !== post.like_count;
+    post = { ...post, like_count: count };
+    if (user && opts.staff) likers = [...(likers || []).filter((n) => n !== user.name), user.name];
+    render();
+    if (changed) {
+      const el = card.querySelector(".like-count");
+      if (el) {
+        el.classList.remove("bump");
+        void el.offsetWidth;
+        el.classList.add("bump");
+      }
+    }
+  };
+  card.translated = (lang, text) => {
+    if (base(lang) !== base(opts.me ? opts.me.language : "en")) return;
+    post = { ...post, text, lang, translation: { ...(post.translation || {}), status: "ready" } };
+    render();
+  };
+  Object.defineProperty(card, "post", { get: () => post });
+  render();
+  return card;
+}
+
+function initials(name) {
+  const words = String(name || "?").replace(/[()]/g, "").split(/\s+/).filter(Boolean);
+  const picked = words.filter((w) => !/^(mr|mrs|ms|miss|dr)\.?$/i.test(w));
+  return (picked[0] || words[0] || "?").charAt(0).toUpperCase();
+}
+
+/**
+ * A live list of posts. `opts`: {path, channels: [names], me, classNames, canLike, staff,
+ * emptyTitle, emptyText, onDelete}. Returns {el, add(post)}.
+ */
+export function storyList(ctx, opts) {
+  const list = h("div", { class: "post-list", "aria-live": "off" });
+  const status = h("div", { class: "list-status" });
+  const more = h("button", { type: "button", class: "button button-ghost button-block", hidden: true }, "Show older posts");
+  const el = h("section", { class: "stories", "aria-label": opts.label || "Posts" }, list, status, more);
+  const cards = new Map();
+  let nextBefore = null;
+  let loaded = false;
+  const cardOpts = {
+    me: ctx.me,
+    classNames: opts.classNames,
+    canLike: opts.canLike,
+    staff: opts.staff,
+    onDelete: opts.onDelete || (ctx.me && ctx.me.role !== "parent" && ctx.me.role !== "student" ? deletePost : null),
+  };
+
+  async function deletePost(post, button) {
+    if (!(await confirmDialog("Delete this post?", "It will disappear for every family at once.", "Delete"))) return;
+    await busy(button, async () => {
+      try {
+        await api.del(`/api/posts/${post.id}`);
+        remove(post.id);
+        toast("Post deleted");
+      } catch (err) {
+        toast(messageOf(err), "error");
+      }
+    });
+  }
+
+  function place(card) {
+    // Newest first, by id.
+    const id = card.post.id;
+    const after = [...list.children].find((c) => Number(c.dataset.postId) < id);
+    list.insertBefore(card, after || null);
+  }
+
+  function upsert(post, { live = false } = {}) {
+    if (!post || typeof post.id !== "number") return;
+    const existing = cards.get(post.id);
+    if (existing) {
+      existing.update(post);
+      return;
+    }
+    if (opts.accept && !opts.accept(post)) return;
+    const card = postCard({ liked: false, like_count: 0, media: [], students: [], ...post }, cardOpts);
+    cards.set(post.id, card);
+    if (live) {
+      card.classList.add("is-new");
+      const mine = post.author && ctx.me && post.author.id === ctx.me.id;
+      if (!mine) toast(`New post from ${post.author ? post.author.name : "school"}`);
+    }
+    place(card);
+    refreshStatus();
+  }
+
+  function remove(id) {
+    const card = cards.get(id);
+    if (card) {
+      card.remove();
+      cards.delete(id);
+      refreshStatus();
+    }
+  }
+
+  function refreshStatus() {
+    if (!loaded) return;
+    if (cards.size === 0) mount(status, empty(opts.emptyTitle || "No posts yet", opts.emptyText || ""));
+    else mount(status);
+  }
+
+  async function load(reset = false) {
+    if (reset) {
+      nextBefore = null;
+    }
+    if (!loaded) mount(status, loading("Loading posts…"));
+    try {
+      const page = await api.get(`${opts.path}${api.qs({ limit: PAGE, before: reset ? null : nextBefore })}`, {
+        signal: ctx.scope.signal,
+      });
+      if (reset) {
+        const keep = new Set(page.items.map((p) => p.id));
+        const oldest = page.items.length ? page.items[page.items.length - 1].id : Infinity;
+        for (const id of [...cards.keys()]) if (id >= oldest && !keep.has(id)) remove(id);
+      }
+      loaded = true;
+      for (const post of page.items) upsert(post);
+      nextBefore = page.next_before ?? null;
+      more.hidden = !nextBefore;
+      refreshStatus();
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      loaded = true;
+      mount(status, failure(err, opts.what || "The story"));
+      more.hidden = true;
+      if (err instanceof api.ApiError && err.missing && opts.onMissing) opts.onMissing();
+      return;
+    }
+  }
+
+  more.addEventListener("click", () => busy(more, () => load(false)));
+
+  for (const channel of opts.channels || []) {
+    ctx.scope.live(channel, {
+      event(frame) {
+        const data = frame.data || {};
+        switch (frame.type) {
+          case "post.created":
+            upsert(data.post, { live: true });
+            break;
+          case "post.updated":
+            if (data.post && cards.has(data.post.id)) cards.get(data.post.id).update(data.post);
+            break;
+          case "post.deleted":
+            remove(data.post_id);
+            break;
+          case "post.translated": {
+            const card = cards.get(data.post_id);
+            if (card) card.translated(data.lang, data.text);
+            break;
+          }
+          case "post.liked":
+          case "post.unliked": {
+            const card = cards.get(data.post_id);
+            if (card) {
+              card.likes(data.like_count, frame.type === "post.liked" ? data.user : null);
+              if (frame.type === "post.liked" && data.user && opts.staff) playPop();
+            }
+            break;
+          }
+          default:
+            break;
+        }
+      },
+      reset() {
+        load(true);
+      },
+    });
+  }
+
+  load(true);
+  return { el, upsert, reload: () => load(true) };
+}
+
+/**
+ * The composer: text, photos and (for a class) pupil tags. Pupils without photo
+ * consent, or in care, are marked, and a post with photos that tags them is refused
+ * here, before anything is uploaded (the server refuses it too: 422 consent_required).
+ */
+export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }) {
+  const text = h("textarea", {
+    class: "input composer-text",
+    rows: "3",
+    maxlength: "20000",
+    placeholder: placeholder || "Share some class news…",
+  });
+  const files = [];
+  const fileInput = h("input", {
+    type: "file",
+    accept: "image/jpeg,image/png,image/webp",
+    multiple: true,
+    class: "visually-hidden",
+    id: uid("photos"),
+  });
+  const previews = h("ul", { class: "composer-previews", "aria-label": "Photos to post" });
+  const chosen = new Set();
+  const warning = h("p", { class: "notice notice-warn", role: "alert", hidden: true });
+  const error = errorLine();
+  const submit = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Post");
+  const tagBox = pupils ? tagPicker(pupils, chosen, checkConsent) : null;
+
+  function lacking() {
+    if (!pupils) return [];
+    return pupils.filter((p) => chosen.has(p.id) && (p.photo_consent === false || p.la_care === true));
+  }
+
+  function checkConsent() {
+    const bad = files.length ? lacking() : [];
+    if (bad.length) {
+      warning.textContent = `No photos of ${bad.map((p) => p.name).join(", ")}: the school has no photo consent. Remove the photos or untag ${bad.length === 1 ? "this pupil" : "these pupils"}.`;
+      warning.hidden = false;
+    } else {
+      warning.hidden = true;
+      warning.textContent = "";
+    }
+    return bad;
+  }
+
+  function drawPreviews() {
+    mount(
+      previews,
+      files.map((f, i) =>
+        h(
+          "li",
+          { class: "composer-preview" },
+          h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "icon-button remove-photo",
+              "aria-label": `Remove photo ${i + 1}`,
+              onclick: () => {
+                URL.revokeObjectURL(f.url);
+                files.splice(i, 1);
+                drawPreviews();
+                checkConsent();
+              },
+            },
+            icon("x"),
+          ),
+        ),
+      ),
+    );
+  }
+
+  fileInput.addEventListener("change", () => {
+    for (const file of fileInput.files) {
+      if (files.length >= 10) break;
+      if (file.size > 10 * 1024 * 1024) {
+        toast(`${file.name} is larger than 10 MB.`, "error");
+        continue;
+      }
+      files.push({ file, url: URL.createObjectURL(file) });
+    }
+    fileInput.value = "";
+    drawPreviews();
+    checkConsent();
+  });
+  ctx.scope.onDispose(() => files.forEach((f) => URL.revokeObjectURL(f.url)));
+
+  const form = h(
+    "form",
+    { class: "card composer", novalidate: true },
+    h("label", { class: "visually-hidden", for: (text.id = uid("compose")) }, "Post text"),
+    text,
+    previews,
+    tagBox,
+    warning,
+    error.el,
+    h(
+      "div",
+      { class: "composer-actions" },
+      h("label", { class: "button button-soft", for: fileInput.id }, icon("camera"), "Add photos"),
+      fileInput,
+      submit,
+    ),
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    const body = text.value.trim();
+    if (!body && !files.length) {
+      error.show("Write something or add a photo first.");
+      focus(text);
+      return;
+    }
+    if (checkConsent().length) {
+      focus(warning);
+      return;
+    }
+    await busy(submit, async () => {
+      try {
+        const mediaIds = [];
+        for (const f of files) {
+          const data = new FormData();
+          data.append("file", f.file, f.file.name);
+          const uploaded = await api.post("/api/media", data);
+          mediaIds.push(uploaded.id);
+        }
+        const payload = { text: body, media_ids: mediaIds };
+        if (pupils) payload.student_ids = [...chosen];
+        const post = await api.post(postPath, payload);
+        text.value = "";
+        files.forEach((f) => URL.revokeObjectURL(f.url));
+        files.length = 0;
+        chosen.clear();
+        if (tagBox) tagBox.reset();
+        drawPreviews();
+        checkConsent();
+        toast("Posted");
+        if (onPosted) onPosted(post);
+      } catch (err) {
+        if (err instanceof api.ApiError && err.code === "consent_required") {
+          const names = ((err.details && err.details.students) || []).map((s) => s.name);
+          error.show(names.length ? `No photo consent for ${names.join(", ")}.` : err.message);
+        } else {
+          error.show(messageOf(err));
+        }
+      }
+    });
+  });
+  return form;
+}
+
+function tagPicker(pupils, chosen, changed) {
+  const summary = h("summary", {}, "Tag pupils");
+  const count = h("span", { class: "tag-count" });
+  summary.append(count);
+  const grid = h(
+    "div",
+    { class: "tag-grid" },
+    pupils.map((p) => {
+      const id = uid("tag");
+      const noPhotos = p.photo_consent === false || p.la_care === true;
+      const box = h("input", { type: "checkbox", id, class: "check", value: p.id });
+      box.addEventListener("change", () => {
+        if (box.checked) chosen.add(p.id);
+        else chosen.delete(p.id);
+        count.textContent = chosen.size ? `(${chosen.size})` : "";
+        changed();
+      });
+      return h(
+        "label",
+        { for: id, class: `tag-option ${noPhotos ? "no-photos" : ""}` },
+        box,
+        h("span", {}, p.name),
+        noPhotos ? h("span", { class: "badge badge-warn" }, "No photos") : null,
+      );
+    }),
+  );
+  const el = h("details", { class: "tag-picker" }, summary, grid);
+  el.reset = () => {
+    for (const box of grid.querySelectorAll("input")) box.checked = false;
+    count.textContent = "";
+  };
+  return el;
+}
+
+export { mediaUrl };
