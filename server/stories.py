@@ -3,7 +3,8 @@
 No HTTP here. Every change happens inside the caller's transaction, writes an
 audit entry and emits its live events (published after commit). A post reaches
 clients in one shape, built by :func:`post_shape` for REST replies and event
-payloads alike; :func:`reader_view` then fits it to one reader's language.
+payloads alike; ``server.translation.view.reader_view`` then fits it to one reader's
+language (REST here, live events in the live layer's per-reader renderer).
 Shaping a page of posts takes one query per kind of detail (authors, files,
 tagged pupils, their names, the reader's likes), never one per post.
 
@@ -39,6 +40,8 @@ from server.events import emit
 from server.feed import followed_classes
 from server.media import claim_media, drop_unlinked, media_shape
 from server.timeutil import iso
+from server.translation import view as translation_view
+from server.translation.cache import forget as forget_translations
 
 MAX_TEXT = 5000
 MAX_TAGS = 60
@@ -73,7 +76,7 @@ def post_shape(
     """A post in the API.md shape, in its original language.
 
     ``liked`` is the reader's own like; None leaves it out (live event payloads,
-    whose readers each keep their own). :func:`reader_view` adds ``translation``.
+    whose readers each keep their own). The reader's view adds ``translation``.
     """
     shape: dict[str, Any] = {
         "id": post.id,
@@ -92,37 +95,6 @@ def post_shape(
     if liked is not None:
         shape["liked"] = liked
     return shape
-
-
-def _base_language(code: str) -> str:
-    return code.split("-", 1)[0].split("_", 1)[0].lower()
-
-
-def reader_view(
-    post: Mapping[str, Any],
-    reader_language: str,
-    translations: Mapping[str, str],
-    *,
-    missing: str = "unavailable",
-) -> dict[str, Any]:
-    """The post as one reader sees it: in their language when a translation is ready.
-
-    ``translations`` maps a language to the post's text in it. ``missing`` is the
-    status when the reader's language is absent: ``unavailable`` for REST without a
-    translation pipeline, ``pending`` while one is working on it.
-    """
-    view = dict(post)
-    view.pop("translations", None)
-    original = post["original"]
-    if _base_language(reader_language) == _base_language(original["lang"]):
-        view.update(text=original["text"], lang=original["lang"], translation={"status": "not_needed"})
-        return view
-    text = translations.get(reader_language) or translations.get(_base_language(reader_language))
-    if text is not None:
-        view.update(text=text, lang=reader_language, translation={"status": "ready"})
-    else:
-        view.update(text=original["text"], lang=original["lang"], translation={"status": missing})
-    return view
 
 
 @dataclass
@@ -177,15 +149,6 @@ async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int
     return decor
 
 
-async def translations_for(
-    session: AsyncSession, posts: Sequence[Post], language: str
-) -> dict[int, dict[str, str]]:
-    """Ready translations of these posts into ``language``, by post id (none without a pipeline)."""
-    from server.translation.view import translations_by_id
-
-    return await translations_by_id(session, [(p.id, p.text, p.lang) for p in posts], language)
-
-
 async def shape_posts(
     session: AsyncSession, posts: Sequence[Post], reader: Principal | None
 ) -> list[dict[str, Any]]:
@@ -201,18 +164,14 @@ async def shape_posts(
         )
         for post in posts
     ]
-    if reader is None:
-        from server.translation.view import cached_languages
-
+    if reader is None:  # live payloads carry every stored translation; the live layer picks per reader
         return [
-            {**shape, "translations": await cached_languages(session, post.text, post.lang)}
+            {**shape, "translations": await translation_view.cached_languages(session, post.text, post.lang)}
             for shape, post in zip(shapes, posts, strict=True)
         ]
-    from server.translation.view import reader_view as translated_view
-
     language = reader.user.language
-    translated = await translations_for(session, posts, language)
-    return [translated_view(shape, language, translated.get(shape["id"], {})) for shape in shapes]
+    found = await translation_view.cached_translations(session, [(p.text, p.lang) for p in posts], language)
+    return [translation_view.reader_view(shape, language, found) for shape in shapes]
 
 
 # -- who sees what -----------------------------------------------------------------------------
@@ -404,10 +363,13 @@ async def update_post(
     removed = [m.id for m in current_media if m.id not in {x.id for x in media}]
     await session.execute(delete(PostMedia).where(PostMedia.post_id == post.id))
     await session.execute(delete(PostStudent).where(PostStudent.post_id == post.id))
+    previous_text = post.text
     post.text = text
     post.edited_at = now
     _link(session, post, media, pupils)
     await session.flush()
+    if text != previous_text:
+        await forget_translations(session, previous_text, post.lang)
     keys = await drop_unlinked(session, removed)
     audit.record(session, principal.school_id, principal.id, "post.edited", "post", post.id, fields=changed)
     await _emit_post(session, "post.updated", post)
@@ -434,7 +396,5 @@ async def delete_post(session: AsyncSession, principal: Principal, post: Post) -
     emit(session, channels_of(post)[0], "post.deleted", {"post_id": post.id})
     await session.delete(post)
     await session.flush()
-    from server.translation.cache import forget
-
-    await forget(session, post.text, post.lang)
+    await forget_translations(session, post.text, post.lang)
     return await drop_unlinked(session, media_ids)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import httpx
 from sqlalchemy import event
@@ -88,10 +89,14 @@ async def test_pupil_feed_is_their_class_and_the_school(api: httpx.AsyncClient, 
 
 @contextmanager
 def _count_queries(engine: Engine) -> Iterator[list[str]]:
+    """Statements run on behalf of this test's task (background parts share the engine)."""
     statements: list[str] = []
+    task = asyncio.current_task()
 
     def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
+        with suppress(RuntimeError):
+            if asyncio.current_task() is task:
+                statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -129,4 +134,4 @@ async def test_feed_queries_do_not_grow_with_the_page(api: httpx.AsyncClient, wo
         page = await _feed(api, parent)
     assert len(page["items"]) == 12
     assert all(p["liked"] and p["media"] and p["students"] for p in page["items"])
-    assert len(large) == len(small) <= 12
+    assert 5 <= len(large) == len(small) <= 12

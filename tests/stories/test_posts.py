@@ -318,3 +318,34 @@ async def test_another_schools_staff_cannot_reach_a_post(api: httpx.AsyncClient,
     assert (await api.patch(f"/api/posts/{post_id}", json={"text": "x"}, headers=intruder)).status_code == 404
     assert (await api.delete(f"/api/posts/{post_id}", headers=intruder)).status_code == 404
     assert (await api.get("/api/school/posts", headers=intruder)).json()["items"] == []
+
+
+async def test_p18_an_edit_forgets_the_translations_of_the_words_it_replaced(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    import secrets
+
+    from server.db.models import Translation
+    from server.translation.cache import content_hash
+
+    old_text = f"Trip on Friday {secrets.token_hex(3)}"
+    created = await api.post(
+        f"/api/classes/{world.classes[0].id}/posts", json={"text": old_text}, headers=world.teacher.headers
+    )
+    async with world.services.transaction() as session:
+        session.add(
+            Translation(
+                content_hash=content_hash(old_text), source="en", target="es", text="Excursión", engine="t"
+            )
+        )
+    edited = await api.patch(
+        f"/api/posts/{created.json()['id']}",
+        json={"text": "Trip moved to Monday"},
+        headers=world.teacher.headers,
+    )
+    assert edited.status_code == 200
+    async with world.services.read() as session:
+        left = await session.scalar(
+            select(func.count()).where(Translation.content_hash == content_hash(old_text))
+        )
+    assert left == 0
