@@ -9,7 +9,6 @@ until both are present and stories serves translations through ``server.translat
 from __future__ import annotations
 
 import asyncio
-import inspect
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,19 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-stories = pytest.importorskip("server.stories")
-pytest.importorskip("server.channels.render")
-pytest.importorskip("tests.live.servers")
-if "server.translation" not in inspect.getsource(stories):
-    pytest.skip("the stories module does not serve translations yet", allow_module_level=True)
-
-from server.db.models import Translation  # noqa: E402
-from server.services import Services  # noqa: E402
-from server.translation.argos import install_package  # noqa: E402
-from tests.factories import Actor, World, make_world  # noqa: E402
-from tests.live.client import LiveClient  # noqa: E402
-from tests.live.servers import LiveServer, live_database, running_servers, shared_services  # noqa: E402
-from tests.translation.conftest import ARGOS_LANG, needs_apertium, needs_argos  # noqa: E402
+from server.db.models import Translation
+from server.services import Services
+from server.translation.argos import install_package
+from tests.factories import Actor, World, make_world
+from tests.live.client import LiveClient
+from tests.live.servers import LiveServer, live_database, running_servers, shared_services
+from tests.translation.conftest import ARGOS_LANG, needs_apertium, needs_argos
 
 pytestmark = [pytest.mark.live, needs_argos, needs_apertium]
 
@@ -176,3 +169,34 @@ async def test_p18_deleting_the_only_post_with_a_text_removes_its_translations(s
             .where(Translation.content_hash == content_hash(text))
         )
     assert rows == 0
+
+
+async def test_p4_a_parents_spanish_message_is_read_by_the_teacher_in_english_over_rest(site: Site) -> None:
+    world, parents = await family_class(site)
+    # Working hours every day, so the message is not held for quiet hours whenever the test runs.
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    await world.update_school(working_hours={day: ["00:00", "23:59"] for day in days})
+    parent = parents["es"]
+    async with httpx.AsyncClient(base_url=site.server.http_url) as client:
+        me = (await client.get("/api/me", headers=parent.headers)).json()
+        opened = await client.post(
+            "/api/conversations",
+            json={"student_id": me["children"][0]["id"], "staff_id": world.teacher.id},
+            headers=parent.headers,
+        )
+        assert opened.status_code in (200, 201), opened.text
+        url = f"/api/conversations/{opened.json()['id']}/messages"
+        text = f"Mi hijo tiene fiebre hoy {secrets.token_hex(2)}."
+        sent = await client.post(url, json={"text": text}, headers=parent.headers)
+        assert sent.status_code == 201, sent.text
+        message_id = sent.json()["id"]
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
+            items = (await client.get(url, headers=world.teacher.headers)).json()["items"]
+            seen = next((m for m in items if m["id"] == message_id), None)
+            if seen is not None and seen["translation"]["status"] == "ready":
+                break
+            assert asyncio.get_running_loop().time() < deadline, seen
+            await asyncio.sleep(0.1)
+    assert seen["lang"] == "en" and "fever" in seen["text"]
+    assert seen["original"] == {"text": text, "lang": "es"}
