@@ -174,8 +174,9 @@ async def patch_me(request: Request) -> Response:
             password=body.password,
             current_password=body.current_password,
         )
-    if body.password is not None:
-        # The user's other sessions were revoked: close their live connections too.
+    if body.password is not None or (body.language is not None and body.language != principal.user.language):
+        # Other sessions were revoked (close their connections), or the reading language
+        # changed (the live layer regroups the user's connections into the new variant).
         await services.access_changed(principal.id)
     return ok(await me_shape(services, user))
 
