@@ -70,6 +70,19 @@ class UserPayload(_Payload):
     user: dict[str, Any]
 
 
+class ActivityPayload(_Payload):
+    activity: dict[str, Any]
+
+
+class ActivityIdPayload(_Payload):
+    activity_id: int
+
+
+class AvatarPayload(_Payload):
+    student_id: int
+    avatar: dict[str, str]
+
+
 class AnyPayload(_Payload):
     pass
 
@@ -91,13 +104,15 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "portfolio.submitted": ItemPayload,
     "portfolio.approved": ItemPayload,
     "portfolio.returned": ItemPayload,
-    "activity.created": AnyPayload,
+    "activity.created": ActivityPayload,
+    "activity.updated": ActivityPayload,
+    "activity.deleted": ActivityIdPayload,
     "presence.joined": UserPayload,
     "presence.left": UserPayload,
     "report.created": AnyPayload,
     "guardian_request.created": AnyPayload,
     "office.message": MessagePayload,
-    "avatar.updated": AnyPayload,
+    "avatar.updated": AvatarPayload,
     "access.changed": AnyPayload,
 }
 
