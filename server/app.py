@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from server.api import auth, join_preview, messages, meta, onboarding
 from server.api import media as media_api
 from server.api import points as points_api
+from server.api import portfolio as portfolio_api
 from server.api import school as school_api
 from server.api import stories as stories_api
 from server.api.http import JSONResponse
@@ -66,6 +67,7 @@ def api_routes() -> list[BaseRoute]:
         *media_api.routes,
         *points_api.routes,
         *messages.routes,
+        *portfolio_api.routes,
         *live_endpoint.routes,
         *join_preview.routes,
     ]

@@ -12,7 +12,7 @@ import itertools
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from server.auth.tokens import csrf_token, digest, new_code, new_token
 from server.db.models import (
+    Activity,
     GuardianLink,
     Invite,
     OutboxEvent,
@@ -344,3 +345,28 @@ def principal_of(actor: Actor) -> Any:
     from server.auth.principal import Principal
 
     return Principal(user=actor.user, session_id=0, token=actor.token, via="bearer", policy_version=1)
+
+
+# -- portfolio helpers ---------------------------------------------------------------------------
+
+
+async def add_activity(
+    world: World,
+    school_class: SchoolClass,
+    title: str = "Draw your favourite animal",
+    *,
+    due_at: datetime | None = None,
+) -> Activity:
+    """A home-learning activity set by the world's teacher, written straight to the database."""
+    async with world.services.transaction() as session:
+        activity = Activity(
+            school_id=world.school.id,
+            class_id=school_class.id,
+            title=title,
+            instructions="Use colours!",
+            due_at=due_at,
+            created_by=world.teacher.id,
+        )
+        session.add(activity)
+        await session.flush()
+    return activity

@@ -1,0 +1,284 @@
+"""API.md "Portfolio and pupil area": activities, submissions and their review, portfolios, avatars."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import avatars
+from server import portfolio as domain
+from server.access import get_class, get_student, own_student
+from server.api.http import (
+    JSONResponse,
+    authenticate,
+    changes_of,
+    limit,
+    ok,
+    page_params,
+    parse,
+    path_id,
+    query_int,
+    services_of,
+)
+from server.auth.principal import Principal, require_role
+from server.errors import bad_request, forbidden
+from server.media import discard_files
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
+
+
+def _plain(value: str) -> str:
+    """Text as stored: newlines normalised, no control characters."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(value):
+        raise ValueError("Text may not contain control characters.")
+    return value
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_plain),
+    ]
+
+
+Title = _text(200, 1)
+LongText = _text(10_000)
+WorkText = _text(5_000)
+Comment = _text(2_000)
+MediaIds = Annotated[list[Annotated[int, Field(ge=1, le=2**62)]], Field(max_length=100)]
+SUBMISSIONS_PER_10_MINUTES = 30
+
+
+class ActivityBody(BaseModel):
+    title: Title
+    instructions: LongText = ""
+    due_at: AwareDatetime | None = None
+    media_ids: MediaIds = []
+
+
+class ActivityPatch(BaseModel):
+    title: Title | None = None
+    instructions: LongText | None = None
+    due_at: AwareDatetime | None = None
+
+
+class SubmissionBody(BaseModel):
+    text: WorkText = ""
+    media_ids: MediaIds = []
+
+
+class ApproveBody(BaseModel):
+    comment: Comment = ""
+
+
+class ReturnBody(BaseModel):
+    comment: _text(2_000, 1)  # type: ignore[valid-type]
+
+
+class AvatarBody(BaseModel):
+    avatar: Any
+
+
+def _status(request: Request) -> str | None:
+    status = request.query_params.get("status") or None
+    if status is not None and status not in domain.STATUSES:
+        raise bad_request(f"'status' must be one of {', '.join(domain.STATUSES)}.", field="status")
+    return status
+
+
+def _page(items: list[dict[str, Any]], next_before: int | None) -> dict[str, Any]:
+    return {"items": items, "next_before": next_before}
+
+
+async def list_activities(request: Request) -> Response:
+    principal = await authenticate(request)
+    before, count = page_params(request)
+    async with services_of(request).read() as session:
+        school_class = await get_class(session, principal, path_id(request))
+        found = await domain.list_activities(session, school_class, before, count)
+        items = await domain.shape_activities(session, principal, found)
+    return ok(_page(items, found[-1].id if len(found) == count else None))
+
+
+async def create_activity(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    body = await parse(request, ActivityBody)
+    services = services_of(request)
+    async with services.transaction() as session:
+        school_class = await get_class(session, principal, path_id(request))
+        shape = await domain.create_activity(
+            session,
+            principal,
+            school_class,
+            title=body.title,
+            instructions=body.instructions,
+            due_at=body.due_at,
+            media_ids=body.media_ids,
+            now=services.clock(),
+        )
+    return ok(shape, 201)
+
+
+async def get_activity(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        found = await domain.get_activity(session, principal, path_id(request))
+        [shape] = await domain.shape_activities(session, principal, [found])
+    return ok(shape)
+
+
+async def patch_activity(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    body = await parse(request, ActivityPatch)
+    changes = changes_of(body, clearable={"due_at": None})
+    async with services_of(request).transaction() as session:
+        found = await domain.get_activity(session, principal, path_id(request))
+        shape = await domain.update_activity(session, principal, found, changes)
+    return ok(shape)
+
+
+async def delete_activity(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    services = services_of(request)
+    async with services.transaction() as session:
+        found = await domain.get_activity(session, principal, path_id(request))
+        unused = await domain.delete_activity(session, principal, found)
+    await discard_files(services, unused)
+    return ok({"deleted": True})
+
+
+async def submit(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "student")
+    body = await parse(request, SubmissionBody)
+    await limit(request, "submission", str(principal.id), SUBMISSIONS_PER_10_MINUTES, 600)
+    services = services_of(request)
+    async with services.transaction() as session:
+        shape = await domain.submit(
+            session,
+            principal,
+            path_id(request),
+            text=body.text,
+            media_ids=body.media_ids,
+            now=services.clock(),
+        )
+    return ok(shape, 201)
+
+
+async def _decide(request: Request, principal: Principal, decision: str, comment: str) -> Response:
+    services = services_of(request)
+    async with services.transaction() as session:
+        shape = await domain.decide(
+            session, principal, path_id(request), decision, comment=comment, now=services.clock()
+        )
+    return ok(shape)
+
+
+async def approve(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    body = await parse(request, ApproveBody)
+    return await _decide(request, principal, "approve", body.comment)
+
+
+async def return_(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    body = await parse(request, ReturnBody)
+    return await _decide(request, principal, "return", body.comment)
+
+
+async def get_submission(request: Request) -> Response:
+    principal = await authenticate(request)
+    async with services_of(request).read() as session:
+        shape = await domain.get_item(session, principal, path_id(request))
+    return ok(shape)
+
+
+async def class_submissions(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "staff")
+    status = _status(request)
+    activity_id = query_int(request, "activity_id")
+    before, count = page_params(request)
+    async with services_of(request).read() as session:
+        school_class = await get_class(session, principal, path_id(request))
+        items, next_before = await domain.class_items(
+            session, school_class, status=status, activity_id=activity_id, before=before, limit=count
+        )
+    return ok(_page(items, next_before))
+
+
+async def student_portfolio(request: Request) -> Response:
+    principal = await authenticate(request)
+    status = _status(request)
+    before, count = page_params(request)
+    async with services_of(request).read() as session:
+        pupil = await get_student(session, principal, path_id(request))
+        items, next_before = await domain.portfolio_of(
+            session, principal, pupil, status=status, before=before, limit=count
+        )
+    return ok(_page(items, next_before))
+
+
+async def my_submissions(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "student")
+    status = _status(request)
+    before, count = page_params(request)
+    async with services_of(request).read() as session:
+        items, next_before = await domain.own_portfolio(
+            session, principal, status=status, before=before, limit=count
+        )
+    return ok(_page(items, next_before))
+
+
+async def avatar_parts(request: Request) -> Response:
+    """The static parts catalogue, privately cacheable for a day and revalidated by ETag."""
+    await authenticate(request)
+    body, etag = avatars.catalogue_body()
+    headers = {"Cache-Control": f"private, max-age={avatars.CACHE_SECONDS}", "ETag": etag}
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=JSONResponse.media_type, headers=headers)
+
+
+async def patch_avatar(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "student")
+    body = await parse(request, AvatarBody)
+    avatar = avatars.check_avatar(body.avatar)
+    async with services_of(request).transaction() as session:
+        pupil = await own_student(session, principal.id)
+        if pupil is None:
+            raise forbidden("Only pupils have an avatar.")
+        await avatars.set_avatar(session, pupil, avatar)
+    return ok({"student_id": pupil.id, "avatar": avatar})
+
+
+routes = [
+    Route("/api/classes/{id:int}/activities", list_activities, methods=["GET"]),
+    Route("/api/classes/{id:int}/activities", create_activity, methods=["POST"]),
+    Route("/api/classes/{id:int}/submissions", class_submissions, methods=["GET"]),
+    Route("/api/activities/{id:int}", get_activity, methods=["GET"]),
+    Route("/api/activities/{id:int}", patch_activity, methods=["PATCH"]),
+    Route("/api/activities/{id:int}", delete_activity, methods=["DELETE"]),
+    Route("/api/activities/{id:int}/submissions", submit, methods=["POST"]),
+    Route("/api/submissions/{id:int}", get_submission, methods=["GET"]),
+    Route("/api/submissions/{id:int}/approve", approve, methods=["POST"]),
+    Route("/api/submissions/{id:int}/return", return_, methods=["POST"]),
+    Route("/api/students/{id:int}/portfolio", student_portfolio, methods=["GET"]),
+    Route("/api/me/submissions", my_submissions, methods=["GET"]),
+    Route("/api/me/avatar", patch_avatar, methods=["PATCH"]),
+    Route("/api/avatar-parts", avatar_parts, methods=["GET"]),
+]
