@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
 from server.db.models import (
+    Activity,
     Award,
     Conversation,
     GuardianLink,
@@ -34,6 +35,7 @@ from server.db.models import (
     Skill,
     StaffClass,
     Student,
+    Submission,
     User,
 )
 from server.media.files import JPEG, store_image
@@ -234,6 +236,7 @@ async def seed_demo(
     assert year4_teacher is not None
     await _seed_conversations(session, school, year4_teacher, year4_families)
     await seed_week(session, school.id, admin, classes, teachers, rng, media_dir)
+    await seed_home_learning(session, classes[4])
     return logins
 
 
@@ -461,3 +464,63 @@ async def seed_week(
     if awards:
         await session.execute(insert(Award), awards)
     await session.flush()
+
+
+async def seed_home_learning(session: AsyncSession, school_class: SchoolClass) -> None:
+    """Two activities for a class, with work handed in: approved, waiting for review, and returned."""
+    teacher_id = await session.scalar(
+        select(StaffClass.user_id).where(StaffClass.class_id == school_class.id).order_by(StaffClass.user_id)
+    )
+    pupils = list(
+        (
+            await session.scalars(
+                select(Student).where(Student.class_id == school_class.id).order_by(Student.id)
+            )
+        ).all()
+    )
+    now = utcnow().replace(microsecond=0)
+    minibeast = Activity(
+        school_id=school_class.school_id,
+        class_id=school_class.id,
+        title="Minibeast hunt",
+        instructions=(
+            "Look under a stone or a log with a grown-up. Draw what you find and write two facts about it."
+        ),
+        due_at=now + timedelta(days=3),
+        created_by=teacher_id,
+        created_at=now - timedelta(days=2),
+    )
+    reading = Activity(
+        school_id=school_class.school_id,
+        class_id=school_class.id,
+        title="Reading diary",
+        instructions="Read for ten minutes every day and tell us about your favourite character.",
+        due_at=None,
+        created_by=teacher_id,
+        created_at=now - timedelta(days=1),
+    )
+    session.add_all([minibeast, reading])
+    await session.flush()
+    work = (
+        (minibeast, "I found a woodlouse! It has 14 legs and it rolls into a ball.", "approved",
+         "Brilliant facts, well done!"),
+        (minibeast, "A snail. Snails have teeth on their tongue.", "pending", ""),
+        (reading, "Paddington", "returned", "Can you tell me why you like him?"),
+        (reading, "My favourite is Matilda because she loves books like me.", "pending", ""),
+    )  # fmt: skip
+    for number, (pupil, (activity, text, status, comment)) in enumerate(zip(pupils, work, strict=False)):
+        handed_in = now - timedelta(hours=20 - number * 3)
+        decided = status != "pending"
+        session.add(
+            Submission(
+                school_id=school_class.school_id,
+                activity_id=activity.id,
+                student_id=pupil.id,
+                text=text,
+                status=status,
+                comment=comment,
+                decided_by=teacher_id if decided else None,
+                decided_at=handed_in + timedelta(hours=2) if decided else None,
+                created_at=handed_in,
+            )
+        )
