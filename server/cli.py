@@ -174,7 +174,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
             async with db.session() as session:
                 if await session.scalar(select(func.count()).select_from(School)):
                     return None  # not an empty database: never mix the demo into real data
-                logins = await seed_demo(session)
+                logins = await seed_demo(session, media_dir=settings.media_dir)
                 await session.commit()
                 return logins
         finally:
