@@ -29,6 +29,7 @@ from server.api import auth, join_preview, messages, meta, onboarding
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
+from server.api import privacy as privacy_api
 from server.api import school as school_api
 from server.api import stories as stories_api
 from server.api.http import JSONResponse
@@ -40,6 +41,8 @@ from server.jobs import Job, JobRunner
 from server.media.sweeper import MediaPart
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, RequestContext, SecurityHeaders
+from server.privacy.erasure import OrphanFilePart
+from server.privacy.retention import DAILY, run_retention
 from server.services import Services
 from server.settings import Settings
 from server.timeutil import utcnow
@@ -68,6 +71,7 @@ def api_routes() -> list[BaseRoute]:
         *points_api.routes,
         *messages.routes,
         *portfolio_api.routes,
+        *privacy_api.routes,
         *live_endpoint.routes,
         *join_preview.routes,
     ]
@@ -147,12 +151,21 @@ def default_parts(settings: Settings) -> list[Part]:
     from server.translation.part import TranslationPart
 
     # Translation last: it watches the events committed through the sinks set up before it.
-    return [LivePart(), JobRunner(default_jobs()), MediaPart(), TranslationPart(settings)]
+    return [
+        LivePart(),
+        JobRunner(default_jobs()),
+        MediaPart(),
+        OrphanFilePart(),
+        TranslationPart(settings),
+    ]
 
 
 def default_jobs() -> list[Job]:
     """The periodic jobs every process offers to run (each tick runs in one process)."""
-    return [Job("release_held_messages", every=5.0, run=release_held_messages)]
+    return [
+        Job("release_held_messages", every=5.0, run=release_held_messages),
+        Job("retention", every=DAILY, run=run_retention, lease=3600.0),
+    ]
 
 
 async def _no_such_endpoint(request: Request) -> Response:

@@ -32,6 +32,8 @@ from server.api.http import (
 from server.auth.principal import require_role
 from server.db.models import Skill
 from server.errors import validation_error
+from server.media.uploads import discard_files
+from server.privacy import erasure
 
 ClassName = text(100)
 PersonName = text(200)
@@ -218,11 +220,11 @@ async def delete_student(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
     services = services_of(request)
-    erase = services.extras.get("erase_student", roster.erase_student)
     async with services.transaction() as session:
         pupil = await get_student(session, principal, path_id(request))
         affected = [pupil.user_id, *(g.id for g in await guardians_of(session, pupil.id))]
-        await erase(session, principal, pupil)
+        keys = await erasure.erase_student(session, pupil, principal.id)
+    await discard_files(services, keys)
     for user_id in affected:
         await services.access_changed(user_id)
     return ok({"deleted": True})

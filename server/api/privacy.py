@@ -1,0 +1,137 @@
+"""``GET /api/me/export``, ``DELETE /api/me`` and ``GET /api/audit``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from server import audit
+from server.api.http import Body, authenticate, limit, ok, page_params, parse, query_int, services_of
+from server.auth.passwords import verify_password
+from server.auth.principal import require_role
+from server.db.models import AuditEntry, User
+from server.errors import bad_request, conflict, forbidden
+from server.media.uploads import discard_files, storage_of
+from server.privacy import erasure, export
+
+
+class EraseBody(Body):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+def _filename(user_id: int, suffix: str) -> str:
+    return f'attachment; filename="homeroom-export-{user_id}.{suffix}"'
+
+
+async def export_me(request: Request) -> Response:
+    principal = await authenticate(request)
+    services = services_of(request)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "zip"):
+        raise bad_request("'format' must be json or zip.", field="format")
+    await limit(request, "export", str(principal.id), 5, 600.0)
+    async with services.transaction() as session:
+        audit.record(
+            session, principal.school_id, principal.id, "user.exported", "user", principal.id, format=fmt
+        )
+    headers = {"Cache-Control": "no-store", "Content-Disposition": _filename(principal.id, fmt)}
+    if fmt == "zip":
+        spool = await export.zip_export(services, storage_of(services), principal.id)
+        return StreamingResponse(export.read_chunks(spool), media_type="application/zip", headers=headers)
+    return StreamingResponse(
+        export.stream_export(services, principal.id), media_type="application/json", headers=headers
+    )
+
+
+async def erase_me(request: Request) -> Response:
+    principal = await authenticate(request)
+    body = await parse(request, EraseBody)
+    services = services_of(request)
+    await limit(request, "erase", str(principal.id), 5)
+    if principal.user.role == "student":
+        raise forbidden("A pupil's account is erased by the school.")
+    if not await verify_password(principal.user.password_hash, body.password):
+        raise forbidden("That password is not right.", field="password")
+    try:
+        async with services.transaction() as session:
+            user = await session.get(User, principal.id)
+            if user is None:
+                raise forbidden()
+            keys = await erasure.erase_account(session, user)
+    except erasure.EraseRefused as refused:
+        if refused.reason == "last_admin":
+            raise conflict(
+                "last_admin", "The school's last admin cannot be erased; add another admin first."
+            ) from None
+        raise forbidden("A pupil's account is erased by the school.") from None
+    await discard_files(services, keys)
+    await services.access_changed(principal.id)
+    return ok({"deleted": True})
+
+
+def _when(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"'{name}' must be an ISO 8601 date-time.", field=name) from None
+    if value.tzinfo is None:
+        raise bad_request(f"'{name}' must carry a time zone.", field=name)
+    return value
+
+
+def _shape(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "details": entry.details,
+        "created_at": entry.created_at,
+    }
+
+
+async def list_audit(request: Request) -> Response:
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    before, count = page_params(request)
+    query = select(AuditEntry).where(AuditEntry.school_id == principal.school_id)
+    action = request.query_params.get("action")
+    if action:
+        if len(action) > 64:
+            raise bad_request("'action' is too long.", field="action")
+        query = query.where(AuditEntry.action == action)
+    target_type = request.query_params.get("target_type")
+    if target_type:
+        if len(target_type) > 32:
+            raise bad_request("'target_type' is too long.", field="target_type")
+        query = query.where(AuditEntry.target_type == target_type)
+    actor_id = query_int(request, "actor_id")
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    start, end = _when(request, "from"), _when(request, "to")
+    if start is not None:
+        query = query.where(AuditEntry.created_at >= start)
+    if end is not None:
+        query = query.where(AuditEntry.created_at < end)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    async with services_of(request).read() as session:
+        entries = (await session.scalars(query.order_by(AuditEntry.id.desc()).limit(count))).all()
+    return ok({"items": [_shape(e) for e in entries]})
+
+
+routes = [
+    Route("/api/me/export", export_me, methods=["GET"]),
+    Route("/api/me", erase_me, methods=["DELETE"]),
+    Route("/api/audit", list_audit, methods=["GET"]),
+]

@@ -1,0 +1,325 @@
+"""Erasure (P18): a pupil's data goes for good; an adult's account goes, their messages stay anonymous.
+
+Rows go in one transaction; the files of erased media are removed after it commits.
+A crash between the two leaves files without a ``media`` row; :func:`sweep_orphan_files`
+(run at start-up by :class:`OrphanFilePart`) removes those, so nothing survives a crash.
+
+The audit log keeps one entry per erasure (``student.erased`` / ``user.erased``) with the
+numeric id of what went and no names; every other entry about the erased person goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.db.models import (
+    AuditEntry,
+    Award,
+    Conversation,
+    GuardianLink,
+    GuardianRequest,
+    Invite,
+    Like,
+    Media,
+    Message,
+    MessageMedia,
+    OutboxEvent,
+    PolicyAcceptance,
+    PostStudent,
+    Report,
+    Session,
+    Student,
+    Submission,
+    SubmissionMedia,
+    Translation,
+    User,
+)
+from server.media.storage import LocalStorage
+from server.media.uploads import drop_unlinked, drop_uploads_of, storage_of
+from server.services import Services
+from server.translation.cache import content_hash
+
+log = logging.getLogger("homeroom.privacy")
+ORPHAN_GRACE_SECONDS = 3600.0
+DELETED_TEXT = ""
+
+
+async def _forget_texts(session: AsyncSession, texts: Iterable[str]) -> None:
+    """Drop every cached translation of these texts, whatever their source language."""
+    hashes = sorted({content_hash(text) for text in texts if text})
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        await session.execute(delete(Translation).where(Translation.content_hash.in_(chunk)))
+
+
+def _mentions(value: Any, ids: dict[str, set[int]], words: tuple[str, ...]) -> bool:
+    """Whether a JSON value names one of ``ids`` (by key) or holds one of ``words``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            for suffix, wanted in ids.items():
+                if key.endswith(suffix):
+                    if isinstance(item, int) and item in wanted:
+                        return True
+                    if isinstance(item, list) and any(isinstance(x, int) and x in wanted for x in item):
+                        return True
+            if _mentions(item, ids, words):
+                return True
+        return False
+    if isinstance(value, list):
+        return any(_mentions(item, ids, words) for item in value)
+    if isinstance(value, str):
+        lowered = value.lower()
+        return any(word in lowered for word in words)
+    return False
+
+
+async def _scrub_json_rows(
+    session: AsyncSession, model: Any, where: Any, ids: dict[str, set[int]], words: tuple[str, ...]
+) -> None:
+    """Delete rows of ``model`` (matching ``where``) whose JSON column mentions the erased person."""
+    column = model.details if model is AuditEntry else model.data
+    last = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(model.id, column).where(where, model.id > last).order_by(model.id).limit(1000)
+            )
+        ).all()
+        if not rows:
+            return
+        doomed = [row_id for row_id, data in rows if _mentions(data, ids, words)]
+        if doomed:
+            await session.execute(delete(model).where(model.id.in_(doomed)))
+        last = rows[-1][0]
+
+
+async def erase_student(session: AsyncSession, student: Student, actor_id: int | None) -> list[str]:
+    """Hard-erase a pupil and everything about them; returns storage keys to remove after commit."""
+    sid, uid, school_id = student.id, student.user_id, student.school_id
+    words = tuple(w.lower() for w in (student.first_name, student.last_name) if len(w) >= 3)
+    if student.first_name and student.last_name:
+        words = (*words, f"{student.first_name} {student.last_name}".lower())
+
+    awards = (await session.execute(select(Award.id, Award.note).where(Award.student_id == sid))).all()
+    submissions = (
+        await session.execute(
+            select(Submission.id, Submission.text, Submission.comment).where(Submission.student_id == sid)
+        )
+    ).all()
+    submission_ids = [row.id for row in submissions]
+    media_ids: set[int] = set()
+    if submission_ids:
+        media_ids |= set(
+            (
+                await session.scalars(
+                    select(SubmissionMedia.media_id).where(SubmissionMedia.submission_id.in_(submission_ids))
+                )
+            ).all()
+        )
+    conversation_ids = list(
+        (await session.scalars(select(Conversation.id).where(Conversation.student_id == sid))).all()
+    )
+    messages = (
+        (
+            await session.execute(
+                select(Message.id, Message.text).where(Message.conversation_id.in_(conversation_ids))
+            )
+        ).all()
+        if conversation_ids
+        else []
+    )
+    message_ids = [row.id for row in messages]
+    if message_ids:
+        media_ids |= set(
+            (
+                await session.scalars(
+                    select(MessageMedia.media_id).where(MessageMedia.message_id.in_(message_ids))
+                )
+            ).all()
+        )
+    media_keys = list(
+        (
+            await session.scalars(
+                select(Media.key).where(or_(Media.id.in_(media_ids), Media.uploader_id == uid))
+            )
+        ).all()
+    )
+    if media_keys:
+        words = (*words, *(key.lower() for key in media_keys))
+
+    await _forget_texts(
+        session,
+        [
+            *(row.note for row in awards),
+            *(t for row in submissions for t in (row.text, row.comment)),
+            *(row.text for row in messages),
+        ],
+    )
+    report_ids: list[int] = []
+    if message_ids:
+        report_ids = list(
+            (await session.scalars(select(Report.id).where(Report.message_id.in_(message_ids)))).all()
+        )
+        await session.execute(delete(Report).where(Report.message_id.in_(message_ids)))
+        await session.execute(delete(Message).where(Message.id.in_(message_ids)))
+    if conversation_ids:
+        await session.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
+    await session.execute(delete(Award).where(Award.student_id == sid))
+    await session.execute(delete(Submission).where(Submission.student_id == sid))
+    await session.execute(delete(PostStudent).where(PostStudent.student_id == sid))
+    await session.execute(delete(GuardianLink).where(GuardianLink.student_id == sid))
+    await session.execute(delete(Invite).where(Invite.student_id == sid))
+    await session.execute(delete(GuardianRequest).where(GuardianRequest.student_id == sid))
+    keys = await drop_unlinked(session, media_ids)
+    keys += await drop_uploads_of(session, uid)
+
+    targets = {
+        "student": {sid},
+        "user": {uid},
+        "award": {row.id for row in awards},
+        "submission": set(submission_ids),
+        "conversation": set(conversation_ids),
+        "message": set(message_ids),
+        "report": set(report_ids),
+    }
+    for target_type, target_ids in targets.items():
+        if target_ids:
+            await session.execute(
+                delete(AuditEntry).where(
+                    AuditEntry.school_id == school_id,
+                    AuditEntry.target_type == target_type,
+                    AuditEntry.target_id.in_(target_ids),
+                )
+            )
+    await session.execute(delete(AuditEntry).where(AuditEntry.actor_id == uid))
+    id_keys = {"student_id": {sid}, "student_ids": {sid}, "user_id": {uid}, "pupil_id": {sid}}
+    await _scrub_json_rows(session, AuditEntry, AuditEntry.school_id == school_id, id_keys, words)
+    await _scrub_json_rows(session, OutboxEvent, OutboxEvent.id > 0, id_keys, words)
+
+    await session.execute(delete(Session).where(Session.user_id == uid))
+    await session.execute(delete(PolicyAcceptance).where(PolicyAcceptance.user_id == uid))
+    await session.execute(delete(Like).where(Like.user_id == uid))
+    await session.execute(delete(Student).where(Student.id == sid))
+    await session.execute(delete(User).where(User.id == uid))
+    session.expunge(student)
+    audit.record(session, school_id, actor_id, "student.erased", "student", sid)
+    return sorted(set(keys))
+
+
+class EraseRefused(Exception):
+    """The account may not be erased (a pupil, or the school's last admin)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def erase_account(session: AsyncSession, user: User) -> list[str]:
+    """Erase an adult's account; their messages stay for the other party with the text removed.
+
+    A message whose ``sender_id`` is empty and which is not a system message is shown as
+    from "deleted user"; its text is blanked and its cached translations forgotten.
+    """
+    if user.role == "student":
+        raise EraseRefused("pupil")
+    if user.role == "admin":
+        admins = await session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.school_id == user.school_id, User.role == "admin", User.id != user.id)
+        )
+        if not admins:
+            raise EraseRefused("last_admin")
+    uid, school_id = user.id, user.school_id
+    sent = (await session.execute(select(Message.id, Message.text).where(Message.sender_id == uid))).all()
+    await _forget_texts(session, [row.text for row in sent])
+    if sent:
+        await session.execute(
+            update(Message)
+            .where(Message.sender_id == uid)
+            .values(text=DELETED_TEXT, sender_id=None, client_id=None)
+        )
+    await session.execute(delete(GuardianLink).where(GuardianLink.guardian_id == uid))
+    await session.execute(delete(GuardianRequest).where(GuardianRequest.user_id == uid))
+    await session.execute(delete(Like).where(Like.user_id == uid))
+    await session.execute(delete(Session).where(Session.user_id == uid))
+    await session.execute(delete(PolicyAcceptance).where(PolicyAcceptance.user_id == uid))
+    await session.execute(
+        delete(AuditEntry).where(
+            AuditEntry.school_id == school_id, AuditEntry.target_type == "user", AuditEntry.target_id == uid
+        )
+    )
+    keys = await drop_uploads_of(session, uid)
+    await session.execute(delete(User).where(User.id == uid))
+    session.expunge(user)
+    audit.record(session, school_id, None, "user.erased", "user", uid)
+    return keys
+
+
+def _orphans(root: Path, known: set[str], older_than: float) -> list[Path]:
+    found: list[Path] = []
+    if not root.is_dir():
+        return found
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            name = path.name
+            if name.startswith(".part-") or not path.is_file():
+                continue
+            key = name.removesuffix(".display")
+            if key not in known and path.stat().st_mtime < older_than:
+                found.append(path)
+    return found
+
+
+async def sweep_orphan_files(services: Services, grace: float = ORPHAN_GRACE_SECONDS) -> int:
+    """Remove stored files no ``media`` row names (left by a crash after an erasure committed)."""
+    storage = storage_of(services)
+    if not isinstance(storage, LocalStorage):
+        return 0
+    async with services.read() as session:
+        known = set((await session.scalars(select(Media.key))).all())
+    # An upload writes its file before its row commits: spare files younger than the grace period.
+    doomed = await asyncio.to_thread(_orphans, storage.root, known, time.time() - grace)
+    for path in doomed:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return len(doomed)
+
+
+class OrphanFilePart:
+    """At start-up, removes media files whose records an erasure deleted before a crash."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, services: Services) -> None:
+        self.task = asyncio.create_task(self._run(services), name="orphan-file-sweep")
+
+    async def _run(self, services: Services) -> None:
+        try:
+            removed = await sweep_orphan_files(services)
+        except Exception:  # never stops the server; the next start-up tries again
+            log.exception("sweeping orphaned media files failed")
+            return
+        if removed:
+            log.info("removed %d orphaned media files", removed)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
