@@ -39,13 +39,14 @@ def _page(items: list[dict[str, Any]], posts: list[Post], limit: int) -> dict[st
     return {"items": items, "next_before": next_before}
 
 
-async def create_class_post(request: Request) -> Response:
+async def _create_post(request: Request, *, in_class: bool) -> Response:
+    """A class story post (class id from the path) or a school story post."""
     principal = await authenticate(request)
     require_role(principal, "staff")
     body = await parse(request, PostBody)
     services = services_of(request)
     async with services.transaction() as session:
-        school_class = await get_class(session, principal, path_id(request))
+        school_class = await get_class(session, principal, path_id(request)) if in_class else None
         post = await stories.create_post(
             session,
             principal,
@@ -59,23 +60,12 @@ async def create_class_post(request: Request) -> Response:
     return ok(shape, 201)
 
 
+async def create_class_post(request: Request) -> Response:
+    return await _create_post(request, in_class=True)
+
+
 async def create_school_post(request: Request) -> Response:
-    principal = await authenticate(request)
-    require_role(principal, "staff")
-    body = await parse(request, PostBody)
-    services = services_of(request)
-    async with services.transaction() as session:
-        post = await stories.create_post(
-            session,
-            principal,
-            None,
-            text=body.text,
-            media_ids=body.media_ids,
-            student_ids=body.student_ids,
-            now=services.clock(),
-        )
-        shape = (await stories.shape_posts(session, [post], principal))[0]
-    return ok(shape, 201)
+    return await _create_post(request, in_class=False)
 
 
 async def list_class_posts(request: Request) -> Response:
