@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -140,6 +141,8 @@ def create_app(
             InterfaceError: _unavailable,
             RedisError: _unavailable,
             OSError: _unavailable,
+            PoolTimeout: _unavailable,
+            DBAPIError: _database_error,
             Exception: _crash,
         },
     )
@@ -228,6 +231,26 @@ async def _refused_value(request: Request, exc: DataError) -> Response:
     log.warning("database refused a value on %s %s", request.method, request.url.path)
     error = ApiError(400, "bad_request", "A value in the request is not acceptable.")
     return JSONResponse(error.body(), status_code=400, headers={"Cache-Control": "no-store"})
+
+
+# SQLSTATE classes meaning "the database is not there right now": 08 connection exceptions,
+# 57P operator intervention (admin shutdown, crash shutdown, cannot connect now: a restart).
+UNREACHABLE_SQLSTATES = ("08", "57P")
+
+
+def database_unreachable(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database is unreachable (asyncpg reports these as plain ``Error``)."""
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(UNREACHABLE_SQLSTATES)
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> Response:
+    """A driver error no narrower handler took: 503 when the database went away, else a crash."""
+    if database_unreachable(exc):
+        return await _unavailable(request, exc)
+    return await _crash(request, exc)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -88,7 +89,12 @@ def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> Non
     Per-message deflate stays off: ~64 KiB per connection against ~14 KiB, and it would
     make frames differ per connection. Protocol pings every ``ws_ping_seconds`` find dead
     peers. The module docstring of ``server/channels/uvicorn_ws.py`` gives the measurements.
+
+    SIGTERM is a graceful stop: uvicorn stops accepting, closes websockets with 1012 (clients
+    reconnect elsewhere and resume with ``since``) and finishes in-flight requests; it then
+    re-raises the signal, which the no-op handler below turns into a clean exit status 0.
     """
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         "server.asgi:build",
         factory=True,

@@ -27,9 +27,9 @@ from sqlalchemy import or_, select
 from server.auth.principal import Principal, resolve_token
 from server.channels.broker import Broker, BrokerUnavailable, create_broker
 from server.channels.connection import Connection
-from server.channels.hub import Hub
+from server.channels.hub import CLOSE_RESYNC, Hub
 from server.channels.outbox import OutboxPublisher
-from server.channels.protocol import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, error_frame, parse_channel
+from server.channels.protocol import CLOSE_FORBIDDEN, error_frame, parse_channel
 from server.channels.render import Variant, register_renderer
 from server.channels.rules import may_subscribe
 from server.db.models import OutboxEvent, Session, User
@@ -104,7 +104,7 @@ class LivePart:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.hub is not None:
-            await self.hub.close(CLOSE_GOING_AWAY, "server shutting down")
+            await self.hub.close(CLOSE_RESYNC, "server restarting")
         if self.outbox is not None:
             await self.outbox.stop()
         if self.presence is not None:

@@ -1,0 +1,38 @@
+"""Which driver errors mean "the database is unreachable" (503 ``unavailable``) and which are bugs (500)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from server.app import database_unreachable
+
+
+class DriverError(Exception):
+    """What SQLAlchemy's asyncpg adapter raises: a DBAPI ``Error`` carrying the SQLSTATE."""
+
+    def __init__(self, sqlstate: str | None) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = self.pgcode = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "invalidated", "unreachable"),
+    [
+        ("08003", False, True),  # connection does not exist (dropped mid-request)
+        ("08006", False, True),  # connection failure
+        ("57P01", False, True),  # admin shutdown: PostgreSQL is restarting
+        ("57P03", False, True),  # cannot connect now: still starting up
+        ("57P02", False, True),  # crash shutdown
+        (None, True, True),  # SQLAlchemy recognised a disconnect
+        ("42P01", False, False),  # undefined table: a bug, not an outage
+        ("22P02", False, False),  # invalid text representation
+        ("57014", False, False),  # query cancelled (statement timeout)
+        (None, False, False),
+    ],
+)
+def test_driver_errors_that_mean_the_database_is_unreachable(
+    sqlstate: str | None, invalidated: bool, unreachable: bool
+) -> None:
+    error = DBAPIError("select 1", {}, DriverError(sqlstate), connection_invalidated=invalidated)
+    assert database_unreachable(error) is unreachable
