@@ -114,10 +114,21 @@ class Broker(abc.ABC):
         """Disconnect and release every resource."""
 
     @abc.abstractmethod
-    async def publish(self, channel: str, type_: str, data: dict[str, Any], ts: str | None = None) -> int:
+    async def publish(
+        self,
+        channel: str,
+        type_: str,
+        data: dict[str, Any],
+        ts: str | None = None,
+        event_id: int | None = None,
+    ) -> int:
         """Number the event, append it to history, fan it out; returns its ``seq``.
 
         ``ts`` (ISO 8601) defaults to now; the outbox passes the time of the commit.
+        ``event_id`` (the outbox row's id) makes the publish idempotent for the history
+        window: publishing the same id again on the channel does nothing and returns the
+        ``seq`` it was given the first time. The outbox relies on it to deliver exactly
+        once when a process dies between publishing a row and marking it published.
         """
 
     @abc.abstractmethod

@@ -9,20 +9,25 @@ the publisher's own request.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from typing import Any
 
 from server.channels.broker import Broker, Published, Recovery, decide_recovery, new_epoch, now_iso
 
+MAX_REMEMBERED_IDS = 100_000  # per channel; far more than a day of one channel's events
+
 
 class _Channel:
-    __slots__ = ("epoch", "events", "seq")
+    __slots__ = ("epoch", "events", "published_ids", "seq")
 
     def __init__(self, size: int) -> None:
         self.seq = 0
         self.epoch = new_epoch()
         self.events: deque[Published] = deque(maxlen=size)
+        # event id -> (seq, monotonic time), oldest first: the de-duplication window.
+        self.published_ids: OrderedDict[int, tuple[int, float]] = OrderedDict()
 
 
 class MemoryBroker(Broker):
@@ -45,14 +50,36 @@ class MemoryBroker(Broker):
             found = self._channels[name] = _Channel(self.history_size)
         return found
 
-    async def publish(self, channel: str, type_: str, data: dict[str, Any], ts: str | None = None) -> int:
+    async def publish(
+        self,
+        channel: str,
+        type_: str,
+        data: dict[str, Any],
+        ts: str | None = None,
+        event_id: int | None = None,
+    ) -> int:
         state = self._channel(channel)
+        if event_id is not None:
+            seen = self._seen(state, event_id)
+            if seen is not None:
+                return seen
         state.seq += 1
+        if event_id is not None:
+            state.published_ids[event_id] = (state.seq, time.monotonic())
         event = Published(channel, state.seq, state.epoch, type_, data, ts or now_iso())
         state.events.append(event)
         assert self._loop is not None, "broker not started"
         self._loop.call_soon(self.on_event, event)
         return state.seq
+
+    def _seen(self, state: _Channel, event_id: int) -> int | None:
+        """The seq ``event_id`` was published under, if within the window; forgets older ids."""
+        ids = state.published_ids
+        horizon = time.monotonic() - self.history_ttl
+        while ids and (len(ids) > MAX_REMEMBERED_IDS or next(iter(ids.values()))[1] < horizon):
+            ids.popitem(last=False)
+        found = ids.get(event_id)
+        return None if found is None else found[0]
 
     async def history(self, channel: str, since: int | None, epoch: str | None) -> Recovery:
         state = self._channel(channel)

@@ -6,6 +6,8 @@ one cluster slot):
 - ``P:{channel}:meta``  hash: ``seq`` (the last number given) and ``epoch``;
 - ``P:{channel}:hist``  list of the newest ``history_size`` encoded events, expiring
   ``history_ttl`` seconds after the last publish;
+- ``P:{channel}:id:N``  the ``seq`` outbox event ``N`` was published under, for the
+  history's lifetime: a second publish of the same event is a no-op (exactly once);
 - ``P:ev:channel``      the pub/sub channel carrying the encoded events;
 - ``P:control``         pub/sub channel for messages to every process.
 
@@ -46,9 +48,14 @@ from server.channels.broker import (
 log = logging.getLogger("homeroom.broker")
 
 PUBLISH = """
+if KEYS[3] then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then return tonumber(seen) end
+end
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[5])
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if KEYS[3] then redis.call('SET', KEYS[3], seq, 'EX', ARGV[4]) end
 local msg = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. ARGV[2]
 redis.call('RPUSH', KEYS[2], msg)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
@@ -151,10 +158,21 @@ class RedisBroker(Broker):
         self._publish_sha = await self._redis.script_load(PUBLISH)  # type: ignore[no-untyped-call]
         self._history_sha = await self._redis.script_load(HISTORY)  # type: ignore[no-untyped-call]
 
-    async def publish(self, channel: str, type_: str, data: dict[str, Any], ts: str | None = None) -> int:
+    async def publish(
+        self,
+        channel: str,
+        type_: str,
+        data: dict[str, Any],
+        ts: str | None = None,
+        event_id: int | None = None,
+    ) -> int:
         body = orjson.dumps({"channel": channel, "type": type_, "data": data, "ts": ts or now_iso()})[1:]
-        args = [self._event_key(channel), body, self.history_size, int(self.history_ttl), new_epoch()]
-        seq = await self._script(PUBLISH, self._publish_sha, self._keys(channel), args)
+        ttl = max(1, int(self.history_ttl))
+        args = [self._event_key(channel), body, self.history_size, ttl, new_epoch()]
+        keys = self._keys(channel)
+        if event_id is not None:
+            keys.append(f"{self._prefix}:{{{channel}}}:id:{event_id}")
+        seq = await self._script(PUBLISH, self._publish_sha, keys, args)
         return int(seq)
 
     async def history(self, channel: str, since: int | None, epoch: str | None) -> Recovery:

@@ -10,6 +10,13 @@ is down the rows' lease is released and the relay takes over: every ``poll`` sec
 ``UPDATE … RETURNING`` (so two processes never claim the same row), publishes them in id
 order, and marks them. While the relay has a backlog, the fast path defers to it so a
 channel's events stay in order.
+
+Delivery is exactly once even when a process dies between publishing rows and marking
+them: every publish carries the row's id and the broker ignores an id it has already
+numbered (for the history window), so the relay's second publish of such a row is a
+no-op. Leases are therefore only there to save work, and are short: a dead process's
+rows go out on another within ``lease`` seconds (possibly after newer rows of the same
+channel that were published meanwhile, the one case where a channel's order can bend).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ class OutboxPublisher:
         broker: Broker,
         *,
         poll: float = 1.0,
-        lease: float = 30.0,
+        lease: float = 5.0,
         batch: int = 200,
     ) -> None:
         self.services = services
@@ -102,7 +109,9 @@ class OutboxPublisher:
         published: list[int] = []
         for index, row in enumerate(rows):
             try:
-                await self.broker.publish(row.channel, row.type, row.data, aware(row.created_at).isoformat())
+                await self.broker.publish(
+                    row.channel, row.type, row.data, aware(row.created_at).isoformat(), event_id=row.id
+                )
             except BrokerUnavailable as exc:
                 log.warning("outbox: broker unavailable (%s); the relay will retry", exc)
                 return published, [r.id for r in rows[index:]]

@@ -439,7 +439,7 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = _created()
 
 
-OUTBOX_LEASE = timedelta(seconds=10)
+OUTBOX_LEASE = timedelta(seconds=5)  # see server.channels.outbox
 
 
 def _outbox_lease() -> datetime:

@@ -116,6 +116,31 @@ async def test_history_recovers_within_its_size_and_not_beyond(broker: Broker) -
     assert (await broker.history("class:1", 3, start.epoch)).recovered
 
 
+async def test_an_event_id_is_published_once_however_often_it_is_sent(broker: Broker) -> None:
+    got: list[Published] = []
+    last = asyncio.Event()
+
+    def sink(event: Published) -> None:
+        if event.channel == "class:1":
+            got.append(event)
+        if event.data["post_id"] == "last":
+            last.set()
+
+    broker.on_event = sink
+    await broker.subscribe("class:1")
+    first = await broker.publish("class:1", "post.deleted", {"post_id": 1}, event_id=41)
+    again = await broker.publish("class:1", "post.deleted", {"post_id": 1}, event_id=41)
+    other = await broker.publish("class:1", "post.deleted", {"post_id": 2}, event_id=42)
+    elsewhere = await broker.publish("class:2", "post.deleted", {"post_id": 3}, event_id=41)
+    plain = [await broker.publish("class:1", "post.deleted", {"post_id": 4}) for _ in range(2)]
+    await broker.publish("class:1", "post.deleted", {"post_id": "last"})
+    await _wait(last, got)
+    assert (first, again, other, elsewhere, plain) == (1, 1, 2, 1, [3, 4])
+    assert [event.data["post_id"] for event in got] == [1, 2, 4, 4, "last"]  # no id: no de-duplication
+    history = await broker.history("class:1", 0, got[0].epoch)
+    assert [event.seq for event in history.events] == [1, 2, 3, 4, 5]
+
+
 async def test_control_messages_reach_this_process(broker: Broker) -> None:
     got: list[dict[str, object]] = []
     done = asyncio.Event()

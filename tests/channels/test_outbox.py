@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from server.channels.broker import BrokerUnavailable
+from server.channels.broker import BrokerUnavailable, Published
 from server.channels.broker_memory import MemoryBroker
 from server.channels.outbox import OutboxPublisher
 from server.db.models import OutboxEvent
@@ -29,11 +29,18 @@ class RecordingBroker(MemoryBroker):
         self.published: list[tuple[str, dict[str, Any]]] = []
         self.down = False
 
-    async def publish(self, channel: str, type_: str, data: dict[str, Any], ts: str | None = None) -> int:
+    async def publish(
+        self,
+        channel: str,
+        type_: str,
+        data: dict[str, Any],
+        ts: str | None = None,
+        event_id: int | None = None,
+    ) -> int:
         if self.down:
             raise BrokerUnavailable("switched off")
         self.published.append((channel, data))
-        return await super().publish(channel, type_, data, ts)
+        return await super().publish(channel, type_, data, ts, event_id)
 
 
 @pytest.fixture
@@ -135,3 +142,31 @@ async def test_published_rows_are_pruned_after_the_history_window(
         await session.execute(update(OutboxEvent).where(OutboxEvent.id == old).values(published_at=long_ago))
     assert await publisher.prune(timedelta(days=2)) >= 1
     assert [row.id for row in await rows(services, [old, recent])] == [recent]
+
+
+async def test_rows_published_but_never_marked_are_not_delivered_twice(
+    services: Services, quiet_relay: None
+) -> None:
+    """A process dies after publishing and before its batched mark: the relay's retry is a no-op."""
+    publisher, broker, local = await make_publisher(services)
+    delivered: list[int] = []
+    sentinel = asyncio.Event()
+
+    def sink(event: Published) -> None:
+        delivered.append(event.seq)
+        if event.data["post_id"] == 99:
+            sentinel.set()
+
+    broker.on_event = sink
+    channel = fresh_channel()
+    ids = await emit_rows(local, channel, 3)
+    publisher._to_mark.clear()  # the crash: the marks are lost with the process
+    async with services.transaction() as session:  # ... and its lease runs out
+        await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(claimed_until=None))
+    assert await publisher.relay_once() == 3  # the relay publishes them again ...
+    assert all(row.published_at is not None for row in await rows(services, ids))
+    await broker.publish(channel, "post.deleted", {"post_id": 99})
+    async with asyncio.timeout(5):
+        await sentinel.wait()
+    assert delivered == [1, 2, 3, 4]  # ... and the broker numbered and delivered each once
+    assert len(broker.published) == 7

@@ -64,8 +64,9 @@ class Follower:
         return [e["data"]["n"] for e in self.events if e["type"] == "report.created"]
 
     async def wait_reports(self, count: int, deadline: float = 20.0) -> None:
+        """Wait until ``count`` distinct reports arrived (a duplicate does not count)."""
         async with asyncio.timeout(deadline), self._progress:
-            await self._progress.wait_for(lambda: len(self.reports()) >= count and bool(self.answers))
+            await self._progress.wait_for(lambda: len(set(self.reports())) >= count and bool(self.answers))
 
     async def stop(self) -> None:
         self._task.cancel()
