@@ -47,6 +47,9 @@ class Services:
     # The live layer re-checks that user's connections in every process: closing
     # those whose session ended (4003) and dropping subscriptions no longer allowed.
     access_changed: AccessHook = _nothing
+    # Called after a commit that changed the terms for a whole school (a new code of
+    # conduct, P17): every process re-checks the connections of that school's parents.
+    school_access_changed: AccessHook = _nothing
     extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager

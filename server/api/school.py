@@ -113,8 +113,12 @@ async def patch_school(request: Request) -> Response:
     require_role(principal, "admin")
     body = await parse(request, SchoolPatch)
     changes = changes_of(body, clearable={"office_phone": "", "office_email": ""})
-    async with services_of(request).transaction() as session:
+    services = services_of(request)
+    async with services.transaction() as session:
         found = await school_domain.update_school(session, principal, changes)
+        new_policy = found.policy_version != principal.policy_version
+    if new_policy:  # parents must accept it before anything else, live updates included (P17)
+        await services.school_access_changed(principal.school_id)
     return ok(shapes.school(found))
 
 

@@ -5,7 +5,7 @@ Started by the app after the database. It wires the contracts other layers rely 
 - ``services.after_commit``: publish committed outbox rows at once, then call the sink
   that was there before;
 - ``services.access_changed``: re-check a user's connections in every process, through
-  the broker's control channel;
+  the broker's control channel (``services.school_access_changed``: every parent's in a school);
 - ``services.extras["live"]`` (this object, for ``/ws``), ``services.extras["register_renderer"]``
   and the ``broker`` readiness check.
 
@@ -72,6 +72,7 @@ class LivePart:
         self.outbox.start()
         self._chain_after_commit(services)
         services.access_changed = self.access_changed
+        services.school_access_changed = self.school_access_changed
         services.extras["live"] = self
         services.extras["register_renderer"] = register_renderer
         services.extras.setdefault("ready_checks", {})["broker"] = self.broker.ping
@@ -123,28 +124,50 @@ class LivePart:
             log.warning("live: broker down; re-checking user %d in this process only", user_id)
             await self.recheck_user(user_id)
 
+    async def school_access_changed(self, school_id: int) -> None:
+        """Re-check every parent's connections of one school, in every process (a new policy)."""
+        assert self.broker is not None
+        try:
+            await self.broker.control({"kind": "school_access", "school_id": school_id})
+        except BrokerUnavailable:
+            log.warning("live: broker down; re-checking school %d in this process only", school_id)
+            await self.recheck_school(school_id)
+
     def _on_control(self, message: dict[str, Any]) -> None:
-        if message.get("kind") == "access" and isinstance(message.get("user_id"), int):
+        kind = message.get("kind")
+        if kind == "access" and isinstance(message.get("user_id"), int):
             self.spawn(self.recheck_user(message["user_id"]))
+        elif kind == "school_access" and isinstance(message.get("school_id"), int):
+            self.spawn(self.recheck_school(message["school_id"]))
 
     async def recheck_user(self, user_id: int) -> None:
         """Close ended sessions; drop subscriptions no longer allowed; follow a new language."""
-        assert self.hub is not None and self.services is not None
+        assert self.hub is not None
         for conn in self.hub.connections_of(user_id):
-            if conn.closed:
-                continue
-            principal = await self.reauthenticate(conn)
-            if principal is None:
-                continue
-            async with self.services.read() as session:
-                for name in sorted(conn.channels):
-                    channel = parse_channel(name)
-                    if channel is not None and await may_subscribe(session, principal, channel):
-                        continue
-                    await self.leave(conn, name)
-                    conn.deliver(
-                        error_frame("forbidden", "You no longer have access to this channel.", None, name)
-                    )
+            await self._recheck(conn)
+
+    async def recheck_school(self, school_id: int) -> None:
+        """:meth:`recheck_user` for every parent of the school connected to this process."""
+        assert self.hub is not None
+        for conn in self.hub.all_connections():
+            principal: Principal = conn.principal  # type: ignore[assignment]
+            if principal.school_id == school_id and principal.role == "parent":
+                await self._recheck(conn)
+
+    async def _recheck(self, conn: Connection) -> None:
+        assert self.services is not None
+        if conn.closed:
+            return
+        principal = await self.reauthenticate(conn)
+        if principal is None:
+            return
+        async with self.services.read() as session:
+            for name in sorted(conn.channels):
+                channel = parse_channel(name)
+                if channel is not None and await may_subscribe(session, principal, channel):
+                    continue
+                await self.leave(conn, name)
+                conn.deliver(error_frame("forbidden", "You no longer have access to this channel.", None, name))
 
     async def reauthenticate(self, conn: Connection) -> Principal | None:
         """The connection's principal again; None (and the connection closed with 4003) if it ended."""

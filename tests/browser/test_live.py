@@ -313,3 +313,24 @@ def test_teacher_award_is_seen_heard_and_reaches_the_family_live(browsers, schoo
         parent.locator(".history-item").first.inner_text().startswith(f"+{skill['points']} {skill['name']}")
     )
     assert not_reloaded(parent)
+
+
+def test_a_new_code_of_conduct_takes_an_open_parent_page_to_the_policy(browsers, school, server, shoot):
+    """P17 live: the parent's open feed goes to the new code of conduct, and back once accepted."""
+    need("/api/policy", "/ws")
+    parent = browsers.page(school.parents["en"], path="/#/feed")
+    wait_subscribed(parent, f"class:{school.class_id}")
+    current = server.call("GET", "/api/policy", school.admin)["text"]
+    added = "Photos of other children stay in the app: please do not share them."
+    try:
+        server.call("PATCH", "/api/school", school.admin, json={"policy_text": f"{current}\n\n{added}"})
+        parent.wait_for_url("**/#/policy")
+        parent.locator(".policy-text", has_text=added).wait_for()
+        shoot(parent, "live-parent-new-policy-phone")
+        parent.get_by_role("button", name="I agree").click()
+        parent.wait_for_url("**/#/feed")
+        wait_subscribed(parent, f"class:{school.class_id}")
+    finally:  # the other tests' parents accept it too
+        version = server.policy_version()
+        for person in school.parents.values():
+            server.call("POST", "/api/policy/accept", person, json={"version": version})

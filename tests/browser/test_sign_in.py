@@ -83,7 +83,7 @@ def test_family_joins_with_an_invite_code_accepting_the_policy_in_their_language
     assert page.evaluate("document.documentElement.lang") == "pl"
     me = page.evaluate("fetch('/api/me').then((r) => r.json())")
     assert me["language"] == "pl"
-    assert me["policy_accepted_version"] == 1
+    assert me["policy_accepted_version"] == server.policy_version()
     assert [c["first_name"] for c in me["children"]] == ["Leo"]
 
 

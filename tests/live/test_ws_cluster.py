@@ -165,3 +165,41 @@ async def test_a_killed_processs_staff_leave_presence_when_their_entries_expire(
             doomed.kill()  # no goodbye: only the expiry of its heartbeats tells
             left = await admin.wait_for(lambda f: f.get("type") == "presence.left", deadline=6)
             assert left["data"]["user"]["id"] == world.teacher.id
+
+
+async def test_a_new_code_of_conduct_closes_parents_connections_until_they_accept_it(
+    redis_site: Site,
+) -> None:
+    """P17: parents accept the current policy before using anything, live updates included."""
+    a, b = redis_site.servers
+    world = await redis_site.world()
+    other = await redis_site.world()
+    pupil = await world.add_student(world.classes[0])
+    parent, second = await world.add_parent(pupil), await world.add_parent(pupil)
+    elsewhere = await other.add_parent(await other.add_student(other.classes[0]))
+    channel = f"class:{world.classes[0].id}"
+    async with (
+        LiveClient.connect(a.ws_url, parent.token) as on_a,
+        LiveClient.connect(b.ws_url, second.token) as on_b,
+        LiveClient.connect(b.ws_url, world.teacher.token) as teacher,
+        LiveClient.connect(a.ws_url, elsewhere.token) as other_school,
+        httpx.AsyncClient(base_url=a.http_url, timeout=10) as http,
+    ):
+        for client in (on_a, on_b, teacher):
+            await client.subscribe(channel)
+        await other_school.subscribe(f"class:{other.classes[0].id}")
+        patched = await http.patch(
+            "/api/school", json={"policy_text": "Be kind, always."}, headers=world.admin.headers
+        )
+        assert patched.status_code == 200, patched.text
+        assert await asyncio.gather(on_a.closed_with(deadline=5), on_b.closed_with(deadline=5)) == [4003, 4003]
+        for client in (teacher, other_school):  # staff and other schools' parents carry on
+            await client.send({"op": "ping", "ref": 7})
+            assert (await client.wait_for(lambda f: f["op"] == "pong"))["ref"] == 7
+        async with LiveClient.connect(a.ws_url, parent.token) as refused:
+            assert await refused.closed_with(deadline=5) == 4003
+        version = patched.json()["policy_version"]
+        accepted = await http.post("/api/policy/accept", json={"version": version}, headers=parent.headers)
+        assert accepted.status_code == 200, accepted.text
+        async with LiveClient.connect(b.ws_url, parent.token) as back:
+            assert (await back.subscribe(channel))["op"] == "subbed"

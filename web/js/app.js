@@ -21,7 +21,7 @@ const session = {
 
 const live = new Live({
   statusEl: document.getElementById("live-status"),
-  onSignedOut: () => signedOut("Your session has ended. Please sign in again."),
+  onSignedOut: () => liveRefused(),
 });
 
 // Routes: pattern → [view function, roles allowed (null: signed-out pages)].
@@ -377,6 +377,7 @@ async function signedIn(reply) {
 }
 
 async function signOut() {
+  live.stop(); // first: the server closes this session's connection as it signs out
   try {
     await api.post("/api/auth/logout");
   } catch {
@@ -395,6 +396,22 @@ function signedOut(message) {
   setLocale("en");
   if (message) toast(message);
   navigate(role === "student" ? "/pupil" : "/sign-in", { replace: true });
+}
+
+// The live connection was closed with 4001/4003: signed out, suspended, or a new code of
+// conduct to accept first. Ask the server which, and go where that leads.
+async function liveRefused() {
+  try {
+    const me = await api.get("/api/me");
+    if (me && me.needs_policy && session.me) {
+      session.me.needs_policy = true;
+      navigate("/policy", { replace: true });
+      return;
+    }
+  } catch (error) {
+    if (error.status === 401 || error.code === "policy_not_accepted") return; // handled by api.js
+  }
+  signedOut("Your session has ended. Please sign in again.");
 }
 
 api.whenSignedOut(() => {
