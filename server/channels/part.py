@@ -167,7 +167,9 @@ class LivePart:
                 if channel is not None and await may_subscribe(session, principal, channel):
                     continue
                 await self.leave(conn, name)
-                conn.deliver(error_frame("forbidden", "You no longer have access to this channel.", None, name))
+                conn.deliver(
+                    error_frame("forbidden", "You no longer have access to this channel.", None, name)
+                )
 
     async def reauthenticate(self, conn: Connection) -> Principal | None:
         """The connection's principal again; None (and the connection closed with 4003) if it ended."""

@@ -192,7 +192,10 @@ async def test_a_new_code_of_conduct_closes_parents_connections_until_they_accep
             "/api/school", json={"policy_text": "Be kind, always."}, headers=world.admin.headers
         )
         assert patched.status_code == 200, patched.text
-        assert await asyncio.gather(on_a.closed_with(deadline=5), on_b.closed_with(deadline=5)) == [4003, 4003]
+        assert await asyncio.gather(on_a.closed_with(deadline=5), on_b.closed_with(deadline=5)) == [
+            4003,
+            4003,
+        ]
         for client in (teacher, other_school):  # staff and other schools' parents carry on
             await client.send({"op": "ping", "ref": 7})
             assert (await client.wait_for(lambda f: f["op"] == "pong"))["ref"] == 7
