@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
@@ -110,3 +110,13 @@ async def names_for_classes(session: AsyncSession, class_ids: Iterable[int]) -> 
 async def display_name(session: AsyncSession, student: Student) -> str:
     """One pupil's display name, computed against their classmates."""
     return (await names_for_classes(session, [student.class_id]))[student.id]
+
+
+def shown_in_photos() -> ColumnElement[bool]:
+    """SQL: the pupil may appear in photos (P12): photo consent given and not in local-authority care.
+
+    Checked when media is attached, and again on every read: a post whose photos tag a pupil
+    whose consent was later withdrawn (or who came into care) no longer shows those photos to
+    anyone, and its files are no longer served through it; they come back if consent does.
+    """
+    return and_(Student.photo_consent.is_(True), Student.la_care.is_(False))

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.access import names_for_classes
+from server.access import names_for_classes, shown_in_photos
 from server.auth.principal import Principal, require_role
 from server.db.models import (
     Like,
@@ -105,6 +105,7 @@ class _Decor:
     media: dict[int, list[Media]] = field(default_factory=dict)
     students: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     liked: set[int] = field(default_factory=set)
+    withheld: set[int] = field(default_factory=set)  # posts tagging a pupil who may not be shown
 
 
 async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int | None) -> _Decor:
@@ -126,16 +127,18 @@ async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int
     tags = list(
         (
             await session.execute(
-                select(PostStudent.post_id, Student.id, Student.class_id)
+                select(PostStudent.post_id, Student.id, Student.class_id, ~shown_in_photos())
                 .join(Student, Student.id == PostStudent.student_id)
                 .where(PostStudent.post_id.in_(ids))
             )
         ).all()
     )
     if tags:
-        names = await names_for_classes(session, {class_id for _, _, class_id in tags})
-        for post_id, student_id, _ in tags:
+        names = await names_for_classes(session, {class_id for _, _, class_id, _ in tags})
+        for post_id, student_id, _, hidden in tags:
             decor.students.setdefault(post_id, []).append((student_id, names[student_id]))
+            if hidden:
+                decor.withheld.add(post_id)
         for tagged in decor.students.values():
             tagged.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
     if reader_id is not None:
@@ -158,12 +161,15 @@ async def shape_posts(
         post_shape(
             post,
             author=decor.authors.get(post.author_id) if post.author_id else None,
-            media=decor.media.get(post.id, []),
+            media=[] if post.id in decor.withheld else decor.media.get(post.id, []),
             students=decor.students.get(post.id, []),
             liked=(post.id in decor.liked) if reader else None,
         )
         for post in posts
     ]
+    for shape in shapes:
+        if shape["id"] in decor.withheld and decor.media.get(shape["id"]):
+            shape["media_withheld"] = len(decor.media[shape["id"]])
     if reader is None:  # live payloads carry every stored translation; the live layer picks per reader
         return [
             {**shape, "translations": await translation_view.cached_languages(session, post.text, post.lang)}
@@ -230,6 +236,21 @@ async def _tagged(
             f"Some tagged pupils are not {where}.", fields={"student_ids": "unknown"}, student_ids=bad
         )
     return [found[i] for i in wanted]
+
+
+async def announce_consent_change(session: AsyncSession, student_id: int) -> None:
+    """Re-send the posts with photos that tag this pupil, so open pages hide (or restore) them."""
+    posts = await session.scalars(
+        select(Post)
+        .join(PostStudent, PostStudent.post_id == Post.id)
+        .where(
+            PostStudent.student_id == student_id,
+            exists().where(PostMedia.post_id == Post.id),
+        )
+        .order_by(Post.id)
+    )
+    for post in posts.unique().all():
+        await _emit_post(session, "post.updated", post)
 
 
 def lacking_consent(pupils: Iterable[Student]) -> list[Student]:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import roster
+from server import roster, stories
 from server import school as school_domain
 from server.access import get_class, get_student, guardians_of, names_for_classes, visible_class_ids
 from server.api import shapes
@@ -213,7 +213,11 @@ async def patch_student(request: Request) -> Response:
     services = services_of(request)
     async with services.transaction() as session:
         pupil = await get_student(session, principal, path_id(request))
+        was_shown = pupil.photo_consent and not pupil.la_care
         await roster.update_student(session, principal, pupil, changes)
+        if was_shown != (pupil.photo_consent and not pupil.la_care):
+            await session.flush()
+            await stories.announce_consent_change(session, pupil.id)
         names = await names_for_classes(session, [pupil.class_id])
     if {"class_id", "left_at"} & changes.keys():
         await services.access_changed(pupil.user_id)

@@ -2,7 +2,8 @@
 
 A file is visible to its uploader, and to readers of what links it:
 - a post: the post's audience (the school for the school story; the class's
-  pupils, their guardians and staff for a class story);
+  pupils, their guardians and staff for a class story), unless the post tags a pupil
+  who may not appear in photos (P12: consent withdrawn, or in care since);
 - a message: the conversation's two members, and admins once the message was reported;
 - an activity: the class's members;
 - a submission: the pupil, staff, and the pupil's guardians once it is approved.
@@ -16,7 +17,7 @@ import hmac
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import visible_class_ids
+from server.access import shown_in_photos, visible_class_ids
 from server.auth.principal import Principal
 from server.db.models import (
     Activity,
@@ -28,6 +29,7 @@ from server.db.models import (
     MessageMedia,
     Post,
     PostMedia,
+    PostStudent,
     Report,
     Student,
     Submission,
@@ -51,10 +53,19 @@ async def can_view_media(session: AsyncSession, principal: Principal, media: Med
 
 
 async def _via_posts(session: AsyncSession, principal: Principal, media_id: int) -> bool:
+    unshowable = (  # a tagged pupil may not appear in photos (P12): not through this post
+        select(PostStudent.post_id)
+        .join(Student, Student.id == PostStudent.student_id)
+        .where(PostStudent.post_id == Post.id, ~shown_in_photos())
+    )
     rows = await session.execute(
         select(Post.scope, Post.class_id)
         .join(PostMedia, PostMedia.post_id == Post.id)
-        .where(PostMedia.media_id == media_id, Post.school_id == principal.school_id)
+        .where(
+            PostMedia.media_id == media_id,
+            Post.school_id == principal.school_id,
+            ~unshowable.exists(),
+        )
     )
     places = list(rows.all())
     if not places:

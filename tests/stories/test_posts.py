@@ -191,6 +191,52 @@ async def test_p12_an_edit_that_adds_a_photo_or_a_tag_is_checked_too(
     assert unchanged.json()["students"] == [] and unchanged.json()["edited_at"] is None
 
 
+async def test_p12_withdrawn_consent_hides_photos_already_posted_until_it_is_given_again(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    maya = await world.add_student(world.classes[0], "Maya")
+    parent = await world.add_parent(maya)
+    media_id = await upload_id(api, world.teacher)
+    posted = await api.post(
+        f"/api/classes/{world.classes[0].id}/posts",
+        json={"text": "Sports day", "media_ids": [media_id], "student_ids": [maya.student.id]},
+        headers=world.teacher.headers,
+    )
+    assert posted.status_code == 201
+    post_id, media_url = posted.json()["id"], posted.json()["media"][0]["url"]
+    assert (await api.get(media_url, headers=parent.headers)).status_code == 200
+    channel = f"class:{world.classes[0].id}"
+    before = len(await events_on(world.services, channel))
+
+    async def set_consent(given: bool) -> None:
+        changed = await api.patch(
+            f"/api/students/{maya.student.id}", json={"photo_consent": given}, headers=world.admin.headers
+        )
+        assert changed.status_code == 200, changed.text
+
+    await set_consent(False)
+    for reader in (parent, world.teacher, world.admin):
+        seen = (await api.get(f"/api/posts/{post_id}", headers=reader.headers)).json()
+        assert seen["media"] == [] and seen["media_withheld"] == 1
+        assert seen["students"] == [{"id": maya.student.id, "name": "Maya"}]
+    (feed_post,) = [p for p in (await api.get("/api/feed", headers=parent.headers)).json()["items"]]
+    assert feed_post["media"] == []
+    assert (await api.get(media_url, headers=parent.headers)).status_code == 404
+    assert (await api.get(media_url, headers=world.admin.headers)).status_code == 404
+    assert (await api.get(media_url, headers=world.teacher.headers)).status_code == 200  # who took it
+    updated = (await events_on(world.services, channel))[before:]
+    assert [(e["type"], e["data"]["post"]["id"], e["data"]["post"]["media"]) for e in updated] == [
+        ("post.updated", post_id, [])
+    ]
+
+    await set_consent(True)
+    again = (await api.get(f"/api/posts/{post_id}", headers=parent.headers)).json()
+    assert [m["id"] for m in again["media"]] == [media_id] and "media_withheld" not in again
+    assert (await api.get(media_url, headers=parent.headers)).status_code == 200
+    await set_consent(True)  # no change, no event
+    assert len(await events_on(world.services, channel)) == before + 2
+
+
 async def test_tags_must_be_pupils_of_the_class(api: httpx.AsyncClient, world: World) -> None:
     other = await world.add_class("Year 6")
     elsewhere = await world.add_student(other)
