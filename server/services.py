@@ -23,9 +23,14 @@ from server.timeutil import utcnow
 
 OutboxSink = Callable[[list[OutboxEvent]], Awaitable[None]]
 AccessHook = Callable[[int], Awaitable[None]]
+ForgetHook = Callable[[list[str]], Awaitable[None]]
 
 
 async def _drop(_: list[OutboxEvent]) -> None:
+    return None
+
+
+async def _forget_nothing(_: list[str]) -> None:
     return None
 
 
@@ -50,6 +55,9 @@ class Services:
     # Called after a commit that changed the terms for a whole school (a new code of
     # conduct, P17): every process re-checks the connections of that school's parents.
     school_access_changed: AccessHook = _nothing
+    # Called after an erasure: drop these channels' live history in the broker and make
+    # their readers in every process resubscribe, so erased data is not replayed (P18).
+    forget_history: ForgetHook = _forget_nothing
     extras: dict[str, Any] = field(default_factory=dict)
 
     @asynccontextmanager

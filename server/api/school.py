@@ -231,8 +231,10 @@ async def delete_student(request: Request) -> Response:
     async with services.transaction() as session:
         pupil = await get_student(session, principal, path_id(request))
         affected = [pupil.user_id, *(g.id for g in await guardians_of(session, pupil.id))]
+        channels = await erasure.live_channels_of(session, pupil)
         keys = await erasure.erase_student(session, pupil, principal.id)
     await discard_files(services, keys)
+    await services.forget_history(channels)
     for user_id in affected:
         await services.access_changed(user_id)
     return ok({"deleted": True})

@@ -132,6 +132,14 @@ class Broker(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def forget(self, channel: str) -> None:
+        """Drop the channel's history; its next event starts a new epoch (after an erasure).
+
+        Whoever recovers with ``since`` is then told ``recovered: false`` and reloads through
+        the REST API, which no longer holds what was erased.
+        """
+
+    @abc.abstractmethod
     async def history(self, channel: str, since: int | None, epoch: str | None) -> Recovery:
         """The channel's position and, when complete, the events after ``since``."""
 

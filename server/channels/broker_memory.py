@@ -81,6 +81,9 @@ class MemoryBroker(Broker):
         found = ids.get(event_id)
         return None if found is None else found[0]
 
+    async def forget(self, channel: str) -> None:
+        self._channels.pop(channel, None)
+
     async def history(self, channel: str, since: int | None, epoch: str | None) -> Recovery:
         state = self._channel(channel)
         oldest = self.oldest_allowed(datetime.now(UTC))

@@ -175,6 +175,13 @@ class RedisBroker(Broker):
         seq = await self._script(PUBLISH, self._publish_sha, keys, args)
         return int(seq)
 
+    async def forget(self, channel: str) -> None:
+        assert self._redis is not None, "broker not started"
+        try:
+            await self._redis.delete(*self._keys(channel))
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(str(exc)) from exc
+
     async def history(self, channel: str, since: int | None, epoch: str | None) -> Recovery:
         start = -1 if since is None else since
         reply = await self._script(HISTORY, self._history_sha, self._keys(channel), [start, new_epoch()])

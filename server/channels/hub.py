@@ -293,6 +293,15 @@ class Hub:
 
     # Gaps and reconnects -----------------------------------------------------------
 
+    def reset(self, channel: str) -> None:
+        """The channel's history was dropped: its readers resubscribe (and reload) at once."""
+        state = self._channels.get(channel)
+        if state is None:
+            return
+        for conn in list(state.connections()):
+            conn.close(CLOSE_RESYNC, "resubscribe with since")
+        state.seq = state.epoch = None
+
     def resync(self) -> None:
         """The broker reconnected: every channel may have missed events; fill them from history."""
         for state in list(self._channels.values()):

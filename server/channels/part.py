@@ -73,6 +73,7 @@ class LivePart:
         self._chain_after_commit(services)
         services.access_changed = self.access_changed
         services.school_access_changed = self.school_access_changed
+        services.forget_history = self.forget_history
         services.extras["live"] = self
         services.extras["register_renderer"] = register_renderer
         services.extras.setdefault("ready_checks", {})["broker"] = self.broker.ping
@@ -133,9 +134,25 @@ class LivePart:
             log.warning("live: broker down; re-checking school %d in this process only", school_id)
             await self.recheck_school(school_id)
 
+    async def forget_history(self, channels: list[str]) -> None:
+        """Drop these channels' history and make their readers resubscribe, in every process."""
+        assert self.broker is not None and self.hub is not None
+        try:
+            for channel in channels:
+                await self.broker.forget(channel)
+            await self.broker.control({"kind": "forget", "channels": channels})
+        except BrokerUnavailable:
+            log.warning("live: broker down; %d channels' history expires on its own", len(channels))
+            for channel in channels:
+                self.hub.reset(channel)
+
     def _on_control(self, message: dict[str, Any]) -> None:
         kind = message.get("kind")
-        if kind == "access" and isinstance(message.get("user_id"), int):
+        if kind == "forget" and isinstance(message.get("channels"), list):
+            for channel in message["channels"]:
+                if isinstance(channel, str) and self.hub is not None:
+                    self.hub.reset(channel)
+        elif kind == "access" and isinstance(message.get("user_id"), int):
             self.spawn(self.recheck_user(message["user_id"]))
         elif kind == "school_access" and isinstance(message.get("school_id"), int):
             self.spawn(self.recheck_school(message["school_id"]))

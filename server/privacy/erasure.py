@@ -104,6 +104,29 @@ async def _scrub_json_rows(
         last = rows[-1][0]
 
 
+async def live_channels_of(session: AsyncSession, student: Student) -> list[str]:
+    """The live channels whose history may mention the pupil; dropped after their erasure (P18).
+
+    Their own and their class's channels, the school's staff channel (requests and office
+    notices), and the ``user`` channels of the pupil, their guardians and the staff they
+    wrote to about the pupil. Readers of these resubscribe and reload through the REST API.
+    """
+    guardians = await session.scalars(
+        select(GuardianLink.guardian_id).where(GuardianLink.student_id == student.id)
+    )
+    staff = await session.scalars(select(Conversation.staff_id).where(Conversation.student_id == student.id))
+    users = {student.user_id, *guardians.all(), *(s for s in staff.all() if s is not None)}
+    return sorted(
+        {
+            f"student:{student.id}",
+            f"class:{student.class_id}",
+            f"class:{student.class_id}:staff",
+            f"school:{student.school_id}:staff",
+            *(f"user:{user_id}" for user_id in users),
+        }
+    )
+
+
 async def erase_student(session: AsyncSession, student: Student, actor_id: int | None) -> list[str]:
     """Hard-erase a pupil and everything about them; returns storage keys to remove after commit."""
     sid, uid, school_id = student.id, student.user_id, student.school_id

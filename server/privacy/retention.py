@@ -16,7 +16,7 @@ from sqlalchemy import delete, or_, select
 from server.access import guardians_of
 from server.db.models import Invite, Session, Student
 from server.media.uploads import discard_files
-from server.privacy.erasure import erase_student
+from server.privacy.erasure import erase_student, live_channels_of
 from server.services import Services
 
 log = logging.getLogger("homeroom.privacy")
@@ -52,8 +52,10 @@ async def run_retention(services: Services) -> RetentionResult:
             if pupil is None:  # erased meanwhile by an admin
                 continue
             affected = [pupil.user_id, *(g.id for g in await guardians_of(session, pupil.id))]
+            channels = await live_channels_of(session, pupil)
             keys = await erase_student(session, pupil, None)
         await discard_files(services, keys)
+        await services.forget_history(channels)
         for user_id in affected:
             await services.access_changed(user_id)
         result.pupils += 1

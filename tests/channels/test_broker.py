@@ -141,6 +141,19 @@ async def test_an_event_id_is_published_once_however_often_it_is_sent(broker: Br
     assert [event.seq for event in history.events] == [1, 2, 3, 4, 5]
 
 
+async def test_a_forgotten_channel_starts_a_new_epoch_and_recovers_nothing(broker: Broker) -> None:
+    for index in range(3):
+        await broker.publish("class:1", "post.deleted", {"post_id": index})
+    await broker.publish("class:2", "post.deleted", {"post_id": 9})
+    old = await broker.history("class:1", None, None)
+    await broker.forget("class:1")
+    assert not (await broker.history("class:1", 1, old.epoch)).recovered
+    assert await broker.publish("class:1", "post.deleted", {"post_id": 3}) == 1
+    fresh = await broker.history("class:1", 0, None)
+    assert fresh.epoch != old.epoch and fresh.seq == 1
+    assert (await broker.history("class:2", None, None)).seq == 1  # other channels untouched
+
+
 async def test_control_messages_reach_this_process(broker: Broker) -> None:
     got: list[dict[str, object]] = []
     done = asyncio.Event()

@@ -206,3 +206,37 @@ async def test_a_new_code_of_conduct_closes_parents_connections_until_they_accep
         assert accepted.status_code == 200, accepted.text
         async with LiveClient.connect(b.ws_url, parent.token) as back:
             assert (await back.subscribe(channel))["op"] == "subbed"
+
+
+async def test_erasing_a_pupil_makes_readers_of_their_channels_reload_in_every_process(
+    redis_site: Site,
+) -> None:
+    """P18: nothing about an erased pupil is replayed from live history; readers start afresh."""
+    a, b = redis_site.servers
+    world = await redis_site.world()
+    pupil = await world.add_student(world.classes[0])
+    assert pupil.student is not None
+    staff_channel = f"class:{world.classes[0].id}:staff"
+    async with (
+        LiveClient.connect(b.ws_url, world.teacher.token) as teacher,
+        LiveClient.connect(a.ws_url, world.office.token) as unrelated,
+        httpx.AsyncClient(base_url=a.http_url, timeout=10) as http,
+    ):
+        subbed = await teacher.subscribe(staff_channel)
+        await unrelated.subscribe(f"school:{world.school.id}")
+        awarded = await http.post(
+            "/api/points",
+            json={"student_ids": [pupil.student.id], "skill_id": world.skills[0].id},
+            headers=world.teacher.headers,
+        )
+        assert awarded.status_code == 201, awarded.text
+        await teacher.events(staff_channel, 1)
+        erased = await http.delete(f"/api/students/{pupil.student.id}", headers=world.admin.headers)
+        assert erased.status_code == 200, erased.text
+        assert await teacher.closed_with(deadline=5) == 1012
+        await unrelated.send({"op": "ping", "ref": 3})
+        assert (await unrelated.wait_for(lambda f: f["op"] == "pong"))["ref"] == 3
+    async with LiveClient.connect(a.ws_url, world.teacher.token) as again:
+        answer = await again.subscribe(staff_channel, since=subbed["seq"] + 1, epoch=subbed["epoch"])
+        assert answer["recovered"] is False and answer["epoch"] != subbed["epoch"]
+        assert not [f for f in again.frames if f["op"] == "event"]

@@ -169,3 +169,35 @@ async def test_p18_erased_account_has_its_live_access_rechecked_after_commit(
         services.access_changed = original
     assert response.status_code == 200, response.text
     assert seen == [(family.parent.id, True)], "called once, after the account is gone"
+
+
+async def test_p18_erasure_drops_the_live_history_that_mentions_the_pupil(
+    api: httpx.AsyncClient, services: Services, world: World, family: Family
+) -> None:
+    """A reconnecting client must not be replayed the erased pupil's awards, tags or messages."""
+    assert family.pupil.student is not None
+    broker = services.extras["live"].broker
+    school_class = world.classes[0]
+    channels = [
+        f"student:{family.pupil.student.id}",
+        f"class:{school_class.id}",
+        f"class:{school_class.id}:staff",
+        f"user:{family.parent.id}",
+    ]
+
+    async def held(channel: str, epoch: str | None = None) -> tuple[str, str]:
+        """The channel's epoch and its whole held history, as text."""
+        position = await broker.history(channel, None, None)
+        replay = await broker.history(channel, 0, epoch or position.epoch)
+        return position.epoch, json.dumps([event.data for event in replay.events])
+
+    before = {channel: await held(channel) for channel in channels}
+    mentions = [channel for channel, (_, text) in before.items() if family.first in text]
+    assert mentions == channels[:3], before  # awards, the tagged post, staff views
+
+    response = await api.delete(f"/api/students/{family.pupil.student.id}", headers=world.admin.headers)
+    assert response.status_code == 200, response.text
+    for channel, (epoch, _) in before.items():
+        assert not (await broker.history(channel, 0, epoch)).recovered, channel  # clients reload
+        new_epoch, text = await held(channel)
+        assert new_epoch != epoch and family.first not in text, channel
