@@ -7,7 +7,7 @@ import { loadCatalogue, monster } from "../avatar.js";
 import { date, number, timeEl } from "../format.js";
 import { empty, failure, loading, pageTitle } from "../ui.js";
 import { skillIcon } from "./board.js";
-import { storyList } from "./stories.js";
+import { mediaBlock, storyList } from "./stories.js";
 
 const CHILD_KEY = "homeroom.child";
 
@@ -326,6 +326,7 @@ export function portfolioCard(item) {
       statusText ? h("span", { class: `badge badge-${item.status}` }, statusText) : null,
     ),
     item.text ? h("p", { class: "activity-text" }, item.text) : null,
+    item.media && item.media.length ? mediaBlock(item.media) : null,
     item.comment ? h("p", { class: "teacher-comment" }, icon("chat", "icon-small"), item.comment) : null,
     h("p", { class: "post-when" }, timeEl(item.created_at)),
   );

@@ -174,6 +174,8 @@ export async function story(ctx) {
   mount(ctx.root, pageTitle("Class story"), list.el);
 }
 
+const MAX_WORK_PHOTOS = 4;
+
 export async function learning(ctx) {
   const pupil = ctx.me.student;
   mount(ctx.root, pageTitle("Home learning"), loading());
@@ -198,25 +200,92 @@ export async function learning(ctx) {
     const text = h("textarea", { class: "input", rows: "4", maxlength: "5000" });
     const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Hand it in");
     const error = errorLine();
+    const photos = [];
+    const previews = h("ul", { class: "composer-previews", "aria-label": "My photos" });
+    const picker = h("input", {
+      type: "file",
+      accept: "image/jpeg,image/png,image/webp",
+      multiple: true,
+      class: "visually-hidden",
+      id: uid("photo"),
+    });
+    function drawPhotos() {
+      mount(
+        previews,
+        photos.map((p, i) =>
+          h(
+            "li",
+            { class: "composer-preview" },
+            h("img", { src: p.url, alt: `My photo ${i + 1}` }),
+            h(
+              "button",
+              {
+                type: "button",
+                class: "icon-button remove-photo",
+                "aria-label": `Take away photo ${i + 1}`,
+                onclick: () => {
+                  URL.revokeObjectURL(p.url);
+                  photos.splice(i, 1);
+                  drawPhotos();
+                },
+              },
+              icon("x"),
+            ),
+          ),
+        ),
+      );
+    }
+    picker.addEventListener("change", () => {
+      for (const file of picker.files) {
+        if (photos.length >= MAX_WORK_PHOTOS) {
+          toast(`You can add up to ${MAX_WORK_PHOTOS} photos.`, "error");
+          break;
+        }
+        if (file.size > 10 * 1024 * 1024) {
+          toast("That photo is too big. Ask a grown-up to help.", "error");
+          continue;
+        }
+        photos.push({ file, url: URL.createObjectURL(file) });
+      }
+      picker.value = "";
+      if (photos.length) error.clear();
+      drawPhotos();
+    });
+    ctx.scope.onDispose(() => photos.forEach((p) => URL.revokeObjectURL(p.url)));
     const form = h(
       "form",
       { class: "stack", novalidate: true },
       h("label", { for: (text.id = uid("work")) }, "My work"),
       text,
+      previews,
       error.el,
-      send,
+      h(
+        "div",
+        { class: "row" },
+        h("label", { class: "button button-soft", for: picker.id }, icon("camera"), "Add a photo"),
+        picker,
+        send,
+      ),
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       error.clear();
-      if (!text.value.trim()) {
-        error.show("Write your work in the box first.");
+      if (!text.value.trim() && !photos.length) {
+        error.show("Write your work in the box or add a photo first.");
         focus(text);
         return;
       }
       await busy(send, async () => {
         try {
-          const item = await api.post(`/api/activities/${a.id}/submissions`, { text: text.value.trim() });
+          const mediaIds = [];
+          for (const p of photos) {
+            const data = new FormData();
+            data.append("file", p.file, p.file.name);
+            mediaIds.push((await api.post("/api/media", data)).id);
+          }
+          const body = { media_ids: mediaIds };
+          if (text.value.trim()) body.text = text.value.trim();
+          const item = await api.post(`/api/activities/${a.id}/submissions`, body);
           playAward(1);
           toast("Handed in! Well done.", "success");
           replaceActivity({ ...a, my_submission: { id: item.id, status: item.status } });

@@ -22,7 +22,8 @@ function mediaUrl(url, size) {
   }
 }
 
-function mediaBlock(media) {
+/** Photos (a grid) and other files (links) of a post or a piece of work. */
+export function mediaBlock(media) {
   const images = media.filter((m) => m.kind === "image");
   const files = media.filter((m) => m.kind !== "image");
   const out = [];

@@ -6,7 +6,7 @@ import { h, icon, mount, field, focus } from "../dom.js";
 import { date, timeEl } from "../format.js";
 import { busy, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { board } from "./board.js";
-import { composer, storyList } from "./stories.js";
+import { composer, mediaBlock, storyList } from "./stories.js";
 
 const CLASS_KEY = "homeroom.class";
 
@@ -260,6 +260,7 @@ async function learning(ctx, host, cls) {
       { class: "card review", "data-submission-id": item.id },
       h("p", { class: "review-who" }, h("strong", {}, item.student.name), ` · ${item.activity ? item.activity.title : "Work"}`, item.late ? h("span", { class: "badge badge-warn" }, "Late") : null),
       item.text ? h("p", { class: "review-text" }, item.text) : null,
+      item.media && item.media.length ? mediaBlock(item.media) : null,
       h("p", { class: "post-when" }, timeEl(item.created_at)),
       h("label", { class: "visually-hidden", for: (comment.id = `c-${item.id}`) }, "Comment"),
       comment,
