@@ -52,9 +52,7 @@ def test_pupil_hands_in_a_photo_of_their_work_which_the_family_sees_once_approve
     review.get_by_role("button", name="Approve").click()
     teacher.locator(".toast:has-text('Approved')").wait_for()
 
-    parent = browsers.page(
-        school.parents["en"], path=f"/#/child/{school.pupils['Amir']['id']}/portfolio"
-    )
+    parent = browsers.page(school.parents["en"], path=f"/#/child/{school.pupils['Amir']['id']}/portfolio")
     seen = parent.locator(".portfolio-item", has_text=title).locator(".post-photos img")
     seen.wait_for()
     parent.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=seen.element_handle())
