@@ -90,6 +90,13 @@ async def start_conversation(request: Request) -> Response:
     return ok(shaped, 201 if created else 200)
 
 
+async def student_contacts(request: Request) -> Response:
+    principal = await _member(request)
+    async with services_of(request).read() as session:
+        items = await conversations.contacts(session, principal, path_id(request))
+    return ok({"items": items})
+
+
 async def get_conversation(request: Request) -> Response:
     principal = await _member(request)
     services = services_of(request)
@@ -202,6 +209,7 @@ routes = [
     Route("/api/conversations", list_conversations, methods=["GET"]),
     Route("/api/conversations", start_conversation, methods=["POST"]),
     Route("/api/conversations/{id:int}", get_conversation, methods=["GET"]),
+    Route("/api/students/{id:int}/contacts", student_contacts, methods=["GET"]),
     Route("/api/conversations/{id:int}/messages", list_messages, methods=["GET"]),
     Route("/api/conversations/{id:int}/messages", send_message, methods=["POST"]),
     Route("/api/conversations/{id:int}/read", mark_read, methods=["POST"]),

@@ -30,7 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.access import get_student, names_for_classes
 from server.auth.principal import STAFF_ROLES, Principal
-from server.db.models import Conversation, GuardianLink, Media, Message, MessageMedia, Report, Student, User
+from server.db.models import (
+    Conversation,
+    GuardianLink,
+    Media,
+    Message,
+    MessageMedia,
+    Report,
+    StaffClass,
+    Student,
+    User,
+)
 from server.errors import bad_request, forbidden, not_found, validation_error
 from server.events import emit
 from server.messaging import shapes
@@ -173,6 +183,41 @@ async def start(
     except IntegrityError:
         # The same conversation was started at the same moment elsewhere: return that one.
         return await write(services, work)
+
+
+async def contacts(session: AsyncSession, principal: Principal, student_id: int) -> list[dict[str, Any]]:
+    """Who the user may start a conversation with about this pupil.
+
+    A guardian: the staff of the pupil's class first (``class_staff: true``), then the
+    school's leaders and office. Staff: the pupil's guardians. Suspended accounts are left out.
+    """
+    refuse_pupils(principal)
+    pupil = await get_student(session, principal, student_id)
+    if principal.role == "parent":
+        assigned = set(
+            (
+                await session.scalars(select(StaffClass.user_id).where(StaffClass.class_id == pupil.class_id))
+            ).all()
+        )
+        rows = await session.scalars(
+            select(User)
+            .where(
+                User.school_id == principal.school_id,
+                User.suspended_at.is_(None),
+                User.id.in_(assigned) | User.role.in_(("admin", "office")),
+                User.role.in_(STAFF_ROLES),
+            )
+            .order_by(User.name, User.id)
+        )
+        people = sorted(rows.all(), key=lambda u: u.id not in assigned)  # stable: class staff first
+        return [{"id": u.id, "name": u.name, "role": u.role, "class_staff": u.id in assigned} for u in people]
+    rows = await session.scalars(
+        select(User)
+        .join(GuardianLink, GuardianLink.guardian_id == User.id)
+        .where(GuardianLink.student_id == pupil.id, User.suspended_at.is_(None))
+        .order_by(User.name, User.id)
+    )
+    return [{"id": u.id, "name": u.name, "role": u.role, "language": u.language} for u in rows.all()]
 
 
 async def _find(

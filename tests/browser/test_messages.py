@@ -94,3 +94,41 @@ def test_quiet_time_holds_the_message_and_tells_the_family_when_to_expect_a_repl
     teacher = browsers.page(school.teacher, size=DESKTOP, path=f"/#/messages/{conv}")
     teacher.wait_for_selector(".reply")
     assert teacher.locator(".message", has_text=note).count() == 0
+
+
+def test_teacher_starts_a_conversation_with_a_pupils_parent(browsers, school, server, shoot):
+    need("/api/students/1/contacts")
+    teacher = browsers.page(school.teacher, size=DESKTOP, path="/#/messages")
+    teacher.get_by_role("button", name="New message").click()
+    dialog = teacher.get_by_role("dialog", name="New message")
+    dialog.get_by_label("Class").select_option(label="Year 2 Oak")
+    dialog.get_by_label("Pupil").select_option(label="Leo")
+    dialog.get_by_role("alert").filter(has_text="no parent or carer").wait_for()
+    dialog.get_by_label("Pupil").select_option(label="Olivia")
+    to = dialog.get_by_label("To (parent or carer)")
+    teacher.wait_for_function("(el) => !el.disabled && el.options.length === 1", arg=to.element_handle())
+    assert to.locator("option").inner_text() == "Lucía Smith"
+    shoot(teacher, "teacher-new-message-desktop")
+    dialog.get_by_role("button", name="Start").click()
+    teacher.wait_for_url("**/#/messages/*")
+    text = f"Olivia read beautifully in assembly today. {secrets.token_hex(2)}"
+    teacher.get_by_label("Message to Lucía Smith").fill(text)
+    teacher.get_by_role("button", name="Send").click()
+    teacher.locator(".message", has_text=text).wait_for()
+
+    parent = browsers.page(school.parents["es"], path="/#/messages")
+    parent.locator(".conversation", has_text="Mrs Patel").wait_for()
+
+
+def test_a_parent_can_write_to_the_class_teacher_before_anything_is_posted(browsers, school, shoot):
+    need("/api/students/1/contacts")
+    parent = browsers.page(school.parents["ar"], path="/#/messages")
+    parent.get_by_role("button", name="New message").click()
+    dialog = parent.get_by_role("dialog", name="New message")
+    to = dialog.get_by_label("To")
+    parent.wait_for_function("(el) => !el.disabled", arg=to.element_handle())
+    groups = to.locator("optgroup")
+    assert groups.nth(0).get_attribute("label") == "Your child's class"
+    assert groups.nth(0).locator("option").all_inner_texts() == ["Mrs Patel"]
+    assert "Mrs Adebayo" in groups.nth(1).locator("option").all_inner_texts()
+    shoot(parent, "parent-new-message-phone")

@@ -343,3 +343,30 @@ async def test_starting_the_same_conversation_at_once_creates_one(api: httpx.Asy
     )
     assert sorted(r.status_code for r in replies) == [200] * 5 + [201]
     assert len({r.json()["id"] for r in replies}) == 1
+
+
+async def test_contacts_list_who_each_side_may_start_a_conversation_with(
+    api: httpx.AsyncClient, chat: Chat
+) -> None:
+    world = chat.world
+    assert chat.pupil.student is not None
+    url = f"/api/students/{chat.pupil.student.id}/contacts"
+    await world.add_user("teacher", "Mr Elsewhere")  # teaches no class of this pupil: not offered
+    second = await world.add_parent(chat.pupil, name="Robin Second")
+
+    offered = await api.get(url, headers=chat.parent.headers)
+    assert offered.status_code == 200, offered.text
+    items = offered.json()["items"]
+    assert items[0] == {"id": world.teacher.id, "name": "Mrs Patel", "role": "teacher", "class_staff": True}
+    assert {(i["id"], i["role"], i["class_staff"]) for i in items[1:]} == {
+        (world.admin.id, "admin", False),
+        (world.office.id, "office", False),
+    }
+    guardians = (await api.get(url, headers=world.teacher.headers)).json()["items"]
+    assert sorted(g["id"] for g in guardians) == sorted([chat.parent.id, second.id])
+    assert {g["role"] for g in guardians} == {"parent"} and all(g["language"] for g in guardians)
+
+    _, other_parent = await world.add_family("Zed")
+    assert (await api.get(url, headers=other_parent.headers)).status_code == 404  # not their child
+    assert (await api.get(url, headers=chat.pupil.headers)).status_code == 403  # pupils never message
+    assert (await api.get("/api/students/999999/contacts", headers=world.teacher.headers)).status_code == 404

@@ -80,14 +80,14 @@ export async function inbox(ctx) {
   }
   draw(reply.items || []);
 
-  const start = ctx.me.role === "parent" ? h("button", { type: "button", class: "button button-primary" }, icon("plus"), "New message") : null;
-  if (start) start.addEventListener("click", () => newConversation(ctx));
+  const start = h("button", { type: "button", class: "button button-primary" }, icon("plus"), "New message");
+  start.addEventListener("click", () => newConversation(ctx));
 
   mount(
     ctx.root,
     h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Messages"), start),
     quietBanner(ctx),
-    rows.size ? list : empty("No messages yet", ctx.me.role === "parent" ? "Start a private conversation with your child's teacher." : "Messages from families appear here.", "chat"),
+    rows.size ? list : empty("No messages yet", ctx.me.role === "parent" ? "Start a private conversation with your child's teacher." : "Messages from families appear here. Start one with a pupil's parents or carers.", "chat"),
   );
 
   ctx.scope.live(`user:${ctx.me.id}`, {
@@ -106,48 +106,105 @@ export async function inbox(ctx) {
   });
 }
 
-/** Staff a parent can write to: whoever posts on their children's class stories and past conversations. */
-async function knownStaff(ctx) {
-  const staff = new Map();
-  try {
-    const convs = await api.get("/api/conversations");
-    for (const c of convs.items || []) if (c.staff && c.staff.id) staff.set(c.staff.id, c.staff.name);
-  } catch {
-    // ignore
+/** Fill a <select> with options (and optgroups), keeping it disabled while empty. */
+function fillSelect(select, groups) {
+  mount(select);
+  for (const [label, items] of groups) {
+    if (!items.length) continue;
+    const parent = label ? h("optgroup", { label }) : select;
+    for (const item of items) parent.append(h("option", { value: item.id }, item.name));
+    if (label) select.append(parent);
   }
-  try {
-    const feed = await api.get(`/api/feed${api.qs({ limit: 100 })}`);
-    for (const p of feed.items || []) if (p.author && p.author.id && p.scope === "class") staff.set(p.author.id, p.author.name);
-  } catch {
-    // ignore
-  }
-  return [...staff].map(([id, name]) => ({ id, name }));
+  select.disabled = !select.options.length;
 }
 
+/**
+ * Start a conversation about one pupil. A parent picks their child and a member of staff
+ * (the class's staff first, then the school's leaders and office); staff pick a class, a
+ * pupil and one of the pupil's guardians. Both lists come from /api/students/{id}/contacts.
+ */
 async function newConversation(ctx) {
-  const children = ctx.me.children || [];
-  const staff = await knownStaff(ctx);
-  const childSelect = h("select", { class: "input", id: uid("child") });
-  for (const c of children) childSelect.append(h("option", { value: c.id }, c.name));
-  const staffSelect = h("select", { class: "input", id: uid("staff") });
-  for (const s of staff) staffSelect.append(h("option", { value: s.id }, s.name));
+  const staffSide = STAFF.has(ctx.me.role);
   const error = errorLine();
   const go = h("button", { type: "button", class: "button button-primary" }, "Start");
+  const who = h("select", { class: "input", id: uid("to") });
+  const pupilSelect = h("select", { class: "input", id: uid("pupil") });
+  const fields = [];
+  let classSelect = null;
+
+  // Selections can change faster than the server answers: only the latest answer counts.
+  let contactsAsked = 0;
+  let pupilsAsked = 0;
+
+  async function loadContacts() {
+    const asked = ++contactsAsked;
+    error.clear();
+    fillSelect(who, []);
+    go.disabled = true;
+    if (!pupilSelect.value) return;
+    try {
+      const reply = await api.get(`/api/students/${pupilSelect.value}/contacts`);
+      if (asked !== contactsAsked) return;
+      const items = reply.items || [];
+      if (staffSide) fillSelect(who, [["", items]]);
+      else {
+        fillSelect(who, [
+          ["Your child's class", items.filter((i) => i.class_staff)],
+          ["School", items.filter((i) => !i.class_staff)],
+        ]);
+      }
+      go.disabled = who.disabled;
+      if (who.disabled) error.show(staffSide ? "This pupil has no parent or carer on Homeroom yet." : "There is nobody to write to yet.");
+    } catch (err) {
+      if (asked === contactsAsked) error.show(messageOf(err));
+    }
+  }
+
+  async function loadPupils() {
+    const asked = ++pupilsAsked;
+    fillSelect(pupilSelect, []);
+    try {
+      const reply = await api.get(`/api/classes/${classSelect.value}/students`);
+      if (asked !== pupilsAsked) return;
+      fillSelect(pupilSelect, [["", (reply.items || []).filter((p) => !p.left_at)]]);
+    } catch (err) {
+      if (asked === pupilsAsked) error.show(messageOf(err));
+      return;
+    }
+    await loadContacts();
+  }
+
+  if (staffSide) {
+    classSelect = h("select", { class: "input", id: uid("class") });
+    try {
+      const classes = await api.get("/api/classes");
+      fillSelect(classSelect, [["", classes.items || []]]);
+    } catch (err) {
+      error.show(messageOf(err));
+    }
+    classSelect.addEventListener("change", loadPupils);
+    fields.push(h("div", { class: "field" }, h("label", { for: classSelect.id }, "Class"), classSelect));
+  } else {
+    fillSelect(pupilSelect, [["", ctx.me.children || []]]);
+  }
+  pupilSelect.addEventListener("change", loadContacts);
+  fields.push(
+    h("div", { class: "field" }, h("label", { for: pupilSelect.id }, staffSide ? "Pupil" : "About"), pupilSelect),
+    h("div", { class: "field" }, h("label", { for: who.id }, staffSide ? "To (parent or carer)" : "To"), who),
+  );
   const body = h(
     "div",
     { class: "stack" },
-    h("div", { class: "field" }, h("label", { for: childSelect.id }, "About"), childSelect),
-    staff.length
-      ? h("div", { class: "field" }, h("label", { for: staffSelect.id }, "To"), staffSelect)
-      : h("p", { class: "notice notice-info" }, "Your child's teacher will appear here once they have posted on the class story."),
-    h("p", { class: "hint" }, "For absence, sickness, dinners, music lessons or appointments, contact the school office."),
+    ...fields,
+    staffSide ? null : h("p", { class: "hint" }, "For absence, sickness, dinners, music lessons or appointments, contact the school office."),
     error.el,
   );
-  const dlg = dialog("New message", body, staff.length ? [go] : []);
+  const dlg = dialog("New message", body, [go]);
   go.addEventListener("click", () =>
     busy(go, async () => {
       try {
-        const conv = await api.post("/api/conversations", { student_id: Number(childSelect.value), staff_id: Number(staffSelect.value) });
+        const target = staffSide ? { guardian_id: Number(who.value) } : { staff_id: Number(who.value) };
+        const conv = await api.post("/api/conversations", { student_id: Number(pupilSelect.value), ...target });
         dlg.close();
         ctx.navigate(`/messages/${conv.id}`);
       } catch (err) {
@@ -155,6 +212,8 @@ async function newConversation(ctx) {
       }
     }),
   );
+  if (staffSide) await loadPupils();
+  else await loadContacts();
 }
 
 export async function conversation(ctx) {
