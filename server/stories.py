@@ -167,9 +167,10 @@ async def shape_posts(
         )
         for post in posts
     ]
-    for shape in shapes:
-        if shape["id"] in decor.withheld and decor.media.get(shape["id"]):
-            shape["media_withheld"] = len(decor.media[shape["id"]])
+    if reader is not None and reader.is_staff:  # families are not told why: it could reveal care status
+        for shape in shapes:
+            if shape["id"] in decor.withheld and decor.media.get(shape["id"]):
+                shape["media_withheld"] = len(decor.media[shape["id"]])
     if reader is None:  # live payloads carry every stored translation; the live layer picks per reader
         return [
             {**shape, "translations": await translation_view.cached_languages(session, post.text, post.lang)}

@@ -334,3 +334,38 @@ def test_a_new_code_of_conduct_takes_an_open_parent_page_to_the_policy(browsers,
         version = server.policy_version()
         for person in school.parents.values():
             server.call("POST", "/api/policy/accept", person, json={"version": version})
+
+
+def test_withdrawn_photo_consent_takes_the_photo_off_open_pages(browsers, school, server, shoot):
+    """P12 after the fact: the family's open feed loses the photo at once; staff are told why."""
+    need(f"/api/classes/{school.class_id}/posts", "/api/media", "/ws")
+    maya = school.pupils["Maya"]["id"]
+    media = server.call(
+        "POST", "/api/media", school.teacher, files={"file": ("paint.jpg", _jpeg(), "image/jpeg")}
+    )
+    text = f"Maya's painting {secrets.token_hex(3)}"
+    post = server.call(
+        "POST",
+        f"/api/classes/{school.class_id}/posts",
+        school.teacher,
+        json={"text": text, "media_ids": [media["id"]], "student_ids": [maya]},
+    )
+    parent = browsers.page(school.parents["en"], path="/#/feed")
+    card = parent.locator(f".post[data-post-id='{post['id']}']")
+    card.locator(".post-photos img").wait_for()
+    wait_subscribed(parent, f"class:{school.class_id}")
+    mark(parent)
+    try:
+        server.call("PATCH", f"/api/students/{maya}", school.admin, json={"photo_consent": False})
+        card.locator(".post-photos").wait_for(state="detached")
+        assert not_reloaded(parent)
+        assert card.locator(".post-text").inner_text() == text
+        assert card.locator(".withheld-note").count() == 0  # families are not told why
+        teacher = browsers.page(school.teacher, size=DESKTOP, path=f"/#/class/{school.class_id}/story")
+        note = teacher.locator(f".post[data-post-id='{post['id']}'] .withheld-note")
+        note.wait_for()
+        assert "no photo consent" in note.inner_text()
+        shoot(teacher, "teacher-photo-withheld-desktop")
+    finally:
+        server.call("PATCH", f"/api/students/{maya}", school.admin, json={"photo_consent": True})
+    card.locator(".post-photos img").wait_for()

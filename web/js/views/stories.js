@@ -147,6 +147,18 @@ export function postCard(initial, opts) {
       );
     }
     if (post.media && post.media.length) parts.push(...mediaBlock(post.media));
+    if (post.media_withheld) {
+      // Only staff are told (P12): a pupil tagged here may no longer appear in photos.
+      const n = post.media_withheld;
+      parts.push(
+        h(
+          "p",
+          { class: "translated-note withheld-note" },
+          icon("camera", "icon-small"),
+          `${n === 1 ? "1 photo is" : `${n} photos are`} hidden: a pupil tagged here has no photo consent now.`,
+        ),
+      );
+    }
     if (post.students && post.students.length) {
       parts.push(
         h(
