@@ -60,9 +60,9 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 
+from bench.procstat import cpu_seconds, loop_runner, rss_bytes  # noqa: E402
+
 PASSWORD = "soak-password-1"
-TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 ALL_DAY = ["00:00", "23:59"]
 
 # Actions per second at --scale 1 (a busy school day squeezed into minutes).
@@ -690,15 +690,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_mib(pid: int) -> float:
-    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
-
-
 def report(timings: Timings, verdict: Verdict, seconds: float, servers: list[dict[str, float]]) -> bool:
     """Print the figures; True when nothing was lost, duplicated or answered with a 5xx."""
     print(f"\nrequests over {seconds:.0f} s")
@@ -887,7 +878,7 @@ async def main(args: argparse.Namespace) -> int:
             await outage
         elapsed = time.monotonic() - started
         figures = [
-            {"cpu": cpu_seconds(s.process.pid) - before, "rss": rss_mib(s.process.pid)}
+            {"cpu": cpu_seconds(s.process.pid) - before, "rss": rss_bytes(s.process.pid) / 2**20}
             for s, before in zip(servers, cpu_before, strict=True)
         ]
         await driver.http.aclose()
@@ -942,12 +933,7 @@ def parse_args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:
-        runner = asyncio.run
+    runner = loop_runner()
     if arguments.client:
         runner(client_main(arguments.client))
     else:
