@@ -70,6 +70,7 @@ def test_proxy_passes_websockets_to_both_replicas() -> None:
     ws = conf[conf.index("location /ws") :]
     assert "proxy_set_header Upgrade $http_upgrade" in ws
     assert "proxy_http_version 1.1" in ws
+    assert "limit_req zone=ws_handshakes" in ws and "zone=ws_handshakes:10m" in conf
 
 
 def test_dockerfile_runs_the_server_as_an_unprivileged_user() -> None:
