@@ -648,7 +648,13 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
         broker_url=redis_url or "memory://",
         data_dir=tmp,
         redis_prefix=prefix,
-        extra={"HOMEROOM_CODE_ATTEMPTS_PER_MINUTE": "100000000", "HOMEROOM_WS_IDLE_SECONDS": "600"},
+        extra={
+            "HOMEROOM_CODE_ATTEMPTS_PER_MINUTE": "100000000",
+            "HOMEROOM_WS_IDLE_SECONDS": "600",
+            # Many simulated readers share a few sign-ins.
+            "HOMEROOM_WS_CONNECTIONS_PER_SESSION": "1000000",
+            "HOMEROOM_WS_CONNECTIONS_PER_USER": "1000000",
+        },
     )
     ws = None if args.ws == "homeroom" else args.ws
     homeroom = [start_server(env, tmp, ws=ws) for _ in range(args.processes)]

@@ -828,7 +828,11 @@ async def main(args: argparse.Namespace) -> int:
             broker_url=args.redis,
             data_dir=tmp,
             redis_prefix=prefix,
-            extra={"HOMEROOM_LOGIN_ATTEMPTS_PER_MINUTE": "100000"},
+            extra={
+                "HOMEROOM_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+                "HOMEROOM_WS_CONNECTIONS_PER_SESSION": "1000000",
+                "HOMEROOM_WS_CONNECTIONS_PER_USER": "1000000",
+            },
         )
         servers = [start_server(env, tmp) for _ in range(2)]
         await asyncio.gather(*(server.wait_ready() for server in servers))

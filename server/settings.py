@@ -48,12 +48,15 @@ class Settings:
     ws_idle_seconds: float = 60.0
     ws_ping_seconds: float = 25.0
     presence_ttl_seconds: float = 30.0
+    ws_connections_per_session: int = 5
+    ws_connections_per_user: int = 10
     login_attempts_per_minute: int = 10
     code_attempts_per_minute: int = 10
     redis_prefix: str = "homeroom"
     retention_days: int = 30
     log_json: bool | None = None
     forwarded_allow_ips: str = "127.0.0.1"
+    metrics_token: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -137,12 +140,15 @@ _PARSERS = {
     "ws_idle_seconds": _seconds,
     "ws_ping_seconds": _seconds,
     "presence_ttl_seconds": _seconds,
+    "ws_connections_per_session": _count,
+    "ws_connections_per_user": _count,
     "login_attempts_per_minute": _count,
     "code_attempts_per_minute": _count,
     "redis_prefix": str,
     "retention_days": _count,
     "log_json": _bool,
     "forwarded_allow_ips": str,
+    "metrics_token": str,
 }
 
 

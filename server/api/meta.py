@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,7 +12,7 @@ from starlette.routing import Route
 
 from server import metrics
 from server.api.http import authenticate, ok, services_of
-from server.errors import ApiError
+from server.errors import ApiError, not_found
 from server.languages import KNOWN, describe
 
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -50,8 +51,28 @@ async def languages(request: Request) -> Response:
     return ok({"items": items})
 
 
+# Headers a reverse proxy adds: a request carrying any of them came through one (or pretends to).
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def metrics_allowed(headers: Mapping[str, str], token: str) -> bool:
+    """Whether ``/metrics`` may answer: a direct request (no proxy in between), or the metrics token.
+
+    The proxy always sets ``X-Forwarded-For``, so whatever reaches the app through it
+    is refused unless it carries ``Authorization: Bearer <HOMEROOM_METRICS_TOKEN>``.
+    Scrapers on the internal network talk to each process directly.
+    """
+    if token:
+        scheme, _, presented = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
+            return True
+    return not any(name in headers for name in FORWARDING_HEADERS)
+
+
 async def metrics_text(request: Request) -> Response:
-    """Prometheus exposition of this process's series."""
+    """Prometheus exposition of this process's series, for direct scrapers or the token's holders."""
+    if not metrics_allowed(request.headers, services_of(request).settings.metrics_token):
+        raise not_found("That endpoint")
     body, content_type = metrics.render()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 

@@ -5,7 +5,9 @@ Order of a connection's life: the ``Origin`` header is checked before the upgrad
 or bearer token is resolved (unknown: accepted then closed 4001 so browsers can tell;
 suspended or revoked: 4003); then ``sub``/``unsub``/``ping`` frames until the client
 leaves. Bad frames are answered with ``error`` frames; a flood of frames, bad or not,
-closes with 4029. A connection that subscribes to nothing for ``ws_idle_seconds`` is
+closes with 4029. So does a socket past its user's caps (``ws_connections_per_session``,
+``ws_connections_per_user``, counted in every process), after a ``too_many_connections``
+error frame. A connection that subscribes to nothing for ``ws_idle_seconds`` is
 closed; dead peers are found by the server's protocol pings (``ws_ping_seconds``).
 """
 
@@ -42,6 +44,7 @@ from server.channels.render import Variant
 from server.channels.rules import may_subscribe
 from server.channels.uvicorn_ws import frame_outlet
 from server.errors import ApiError
+from server.presence.base import SESSION_FULL
 from server.services import Services
 from server.settings import Settings
 
@@ -112,11 +115,29 @@ async def live_socket(websocket: WebSocket) -> None:
     )
     conn.principal = principal
     assert live.hub is not None
+    cap = await live.admit(conn)
+    if cap is not None:
+        outlet.write(error_frame("too_many_connections", _too_many_message(cap, settings)))
+        outlet.close(CLOSE_RATE_LIMITED, "too many connections")
+        await _until_disconnect(websocket)
+        return
     live.hub.add(conn)
     try:
         await _serve(live, websocket, conn, settings)
     finally:
         await live.disconnected(conn)
+
+
+def _too_many_message(cap: str, settings: Settings) -> str:
+    if cap == SESSION_FULL:
+        return (
+            f"This sign-in already has {settings.ws_connections_per_session} live connections open; "
+            "close a tab to open another."
+        )
+    return (
+        f"You already have {settings.ws_connections_per_user} live connections open; "
+        "close one to open another."
+    )
 
 
 async def _deny(websocket: WebSocket) -> None:

@@ -268,16 +268,43 @@ class LivePart:
         except Exception as exc:
             log.warning("live: presence unavailable on %s (%s)", channel, type(exc).__name__)
 
+    async def admit(self, conn: Connection) -> str | None:
+        """Take a socket slot for ``conn``: None when admitted, else the cap met (refuse it with 4029).
+
+        The caps count sockets in every process (Redis presence). When the count cannot be
+        reached the socket is let in uncounted, as presence does: live updates stay up.
+        """
+        assert self.presence is not None and self.services is not None
+        settings = self.services.settings
+        try:
+            return await self.presence.claim_socket(
+                self.presence_key(conn),
+                conn.user_id,
+                conn.session_id,
+                settings.ws_connections_per_session,
+                settings.ws_connections_per_user,
+            )
+        except Exception as exc:
+            log.warning("live: socket count unavailable (%s); admitting uncounted", type(exc).__name__)
+            return None
+
     async def disconnected(self, conn: Connection) -> None:
-        """Forget a closed connection everywhere."""
-        assert self.hub is not None
+        """Forget a closed connection everywhere, and give back its socket slot."""
+        assert self.hub is not None and self.presence is not None
         for channel in self.hub.remove(conn):
             if channel.endswith(":staff"):
                 await self.leave_presence(conn, channel)
+        try:
+            await self.presence.release_socket(self.presence_key(conn), conn.user_id, conn.session_id)
+        except Exception as exc:  # the slot lapses within the presence TTL
+            log.warning("live: socket slot not released (%s)", type(exc).__name__)
 
     async def presence_tick(self) -> None:
-        """Renew this process's presence entries; announce users whose entries expired elsewhere."""
+        """Renew this process's presence entries and socket slots; announce users who expired elsewhere."""
         assert self.hub is not None and self.presence is not None and self.broker is not None
+        await self.presence.renew_sockets(
+            [(self.presence_key(conn), conn.user_id, conn.session_id) for conn in self.hub.all_connections()]
+        )
         entries = [
             (channel, self.presence_key(conn), conn.user_id)
             for conn in self.hub.all_connections()

@@ -1,4 +1,8 @@
-"""The ``Presence`` interface and the factory choosing its backend by the broker's URL."""
+"""The ``Presence`` interface and the factory choosing its backend by the broker's URL.
+
+Presence is kept at two grains: users per ``*:staff`` channel (who is online), and the open
+sockets of each user (the per-session and per-user connection caps).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ from typing import Any
 from server.settings import Settings
 
 User = dict[str, Any]
+
+# What :meth:`Presence.claim_socket` answers when a socket may not open: which cap it met.
+SESSION_FULL = "session"
+USER_FULL = "user"
 
 
 class Presence(abc.ABC):
@@ -43,6 +51,23 @@ class Presence(abc.ABC):
     async def expire(self) -> list[tuple[str, User]]:
         """Drop expired entries; returns ``(channel, user)`` for users who thereby left."""
         return []
+
+    # Sockets per user: every open ``/ws`` connection holds a slot until it closes (or its
+    # process stops renewing it), so a user cannot open sockets without bound.
+
+    @abc.abstractmethod
+    async def claim_socket(
+        self, conn_key: str, user_id: int, session_id: int, per_session: int, per_user: int
+    ) -> str | None:
+        """Take a slot for one socket; None when taken, else the cap met (``SESSION_FULL``/``USER_FULL``)."""
+
+    @abc.abstractmethod
+    async def release_socket(self, conn_key: str, user_id: int, session_id: int) -> None:
+        """Give a socket's slot back."""
+
+    async def renew_sockets(self, sockets: list[tuple[str, int, int]]) -> None:
+        """Renew the expiry of this process's ``(conn_key, user_id, session_id)`` slots."""
+        return None
 
 
 def create_presence(settings: Settings) -> Presence:

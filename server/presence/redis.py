@@ -4,6 +4,11 @@ Keys (``P`` is the prefix): ``P:pr:{channel}:conns`` (zset of ``user_id:conn_key
 by expiry in ms), ``P:pr:{channel}:users`` (hash ``user_id`` → user JSON) and ``P:pr:index``
 (zset of channels with entries). Each change is one Lua script, so two processes never
 both announce the same user joining or leaving.
+
+Sockets: ``P:pr:{user:ID}:sockets``, a zset of ``session_id:conn_key`` scored by expiry in ms
+(the key itself expires with its newest entry). Claiming a slot drops expired entries, counts
+and adds in one script, so two processes cannot both take the last slot; a killed process's
+slots lapse within the TTL because nobody renews them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import orjson
 from redis.asyncio import Redis
 
 from server.channels.broker_redis import pooled_client
-from server.presence.base import Presence, User
+from server.presence.base import SESSION_FULL, USER_FULL, Presence, User
 
 # KEYS: conns, users, index. ARGV: member, user_id, user_json, expires_ms, channel, now_ms.
 JOIN = """
@@ -66,6 +71,25 @@ for _, m in ipairs(expired) do
 end
 return gone
 """
+
+
+# KEYS: sockets. ARGV: member, session_prefix, now_ms, expires_ms, per_session, per_user, ttl_ms.
+# Returns 0 (claimed), 1 (the session's sockets are at their cap) or 2 (the user's are).
+CLAIM_SOCKET = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+local held = redis.call('ZRANGE', KEYS[1], 0, -1)
+local in_session = 0
+for _, m in ipairs(held) do
+  if string.sub(m, 1, #ARGV[2]) == ARGV[2] then in_session = in_session + 1 end
+end
+if in_session >= tonumber(ARGV[5]) then return 1 end
+if #held >= tonumber(ARGV[6]) then return 2 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return 0
+"""
+
+_CLAIM_ANSWERS = {0: None, 1: SESSION_FULL, 2: USER_FULL}
 
 
 class RedisPresence(Presence):
@@ -135,3 +159,32 @@ class RedisPresence(Presence):
                 gone.append((channel, orjson.loads(user)))
         await client.zremrangebyscore(self._index, "-inf", f"({now}")
         return gone
+
+    def _sockets_key(self, user_id: int) -> str:
+        return f"{self._prefix}:pr:{{user:{user_id}}}:sockets"
+
+    async def claim_socket(
+        self, conn_key: str, user_id: int, session_id: int, per_session: int, per_user: int
+    ) -> str | None:
+        now, expires = self._expiry()
+        member, ttl_ms = f"{session_id}:{conn_key}", int(self.ttl * 1000)
+        args = [member, f"{session_id}:", now, expires, per_session, per_user, ttl_ms]
+        answer = await self._client().eval(CLAIM_SOCKET, 1, self._sockets_key(user_id), *args)  # type: ignore[misc]
+        return _CLAIM_ANSWERS[int(answer)]
+
+    async def release_socket(self, conn_key: str, user_id: int, session_id: int) -> None:
+        await self._client().zrem(self._sockets_key(user_id), f"{session_id}:{conn_key}")  # type: ignore[misc]
+
+    async def renew_sockets(self, sockets: list[tuple[str, int, int]]) -> None:
+        if not sockets:
+            return
+        _, expires = self._expiry()
+        by_user: dict[int, dict[str, int]] = {}
+        for conn_key, user_id, session_id in sockets:
+            by_user.setdefault(user_id, {})[f"{session_id}:{conn_key}"] = expires
+        ttl_ms = int(self.ttl * 1000)
+        async with self._client().pipeline(transaction=False) as pipe:
+            for user_id, members in by_user.items():
+                pipe.zadd(self._sockets_key(user_id), members, xx=True)
+                pipe.pexpire(self._sockets_key(user_id), ttl_ms)
+            await pipe.execute()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.presence.base import Presence
+from server.presence.base import SESSION_FULL, USER_FULL, Presence
 from server.presence.memory import MemoryPresence
 from server.presence.redis import RedisPresence
 from tests.live.servers import unique_prefix
@@ -58,3 +58,34 @@ async def test_redis_entries_expire_without_heartbeats() -> None:
     finally:
         await dying.stop()
         await watching.stop()
+
+
+async def test_socket_slots_are_capped_per_session_then_per_user(presence: Presence) -> None:
+    # Two per session, three per user.
+    assert await presence.claim_socket("a-1", 1, 10, 2, 3) is None
+    assert await presence.claim_socket("a-2", 1, 10, 2, 3) is None
+    assert await presence.claim_socket("a-3", 1, 10, 2, 3) == SESSION_FULL
+    assert await presence.claim_socket("a-4", 1, 11, 2, 3) is None
+    assert await presence.claim_socket("a-5", 1, 12, 2, 3) == USER_FULL
+    assert await presence.claim_socket("b-1", 2, 20, 2, 3) is None  # another user
+    await presence.release_socket("a-1", 1, 10)
+    await presence.release_socket("a-1", 1, 10)  # twice is harmless
+    assert await presence.claim_socket("a-6", 1, 12, 2, 3) is None
+    assert await presence.claim_socket("a-7", 1, 10, 2, 3) == USER_FULL
+
+
+async def test_redis_socket_slots_lapse_unless_renewed() -> None:
+    prefix = unique_prefix()
+    dying, renewing = RedisPresence(redis_url(), prefix, 1.0), RedisPresence(redis_url(), prefix, 1.0)
+    try:
+        assert await dying.claim_socket("p1-1", 1, 10, 1, 5) is None
+        assert await renewing.claim_socket("p2-1", 1, 11, 1, 5) is None
+        async with asyncio.timeout(5):  # the dying process's slot lapses; the renewed one stays
+            while await renewing.claim_socket("p2-2", 1, 10, 1, 5) == SESSION_FULL:
+                await renewing.renew_sockets([("p2-1", 1, 11)])
+                await asyncio.sleep(0.05)
+        await renewing.renew_sockets([("p2-1", 1, 11), ("p2-2", 1, 10)])
+        assert await renewing.claim_socket("p2-3", 1, 11, 1, 5) == SESSION_FULL
+    finally:
+        await dying.stop()
+        await renewing.stop()

@@ -44,6 +44,9 @@ async def memory_site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         "HOMEROOM_HISTORY_SIZE": str(MEMORY_HISTORY),
         "HOMEROOM_WS_QUEUE_BYTES": str(64 * 1024),
         "HOMEROOM_WS_IDLE_SECONDS": str(MEMORY_IDLE_SECONDS),
+        # Some tests open hundreds of sockets as one user (tests/security checks the caps).
+        "HOMEROOM_WS_CONNECTIONS_PER_SESSION": "1000",
+        "HOMEROOM_WS_CONNECTIONS_PER_USER": "1000",
     }
     async with (
         live_database("sqlite", tmp) as url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,56 @@ def test_dockerfile_runs_the_server_as_an_unprivileged_user() -> None:
     assert "HOMEROOM_ENV=production" in dockerfile
     for copied in ("server", "web", "pyproject.toml"):
         assert re.search(rf"^COPY .*{copied}", dockerfile, re.M)
+
+
+def nginx_conf() -> str:
+    return (ROOT / "deploy" / "nginx.conf").read_text()
+
+
+def test_proxy_sets_forwarded_for_from_the_connecting_address() -> None:
+    conf = nginx_conf()
+    set_headers = re.findall(r"proxy_set_header\s+X-Forwarded-For\s+(\S+);", conf)
+    assert set_headers and all(value == "$remote_addr" for value in set_headers), set_headers
+    assert "$proxy_add_x_forwarded_for" not in conf, "appending keeps what the client sent"
+    assert conf.count("proxy_pass ") == len(set_headers), "every proxied location sets the header"
+
+
+def test_apps_trust_forwarded_for_from_the_proxy_alone() -> None:
+    spec = compose()
+    services = spec["services"]
+    proxy_edge = services["proxy"]["networks"]["edge"]["ipv4_address"]
+    edge = spec["networks"]["edge"]
+    assert edge["internal"] is True, "nothing but the proxy and the apps, no way out"
+    subnet = ipaddress.ip_network(edge["ipam"]["config"][0]["subnet"])
+    dynamic = ipaddress.ip_network(edge["ipam"]["config"][0]["ip_range"])
+    assert ipaddress.ip_address(proxy_edge) in subnet
+    assert ipaddress.ip_address(proxy_edge) not in dynamic, "no other container can be given its address"
+    for name in APPS:
+        trusted = services[name]["environment"]["HOMEROOM_FORWARDED_ALLOW_IPS"]
+        assert trusted == proxy_edge
+        assert "edge" in services[name]["networks"]
+
+
+def test_only_the_proxy_is_reachable_from_outside() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        if name != "proxy":
+            assert "ports" not in service, f"{name} must be reached through the proxy"
+    on_edge = {name for name, service in services.items() if "edge" in (service.get("networks") or [])}
+    assert on_edge == {"proxy", *APPS}
+    assert "backend" not in services["proxy"]["networks"]
+
+
+def test_metrics_are_not_routed_by_the_proxy() -> None:
+    conf = nginx_conf()
+    block = re.search(r"location\s*=\s*/metrics\s*\{([^}]*)\}", conf)
+    assert block is not None
+    assert re.search(r"return\s+404\b", block.group(1))
+    assert "proxy_pass" not in block.group(1)
+
+
+def test_metrics_token_is_passed_to_the_apps_and_never_defaulted() -> None:
+    services = compose()["services"]
+    for name in APPS:
+        token = services[name]["environment"]["HOMEROOM_METRICS_TOKEN"]
+        assert token == "${HOMEROOM_METRICS_TOKEN:-}", "an empty token means: direct scrapes only"
