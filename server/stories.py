@@ -420,3 +420,60 @@ async def delete_post(session: AsyncSession, principal: Principal, post: Post) -
     await session.flush()
     await forget_translations(session, post.text, post.lang)
     return await drop_unlinked(session, media_ids)
+
+
+# -- erasure (P18) -----------------------------------------------------------------------------
+
+
+async def untag_erased_pupil(
+    session: AsyncSession, student_id: int, *, shown: bool
+) -> tuple[list[int], set[int]]:
+    """Untag a pupil being erased; returns the posts that tagged them and the files to erase with them.
+
+    A post's photos go with the pupil when they were its only tagged pupil. A group photo
+    loses the tag and stays, unless the pupil could not be shown in photos (``shown`` False,
+    P12): then it was withheld because of them and would come back into view without the
+    tag, so it goes too.
+    """
+    post_ids = sorted(
+        set(
+            (
+                await session.scalars(select(PostStudent.post_id).where(PostStudent.student_id == student_id))
+            ).all()
+        )
+    )
+    if not post_ids:
+        return [], set()
+    doomed_posts = post_ids
+    if shown:
+        others = await session.scalars(
+            select(PostStudent.post_id).where(
+                PostStudent.post_id.in_(post_ids), PostStudent.student_id != student_id
+            )
+        )
+        group = set(others.all())
+        doomed_posts = [p for p in post_ids if p not in group]
+    media_ids: set[int] = set()
+    if doomed_posts:
+        media_ids = set(
+            (
+                await session.scalars(select(PostMedia.media_id).where(PostMedia.post_id.in_(doomed_posts)))
+            ).all()
+        )
+    await session.execute(delete(PostStudent).where(PostStudent.student_id == student_id))
+    return post_ids, media_ids
+
+
+async def announce_after_erasure(session: AsyncSession, post_ids: Iterable[int]) -> None:
+    """Re-send posts an erasure changed (``post.updated``); a post left with neither text nor files goes."""
+    posts = (
+        await session.scalars(select(Post).where(Post.id.in_(sorted(set(post_ids)))).order_by(Post.id))
+    ).all()
+    for post in posts:
+        has_media = await session.scalar(select(exists().where(PostMedia.post_id == post.id)))
+        if post.text or has_media:
+            await _emit_post(session, "post.updated", post)
+            continue
+        emit(session, channels_of(post)[0], "post.deleted", {"post_id": post.id})
+        await session.delete(post)
+    await session.flush()
