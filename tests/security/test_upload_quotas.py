@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,7 +32,7 @@ QUOTA_SETTINGS = [
 
 
 @pytest.fixture
-def quotas(services: Services, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def quotas(services: Services, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Set quotas (in photos of ``PHOTO``'s size) for one test."""
 
     def set_(**photos: float) -> None:
@@ -47,7 +48,7 @@ async def _uploads_of(services: Services, user_id: int) -> int:
 
 
 async def test_a_pupil_past_their_daily_allowance_is_refused_with_413_quota_exceeded(
-    api: httpx.AsyncClient, world: World, quotas
+    api: httpx.AsyncClient, world: World, quotas: Callable[..., None]
 ) -> None:
     quotas(pupil=2.5)
     pupil = await world.add_student(world.classes[0])
@@ -64,7 +65,7 @@ async def test_a_pupil_past_their_daily_allowance_is_refused_with_413_quota_exce
 
 
 async def test_an_account_with_nothing_left_is_refused_before_its_file_is_read(
-    api: httpx.AsyncClient, world: World, quotas
+    api: httpx.AsyncClient, world: World, quotas: Callable[..., None]
 ) -> None:
     quotas(parent=1)
     parent = await world.add_parent(await world.add_student(world.classes[0]))
@@ -76,7 +77,7 @@ async def test_an_account_with_nothing_left_is_refused_before_its_file_is_read(
 
 
 async def test_the_school_has_one_allowance_for_all_its_accounts_together(
-    api: httpx.AsyncClient, world: World, quotas
+    api: httpx.AsyncClient, world: World, quotas: Callable[..., None]
 ) -> None:
     quotas(school=2.5)
     assert (await upload(api, world.teacher, PHOTO)).status_code == 201
@@ -86,7 +87,7 @@ async def test_the_school_has_one_allowance_for_all_its_accounts_together(
 
 
 async def test_the_allowance_is_for_any_24_hours(
-    api: httpx.AsyncClient, world: World, clock: Clock, quotas
+    api: httpx.AsyncClient, world: World, clock: Clock, quotas: Callable[..., None]
 ) -> None:
     quotas(pupil=1.5)
     pupil = await world.add_student(world.classes[0])
@@ -99,7 +100,7 @@ async def test_the_allowance_is_for_any_24_hours(
 
 
 async def test_sweeping_or_deleting_uploads_gives_no_allowance_back(
-    api: httpx.AsyncClient, world: World, clock: Clock, quotas
+    api: httpx.AsyncClient, world: World, clock: Clock, quotas: Callable[..., None]
 ) -> None:
     quotas(staff=2.5)
     clock.set(utcnow())
@@ -112,7 +113,7 @@ async def test_sweeping_or_deleting_uploads_gives_no_allowance_back(
 
 
 async def test_simultaneous_uploads_cannot_both_take_the_last_room(
-    api: httpx.AsyncClient, world: World, quotas
+    api: httpx.AsyncClient, world: World, quotas: Callable[..., None]
 ) -> None:
     quotas(pupil=3.5)
     pupil = await world.add_student(world.classes[0])
