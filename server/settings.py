@@ -40,6 +40,12 @@ class Settings:
     translation_claim_seconds: float = 30.0
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    # Bytes each account may upload in any 24 hours, by role, and the whole school together.
+    upload_quota_staff_bytes: int = 512 * 1024 * 1024
+    upload_quota_parent_bytes: int = 64 * 1024 * 1024
+    upload_quota_pupil_bytes: int = 16 * 1024 * 1024
+    upload_quota_school_bytes: int = 4 * 1024 * 1024 * 1024
+    unattached_upload_seconds: float = 45 * 60.0
     session_days: int = 30
     invite_days: int = 14
     history_size: int = 1000
@@ -132,6 +138,11 @@ _PARSERS = {
     "translation_claim_seconds": _seconds,
     "max_body_bytes": _count,
     "max_upload_bytes": _count,
+    "upload_quota_staff_bytes": _count,
+    "upload_quota_parent_bytes": _count,
+    "upload_quota_pupil_bytes": _count,
+    "upload_quota_school_bytes": _count,
+    "unattached_upload_seconds": _seconds,
     "session_days": _count,
     "invite_days": _count,
     "history_size": _count,

@@ -23,7 +23,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.access import names_for_classes, shown_in_photos
+from server.access import names_for_classes
 from server.auth.principal import Principal, require_role
 from server.db.models import (
     Like,
@@ -38,7 +38,7 @@ from server.db.models import (
 from server.errors import ApiError, forbidden, not_found, validation_error
 from server.events import emit
 from server.feed import followed_classes
-from server.media import claim_media, drop_unlinked, media_shape
+from server.media import claim_media, drop_unlinked, media_shape, withheld_media_ids
 from server.timeutil import iso
 from server.translation import view as translation_view
 from server.translation.cache import forget as forget_translations
@@ -105,7 +105,7 @@ class _Decor:
     media: dict[int, list[Media]] = field(default_factory=dict)
     students: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     liked: set[int] = field(default_factory=set)
-    withheld: set[int] = field(default_factory=set)  # posts tagging a pupil who may not be shown
+    withheld: set[int] = field(default_factory=set)  # files no one may see now (P12)
 
 
 async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int | None) -> _Decor:
@@ -124,21 +124,20 @@ async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int
     )
     for post_id, item in rows:
         decor.media.setdefault(post_id, []).append(item)
+    decor.withheld = await withheld_media_ids(session, (m.id for ms in decor.media.values() for m in ms))
     tags = list(
         (
             await session.execute(
-                select(PostStudent.post_id, Student.id, Student.class_id, ~shown_in_photos())
+                select(PostStudent.post_id, Student.id, Student.class_id)
                 .join(Student, Student.id == PostStudent.student_id)
                 .where(PostStudent.post_id.in_(ids))
             )
         ).all()
     )
     if tags:
-        names = await names_for_classes(session, {class_id for _, _, class_id, _ in tags})
-        for post_id, student_id, _, hidden in tags:
+        names = await names_for_classes(session, {class_id for _, _, class_id in tags})
+        for post_id, student_id, _ in tags:
             decor.students.setdefault(post_id, []).append((student_id, names[student_id]))
-            if hidden:
-                decor.withheld.add(post_id)
         for tagged in decor.students.values():
             tagged.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
     if reader_id is not None:
@@ -161,7 +160,7 @@ async def shape_posts(
         post_shape(
             post,
             author=decor.authors.get(post.author_id) if post.author_id else None,
-            media=[] if post.id in decor.withheld else decor.media.get(post.id, []),
+            media=[m for m in decor.media.get(post.id, []) if m.id not in decor.withheld],
             students=decor.students.get(post.id, []),
             liked=(post.id in decor.liked) if reader else None,
         )
@@ -169,8 +168,9 @@ async def shape_posts(
     ]
     if reader is not None and reader.is_staff:  # families are not told why: it could reveal care status
         for shape in shapes:
-            if shape["id"] in decor.withheld and decor.media.get(shape["id"]):
-                shape["media_withheld"] = len(decor.media[shape["id"]])
+            hidden = sum(1 for m in decor.media.get(shape["id"], []) if m.id in decor.withheld)
+            if hidden:
+                shape["media_withheld"] = hidden
     if reader is None:  # live payloads carry every stored translation; the live layer picks per reader
         return [
             {**shape, "translations": await translation_view.cached_languages(session, post.text, post.lang)}
@@ -420,3 +420,60 @@ async def delete_post(session: AsyncSession, principal: Principal, post: Post) -
     await session.flush()
     await forget_translations(session, post.text, post.lang)
     return await drop_unlinked(session, media_ids)
+
+
+# -- erasure (P18) -----------------------------------------------------------------------------
+
+
+async def untag_erased_pupil(
+    session: AsyncSession, student_id: int, *, shown: bool
+) -> tuple[list[int], set[int]]:
+    """Untag a pupil being erased; returns the posts that tagged them and the files to erase with them.
+
+    A post's photos go with the pupil when they were its only tagged pupil. A group photo
+    loses the tag and stays, unless the pupil could not be shown in photos (``shown`` False,
+    P12): then it was withheld because of them and would come back into view without the
+    tag, so it goes too.
+    """
+    post_ids = sorted(
+        set(
+            (
+                await session.scalars(select(PostStudent.post_id).where(PostStudent.student_id == student_id))
+            ).all()
+        )
+    )
+    if not post_ids:
+        return [], set()
+    doomed_posts = post_ids
+    if shown:
+        others = await session.scalars(
+            select(PostStudent.post_id).where(
+                PostStudent.post_id.in_(post_ids), PostStudent.student_id != student_id
+            )
+        )
+        group = set(others.all())
+        doomed_posts = [p for p in post_ids if p not in group]
+    media_ids: set[int] = set()
+    if doomed_posts:
+        media_ids = set(
+            (
+                await session.scalars(select(PostMedia.media_id).where(PostMedia.post_id.in_(doomed_posts)))
+            ).all()
+        )
+    await session.execute(delete(PostStudent).where(PostStudent.student_id == student_id))
+    return post_ids, media_ids
+
+
+async def announce_after_erasure(session: AsyncSession, post_ids: Iterable[int]) -> None:
+    """Re-send posts an erasure changed (``post.updated``); a post left with neither text nor files goes."""
+    posts = (
+        await session.scalars(select(Post).where(Post.id.in_(sorted(set(post_ids)))).order_by(Post.id))
+    ).all()
+    for post in posts:
+        has_media = await session.scalar(select(exists().where(PostMedia.post_id == post.id)))
+        if post.text or has_media:
+            await _emit_post(session, "post.updated", post)
+            continue
+        emit(session, channels_of(post)[0], "post.deleted", {"post_id": post.id})
+        await session.delete(post)
+    await session.flush()

@@ -9,6 +9,8 @@ sites can keep or embed them.
 Every signed-in role may upload: staff and pupils (API.md) and parents too, whose
 messages to staff may carry a photo or a letter. An upload is visible to its
 uploader alone until something links it (see :mod:`server.media.access`).
+Uploads count against daily quotas per account and per school (:mod:`server.media.quota`):
+413 ``quota_exceeded`` before the body is read when nothing is left, else once its size is known.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from server import media as media_domain
 from server.api.http import authenticate, limit, ok, path_id, services_of
 from server.db.models import Media
 from server.errors import bad_request, not_found
-from server.media import files
+from server.media import files, quota
 from server.media.storage import Storage
 
 UPLOADS_PER_MINUTE = 60
@@ -39,6 +41,7 @@ async def upload(request: Request) -> Response:
     await limit(request, "upload", str(principal.id), UPLOADS_PER_MINUTE)
     services = services_of(request)
     max_bytes = services.settings.max_upload_bytes
+    await quota.check_room(services, principal)
     async with request.form(max_files=1, max_fields=4) as form:
         upload_file = form.get("file")
         if not isinstance(upload_file, UploadFile):
@@ -48,6 +51,7 @@ async def upload(request: Request) -> Response:
             raise media_domain.too_large(max_bytes)
         if size == 0:
             raise files.unsupported("That file is empty.", "empty")
+        await quota.charge_upload(services, principal, size)
         async with services.transaction() as session:
             stored = await media_domain.store_upload(
                 session,

@@ -42,10 +42,10 @@ async def export_me(request: Request) -> Response:
         )
     headers = {"Cache-Control": "no-store", "Content-Disposition": _filename(principal.id, fmt)}
     if fmt == "zip":
-        spool = await export.zip_export(services, storage_of(services), principal.id)
+        spool = await export.zip_export(services, storage_of(services), principal)
         return StreamingResponse(export.read_chunks(spool), media_type="application/zip", headers=headers)
     return StreamingResponse(
-        export.stream_export(services, principal.id), media_type="application/json", headers=headers
+        export.stream_export(services, principal), media_type="application/json", headers=headers
     )
 
 

@@ -259,6 +259,25 @@ class Media(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class UploadCharge(Base):
+    """The bytes of one upload, counted against its uploader's and school's daily quotas.
+
+    Kept apart from ``media`` so deleting or sweeping a file does not give its bytes back;
+    rows older than the quota window are purged by the media sweeper.
+    """
+
+    __tablename__ = "upload_charges"
+    __table_args__ = (
+        Index("ix_upload_charges_user_created", "user_id", "created_at"),
+        Index("ix_upload_charges_school_created", "school_id", "created_at"),
+    )
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id", index=False)
+    user_id: Mapped[int] = _fk("users.id", index=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = _created()
+
+
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (Index("ix_posts_scope_class_id", "school_id", "scope", "class_id", "id"),)

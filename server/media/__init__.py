@@ -3,7 +3,9 @@
 The public surface other modules use:
 
 - :func:`claim_media` — check that ids name the caller's own uploads before linking them;
-- :func:`can_view_media` — whether a user may see a file, across every place it can be linked;
+- :func:`viewable_media_ids` — the one decision on which files a user may see or take away,
+  across every place they can be linked (:func:`can_view_media` asks it for one file);
+- :func:`withheld_media_ids` — which files no one may see now (P12), for shaping posts;
 - :func:`media_shape` / :func:`media_url` — how a file appears in replies (``/api/media/{id}?k=<key>``).
 
 Inside: ``storage`` (the ``Storage`` interface and the local folder), ``files``
@@ -11,7 +13,7 @@ Inside: ``storage`` (the ``Storage`` interface and the local folder), ``files``
 ``access`` (visibility rules) and ``sweeper`` (the part that removes abandoned uploads).
 """
 
-from server.media.access import can_view_media, find_viewable
+from server.media.access import can_view_media, find_viewable, viewable_media_ids, withheld_media_ids
 from server.media.storage import LocalStorage, Storage, open_storage, storage_for
 from server.media.uploads import (
     MAX_ATTACHMENTS,
@@ -45,4 +47,6 @@ __all__ = [
     "storage_of",
     "store_upload",
     "too_large",
+    "viewable_media_ids",
+    "withheld_media_ids",
 ]

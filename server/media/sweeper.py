@@ -1,7 +1,10 @@
-"""The media part: makes the storage at start-up and removes abandoned uploads every hour.
+"""The media part: makes the storage at start-up and removes abandoned uploads every few minutes.
 
-An upload nobody attached to a post, message, activity or submission within a day
-is an abandoned draft; keeping it would keep a photo of a child for no purpose.
+An upload nobody attached to a post, message, activity or submission within
+``HOMEROOM_UNATTACHED_UPLOAD_SECONDS`` (45 minutes by default) is an abandoned draft;
+keeping it would keep a photo of a child for no purpose. Sweeping every five minutes
+(more often for a shorter age) removes it within an hour of its upload by default.
+Each sweep also purges upload-quota charges older than the quota window.
 Running in several processes at once is harmless: each sweep deletes only rows
 that are still there and files that still exist.
 """
@@ -13,31 +16,42 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from server.media.quota import purge_charges
 from server.media.storage import storage_for
 from server.media.uploads import discard_files, drop_stale_uploads
 from server.services import Services
+from server.settings import Settings
 
 log = logging.getLogger("homeroom.media")
-ABANDONED_AFTER = timedelta(days=1)
-SWEEP_EVERY = 3600.0
+SWEEP_EVERY = 300.0
+
+
+def sweep_interval(settings: Settings) -> float:
+    """Seconds between sweeps: five minutes, or a third of a shorter unattached-upload age."""
+    return min(SWEEP_EVERY, max(1.0, settings.unattached_upload_seconds / 3))
 
 
 async def sweep_once(services: Services) -> int:
-    """Remove uploads left unattached for a day; returns how many went."""
+    """Remove uploads left unattached past the configured age; returns how many went."""
+    now = services.clock()
+    older_than = now - timedelta(seconds=services.settings.unattached_upload_seconds)
     removed = 0
     while True:
         async with services.transaction() as session:
-            keys = await drop_stale_uploads(session, services.clock() - ABANDONED_AFTER)
+            keys = await drop_stale_uploads(session, older_than)
         await discard_files(services, keys)
         removed += len(keys)
         if len(keys) < 500:
-            return removed
+            break
+    async with services.transaction() as session:
+        await purge_charges(session, now)
+    return removed
 
 
 class MediaPart:
-    """Owns the media storage and the hourly sweep of abandoned uploads."""
+    """Owns the media storage and the sweep of abandoned uploads (see :func:`sweep_interval`)."""
 
-    def __init__(self, every: float = SWEEP_EVERY) -> None:
+    def __init__(self, every: float | None = None) -> None:
         self.every = every
         self.task: asyncio.Task[None] | None = None
 
@@ -46,8 +60,9 @@ class MediaPart:
         self.task = asyncio.create_task(self._run(services), name="media-sweeper")
 
     async def _run(self, services: Services) -> None:
+        every = self.every if self.every is not None else sweep_interval(services.settings)
         while True:
-            await asyncio.sleep(self.every)
+            await asyncio.sleep(every)
             try:
                 removed = await sweep_once(services)
             except Exception:  # a failed sweep must never stop the next one

@@ -187,15 +187,23 @@ async def drop_uploads_of(session: AsyncSession, user_id: int) -> list[str]:
 
 
 async def drop_stale_uploads(session: AsyncSession, older_than: datetime, batch: int = 500) -> list[str]:
-    """Delete uploads that nothing linked before ``older_than`` (abandoned drafts); returns their keys."""
+    """Delete uploads that nothing linked before ``older_than`` (abandoned drafts); returns their keys.
+
+    The rows are locked as they are read (PostgreSQL; rows a post is linking right now are
+    skipped), and the delete checks again that nothing links them, so a draft attached at
+    the moment of the sweep stays with its post.
+    """
     linked = [exists().where(table.media_id == Media.id) for table in LINK_TABLES]
     rows = await session.execute(
         select(Media.id, Media.key)
         .where(Media.created_at < older_than, *(~link for link in linked))
         .order_by(Media.id)
         .limit(batch)
+        .with_for_update(skip_locked=True)
     )
-    stale = list(rows.all())
-    if stale:
-        await session.execute(delete(Media).where(Media.id.in_([m_id for m_id, _ in stale])))
-    return [key for _, key in stale]
+    stale = {media_id: key for media_id, key in rows.all()}
+    if not stale:
+        return []
+    await session.execute(delete(Media).where(Media.id.in_(stale), *(~link for link in linked)))
+    kept = set((await session.scalars(select(Media.id).where(Media.id.in_(stale)))).all())
+    return [key for media_id, key in stale.items() if media_id not in kept]

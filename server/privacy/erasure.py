@@ -4,6 +4,12 @@ Rows go in one transaction; the files of erased media are removed after it commi
 A crash between the two leaves files without a ``media`` row; :func:`sweep_orphan_files`
 (run at start-up by :class:`OrphanFilePart`) removes those, so nothing survives a crash.
 
+A photo on the story whose only tagged pupil is the one erased goes with them: from every
+post and message it is on, and from storage; open pages get ``post.updated`` (or
+``post.deleted`` for a post left with neither text nor photos). A group photo loses the
+tag and stays, unless the pupil could not be shown in photos (P12), since it was withheld
+because of them and would otherwise come back into view.
+
 The audit log keeps one entry per erasure (``student.erased`` / ``user.erased``) with the
 numeric id of what went and no names; every other entry about the erased person goes.
 """
@@ -22,7 +28,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
+from server import audit, stories
 from server.db.models import (
     AuditEntry,
     Award,
@@ -36,6 +42,7 @@ from server.db.models import (
     MessageMedia,
     OutboxEvent,
     PolicyAcceptance,
+    PostMedia,
     PostStudent,
     Report,
     Session,
@@ -46,7 +53,7 @@ from server.db.models import (
     User,
 )
 from server.media.storage import LocalStorage
-from server.media.uploads import drop_unlinked, drop_uploads_of, storage_of
+from server.media.uploads import LINK_TABLES, drop_unlinked, drop_uploads_of, storage_of
 from server.services import Services
 from server.translation.cache import content_hash
 
@@ -171,6 +178,17 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
                 )
             ).all()
         )
+    tagged_posts, photos = await stories.untag_erased_pupil(
+        session, sid, shown=student.photo_consent and not student.la_care
+    )
+    changed_posts = set(tagged_posts)
+    if photos:  # erased with the pupil: off every post and message they are on
+        changed_posts.update(
+            (await session.scalars(select(PostMedia.post_id).where(PostMedia.media_id.in_(photos)))).all()
+        )
+        for table in LINK_TABLES:
+            await session.execute(delete(table).where(table.media_id.in_(photos)))
+        media_ids |= photos
     media_keys = list(
         (
             await session.scalars(
@@ -236,6 +254,8 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
     await session.execute(delete(Student).where(Student.id == sid))
     await session.execute(delete(User).where(User.id == uid))
     session.expunge(student)
+    # after the scrub above, which would take these for mentions of the pupil in a post's text
+    await stories.announce_after_erasure(session, changed_posts)
     audit.record(session, school_id, actor_id, "student.erased", "student", sid)
     return sorted(set(keys))
 

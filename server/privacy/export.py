@@ -4,6 +4,11 @@ For a parent it also holds each linked child's record, points, portfolio and the
 are tagged in; for a pupil, their own. Media appear as links; :func:`zip_export` packs the
 document and the user's files into a zip spooled to disk, so neither form loads whole into memory.
 Token hashes and password hashes are never exported.
+
+An export is a copy that leaves the app, so it holds exactly the files the user may fetch:
+every link and every file in the zip passes :func:`server.media.access.viewable_media_ids`,
+the decision ``GET /api/media`` asks too. A photo withheld under P12 (a tagged pupil's
+consent withdrawn, or in care) is in nobody's export, its uploader's included.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.principal import Principal
 from server.db.models import (
     AuditEntry,
     Award,
@@ -40,6 +46,7 @@ from server.db.models import (
     Translation,
     User,
 )
+from server.media.access import viewable_media_ids
 from server.media.storage import Storage
 from server.services import Services
 from server.translation.cache import content_hash
@@ -64,15 +71,22 @@ def _media(found: Media) -> dict[str, Any]:
     }
 
 
-async def _media_of(session: AsyncSession, link: Any, owner: Any, ids: list[int]) -> dict[int, list[Any]]:
+async def _media_of(
+    session: AsyncSession, viewer: Principal, link: Any, owner: Any, ids: list[int]
+) -> dict[int, list[Any]]:
+    """The links of the files attached to these owners that the viewer may see, by owner id."""
     found: dict[int, list[Any]] = {}
     if not ids:
         return found
-    rows = await session.execute(
-        select(owner, Media).join(Media, Media.id == link.media_id).where(owner.in_(ids))
-    )
-    for owner_id, media in rows.all():
-        found.setdefault(owner_id, []).append(_media(media))
+    rows = (
+        await session.execute(
+            select(owner, Media).join(Media, Media.id == link.media_id).where(owner.in_(ids))
+        )
+    ).all()
+    allowed = await viewable_media_ids(session, viewer, [media for _, media in rows])
+    for owner_id, media in rows:
+        if media.id in allowed:
+            found.setdefault(owner_id, []).append(_media(media))
     return found
 
 
@@ -114,7 +128,7 @@ def _post(post: Post, media: list[Any]) -> dict[str, Any]:
     }
 
 
-async def _child(session: AsyncSession, pupil: Student) -> dict[str, Any]:
+async def _child(session: AsyncSession, viewer: Principal, pupil: Student) -> dict[str, Any]:
     awards = (
         await session.scalars(select(Award).where(Award.student_id == pupil.id).order_by(Award.id))
     ).all()
@@ -124,7 +138,7 @@ async def _child(session: AsyncSession, pupil: Student) -> dict[str, Any]:
         )
     ).all()
     sub_media = await _media_of(
-        session, SubmissionMedia, SubmissionMedia.submission_id, [s.id for s in submissions]
+        session, viewer, SubmissionMedia, SubmissionMedia.submission_id, [s.id for s in submissions]
     )
     tagged = (
         await session.scalars(
@@ -133,7 +147,7 @@ async def _child(session: AsyncSession, pupil: Student) -> dict[str, Any]:
             .where(PostStudent.student_id == pupil.id)
         )
     ).all()
-    post_media = await _media_of(session, PostMedia, PostMedia.post_id, [p.id for p in tagged])
+    post_media = await _media_of(session, viewer, PostMedia, PostMedia.post_id, [p.id for p in tagged])
     return {
         "id": pupil.id,
         "first_name": pupil.first_name,
@@ -182,8 +196,9 @@ async def children_for(session: AsyncSession, user: User) -> list[Student]:
     return list((await session.scalars(query.order_by(Student.id))).all())
 
 
-async def stream_export(services: Services, user_id: int) -> AsyncIterator[bytes]:
-    """The export document for one user, as JSON chunks."""
+async def stream_export(services: Services, viewer: Principal) -> AsyncIterator[bytes]:
+    """The export document for the signed-in user, as JSON chunks."""
+    user_id = viewer.id
     async with services.read() as session:
         user = await session.get(User, user_id)
         if user is None:
@@ -226,7 +241,7 @@ async def stream_export(services: Services, user_id: int) -> AsyncIterator[bytes
         yield b',"posts":['
         first = True
         async for posts in _batches(session, select(Post).where(Post.author_id == user_id), Post.id):
-            media = await _media_of(session, PostMedia, PostMedia.post_id, [p.id for p in posts])
+            media = await _media_of(session, viewer, PostMedia, PostMedia.post_id, [p.id for p in posts])
             for post in posts:
                 yield (b"" if first else b",") + _dump(_post(post, media.get(post.id, [])))
                 first = False
@@ -264,7 +279,7 @@ async def stream_export(services: Services, user_id: int) -> AsyncIterator[bytes
             async for messages in _batches(session, query, Message.id):
                 translated = await _translations(session, messages)
                 media = await _media_of(
-                    session, MessageMedia, MessageMedia.message_id, [m.id for m in messages]
+                    session, viewer, MessageMedia, MessageMedia.message_id, [m.id for m in messages]
                 )
                 for m in messages:
                     shaped = {
@@ -285,7 +300,8 @@ async def stream_export(services: Services, user_id: int) -> AsyncIterator[bytes
         yield b"]"
 
         uploads = (await session.scalars(select(Media).where(Media.uploader_id == user_id))).all()
-        yield b',"uploads":' + _dump([_media(m) for m in uploads])
+        allowed = await viewable_media_ids(session, viewer, uploads)
+        yield b',"uploads":' + _dump([_media(m) for m in uploads if m.id in allowed])
 
         yield b',"audit":['
         first = True
@@ -313,12 +329,13 @@ async def stream_export(services: Services, user_id: int) -> AsyncIterator[bytes
         children = await children_for(session, user)
         yield b',"' + key.encode() + b'":['
         for n, pupil in enumerate(children):
-            yield (b"," if n else b"") + _dump(await _child(session, pupil))
+            yield (b"," if n else b"") + _dump(await _child(session, viewer, pupil))
         yield b"]}"
 
 
-async def media_keys_for(services: Services, user_id: int) -> list[tuple[int, str, str]]:
-    """``(id, key, file_name)`` of every file in a user's export (theirs and their children's)."""
+async def media_keys_for(services: Services, viewer: Principal) -> list[tuple[int, str, str]]:
+    """``(id, key, file_name)`` of every file in a user's export (theirs, their children's) they may see."""
+    user_id = viewer.id
     async with services.read() as session:
         user = await session.get(User, user_id)
         if user is None:
@@ -349,8 +366,9 @@ async def media_keys_for(services: Services, user_id: int) -> list[tuple[int, st
                     .where(PostStudent.student_id.in_(pupils))
                 )
             )
-        rows = await session.execute(select(Media.id, Media.key, Media.file_name).where(or_(*clauses)))
-        return [(i, k, f) for i, k, f in rows.all()]
+        found = list((await session.scalars(select(Media).where(or_(*clauses)).order_by(Media.id))).all())
+        allowed = await viewable_media_ids(session, viewer, found)
+        return [(m.id, m.key, m.file_name) for m in found if m.id in allowed]
 
 
 def _add_file(archive: zipfile.ZipFile, storage: Storage, arcname: str, key: str) -> None:
@@ -363,15 +381,15 @@ def _add_file(archive: zipfile.ZipFile, storage: Storage, arcname: str, key: str
             out.write(chunk)
 
 
-async def zip_export(services: Services, storage: Storage, user_id: int) -> IO[bytes]:
+async def zip_export(services: Services, storage: Storage, viewer: Principal) -> IO[bytes]:
     """``export.json`` and the user's media in a zip, spooled (in memory up to 8 MiB, then on disk)."""
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     archive = zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED)
     try:
         with archive.open("export.json", "w", force_zip64=True) as out:
-            async for chunk in stream_export(services, user_id):
+            async for chunk in stream_export(services, viewer):
                 out.write(chunk)
-        for media_id, key, file_name in await media_keys_for(services, user_id):
+        for media_id, key, file_name in await media_keys_for(services, viewer):
             await asyncio.to_thread(_add_file, archive, storage, f"media/{media_id}-{file_name}", key)
         archive.close()
     except BaseException:

@@ -1,4 +1,4 @@
-"""Abandoned uploads are removed after a day; attached files stay; a user's uploads can be erased."""
+"""Abandoned uploads are removed once past their age (45 minutes by default); attached files stay; erasure."""
 
 from __future__ import annotations
 

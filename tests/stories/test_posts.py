@@ -224,7 +224,7 @@ async def test_p12_withdrawn_consent_hides_photos_already_posted_until_it_is_giv
     assert feed_post["media"] == []
     assert (await api.get(media_url, headers=parent.headers)).status_code == 404
     assert (await api.get(media_url, headers=world.admin.headers)).status_code == 404
-    assert (await api.get(media_url, headers=world.teacher.headers)).status_code == 200  # who took it
+    assert (await api.get(media_url, headers=world.teacher.headers)).status_code == 404  # who took it too
     updated = (await events_on(world.services, channel))[before:]
     assert [(e["type"], e["data"]["post"]["id"], e["data"]["post"]["media"]) for e in updated] == [
         ("post.updated", post_id, [])

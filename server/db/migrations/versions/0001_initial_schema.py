@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 05:34:17.382475
+Create Date: 2026-12-03 13:55:51.996269
 """
 
 from __future__ import annotations
@@ -333,6 +333,30 @@ def upgrade() -> None:
     with op.batch_alter_table("students", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_students_class_id"), ["class_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_students_school_id"), ["school_id"], unique=False)
+
+    op.create_table(
+        "upload_charges",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_upload_charges_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_upload_charges_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_upload_charges")),
+    )
+    with op.batch_alter_table("upload_charges", schema=None) as batch_op:
+        batch_op.create_index("ix_upload_charges_school_created", ["school_id", "created_at"], unique=False)
+        batch_op.create_index("ix_upload_charges_user_created", ["user_id", "created_at"], unique=False)
 
     op.create_table(
         "activity_media",
@@ -795,6 +819,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_activity_media_media_id"))
 
     op.drop_table("activity_media")
+    with op.batch_alter_table("upload_charges", schema=None) as batch_op:
+        batch_op.drop_index("ix_upload_charges_user_created")
+        batch_op.drop_index("ix_upload_charges_school_created")
+
+    op.drop_table("upload_charges")
     with op.batch_alter_table("students", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_students_school_id"))
         batch_op.drop_index(batch_op.f("ix_students_class_id"))
