@@ -132,6 +132,10 @@ def active_content(pdf: pikepdf.Pdf) -> str | None:
             continue
         if obj.is_indirect:
             if obj.objgen in seen:
+                # Walked already, perhaps not as an action: one reached again as an action is judged as one.
+                problem = _action_problem(obj) if is_action and isinstance(obj, pikepdf.Dictionary) else None
+                if problem:
+                    return problem
                 continue
             seen.add(obj.objgen)
         visited += 1

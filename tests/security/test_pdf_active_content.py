@@ -187,3 +187,10 @@ async def test_a_clean_pdf_is_stored_as_written_from_what_was_checked(
     with pikepdf.open(io.BytesIO(served.content)) as document:
         assert len(document.pages) == 1
         assert b"School trip letter" in document.pages[0].Contents.read_bytes()
+
+
+def test_an_object_reached_first_as_data_and_then_as_an_action_is_judged_as_an_action() -> None:
+    # Object 5 is listed under /Zz (walked first, as plain data), then used as the open action.
+    named = "<< /S /Named /N /Print >>"
+    assert _reason(pdf_bytes(catalog="/OpenAction 5 0 R", extra=(named,))) == "pdf_active"
+    assert _reason(pdf_bytes(catalog="/OpenAction 5 0 R /Zz [5 0 R]", extra=(named,))) == "pdf_active"
