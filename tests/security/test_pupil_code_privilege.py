@@ -14,6 +14,8 @@ from sqlalchemy import select
 from server.db.models import AuditEntry, SchoolClass, StaffClass, Student
 from server.services import Services
 from tests.factories import Actor, World, error_of
+from tests.live.client import LiveClient
+from tests.live.conftest import Site, memory_site  # noqa: F401  (the live test's fixture: one real server)
 
 CODE = "QZ7XW4"  # distinctive, so a search of whole replies cannot match by chance
 
@@ -158,3 +160,17 @@ async def test_only_admins_rotate_pupil_codes(
         "/api/auth/student", json={"class_code": school_class.class_code, "student_code": CODE}
     )
     assert still.status_code == 200
+
+
+@pytest.mark.live
+async def test_rotating_a_code_closes_the_pupils_live_connections(memory_site: Site) -> None:  # noqa: F811
+    world = await memory_site.world()
+    pupil = await world.add_student(world.classes[0])
+    assert pupil.student is not None
+    server = memory_site.servers[0]
+    async with LiveClient.connect(server.ws_url, pupil.token) as live:
+        assert (await live.subscribe(f"class:{world.classes[0].id}"))["op"] == "subbed"
+        async with httpx.AsyncClient(base_url=server.http_url) as http:
+            rotated = await http.post(f"/api/students/{pupil.student.id}/code", headers=world.admin.headers)
+        assert rotated.status_code == 200, rotated.text
+        assert await live.closed_with(deadline=2) == 4003
