@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
-from server.db.models import GuardianLink, SchoolClass, Student, User
+from server.db.models import GuardianLink, SchoolClass, StaffClass, Student, User
 from server.errors import not_found
 from server.names import display_names
 
@@ -90,6 +90,22 @@ async def get_student(session: AsyncSession, principal: Principal, student_id: i
     if allowed is not None and student_id not in allowed:
         raise not_found("That pupil")
     return found
+
+
+async def sees_pupil_codes(session: AsyncSession, principal: Principal, class_id: int) -> bool:
+    """Whether the user may see the login codes of the pupils of a class: admins and its own staff.
+
+    A pupil's code is their whole sign-in (P5), so it goes no wider than the people who
+    print the class's login cards: other teachers and the office see the pupil without it.
+    """
+    if principal.is_admin:
+        return True
+    if not principal.is_staff:
+        return False
+    assigned = await session.scalar(
+        select(StaffClass.class_id).where(StaffClass.user_id == principal.id, StaffClass.class_id == class_id)
+    )
+    return assigned is not None
 
 
 async def names_for_classes(session: AsyncSession, class_ids: Iterable[int]) -> dict[int, str]:

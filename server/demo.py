@@ -1,7 +1,10 @@
 """The demo school behind ``make run``: Reception to Year 6, staff, pupils, parents and a lively week.
 
-Deterministic (seeded) so the printed logins are the same every time. Every
-account shares one password, hashed once, so seeding takes a second or two.
+Seeded, so the school, its people and the printed emails are the same every time;
+pupil codes are the exception, drawn at random like real ones (a pupil's code is their
+whole sign-in, so a demo left running must not have codes anyone could work out), and
+printed after seeding. Every account shares one password, hashed once, so seeding
+takes a second or two.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
+from server.auth.tokens import new_code
 from server.db.models import (
     Activity,
     Award,
@@ -42,6 +46,7 @@ from server.media.files import JPEG, store_image
 from server.media.storage import LocalStorage
 from server.messaging.office import office_notice_text
 from server.provisioning import create_school
+from server.roster import STUDENT_CODE_LENGTH
 from server.timeutil import utcnow
 
 DEMO_PASSWORD = "homeroom-demo"
@@ -170,8 +175,13 @@ async def seed_demo(
         names = [rng.choice(FIRST_NAMES) for _ in range(pupils_per_class)]
         if class_index % 2 == 0:  # some classes have two pupils sharing a first name
             names[1] = names[0]
+        class_codes: set[str] = set()
         for pupil_index, first in enumerate(names):
             last = rng.choice(LAST_NAMES)
+            photo_consent = rng.random() > 0.12
+            rng.randrange(
+                10, 99
+            )  # what pupil codes once drew from the seed; kept, so the rest stays as it was
             user = User(school_id=school.id, role="student", name=first)
             session.add(user)
             await session.flush()
@@ -181,9 +191,9 @@ async def seed_demo(
                 user_id=user.id,
                 first_name=first,
                 last_name=last,
-                photo_consent=rng.random() > 0.12,
+                photo_consent=photo_consent,
                 la_care=class_index == 3 and pupil_index == 5,
-                student_code=f"{school_class.class_code[-2:]}{pupil_index + 1:02d}{rng.randrange(10, 99)}",
+                student_code=_pupil_code(class_codes),
                 avatar={
                     "body": "round",
                     "eyes": "two",
@@ -238,6 +248,14 @@ async def seed_demo(
     await seed_week(session, school.id, admin, classes, teachers, rng, media_dir)
     await seed_home_learning(session, classes[4])
     return logins
+
+
+def _pupil_code(taken: set[str]) -> str:
+    """A pupil code drawn like a real one (random, never from the seed), unique in its class."""
+    while (code := new_code(STUDENT_CODE_LENGTH)) in taken:
+        pass
+    taken.add(code)
+    return code
 
 
 async def _seed_conversations(

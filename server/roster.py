@@ -165,6 +165,29 @@ async def update_student(
     return student
 
 
+async def rotate_student_code(session: AsyncSession, principal: Principal, student: Student) -> list[int]:
+    """Give a pupil a fresh login code: the old one stops working and their sessions end.
+
+    Returns the ids of the sessions ended; the caller closes the pupil's live connections
+    after the commit. The audit entry names the pupil, never either code.
+    """
+    # The pupil's row still holds the old code here, so the draw can never return it.
+    student.student_code = await _unique_code(
+        session, Student.student_code, STUDENT_CODE_LENGTH, Student.class_id == student.class_id
+    )
+    ended = await revoke_sessions(session, student.user_id, utcnow())
+    audit.record(
+        session,
+        principal.school_id,
+        principal.id,
+        "student.code_rotated",
+        "student",
+        student.id,
+        sessions_ended=len(ended),
+    )
+    return ended
+
+
 async def erase_student(session: AsyncSession, principal: Principal, student: Student) -> None:
     """Permanently remove a pupil; their rows go with them through ON DELETE CASCADE."""
     audit.record(

@@ -288,15 +288,23 @@ def image_bytes(
     return out.getvalue()
 
 
-def pdf_bytes(body: str = "School trip letter") -> bytes:
-    """A small well-formed PDF (one page, cross-reference table and trailer)."""
+def pdf_bytes(
+    body: str = "School trip letter", *, catalog: str = "", page: str = "", extra: tuple[str, ...] = ()
+) -> bytes:
+    """A small well-formed PDF (one page, cross-reference table and trailer).
+
+    ``catalog`` and ``page`` are written into the document catalog and the page dictionary
+    as they are (escaped names included); ``extra`` objects are numbered from 5 on.
+    """
     objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Catalog /Pages 2 0 R %s>>" % (catalog + " " if catalog else "").encode(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R %s>>"
+        % (page + " " if page else "").encode(),
     ]
     stream = f"BT /F1 12 Tf 20 100 Td ({body}) Tj ET".encode()
     objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    objects += [obj.encode() for obj in extra]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, obj in enumerate(objects, start=1):

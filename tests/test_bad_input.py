@@ -225,6 +225,7 @@ SPECS: dict[tuple[str, str], Spec] = {
         },
     ),
     ("DELETE", "/api/students/{id:int}"): Spec(path="student"),
+    ("POST", "/api/students/{id:int}/code"): Spec(path="student"),
     ("GET", "/api/staff"): Spec(),
     ("POST", "/api/staff"): Spec(
         body={

@@ -13,7 +13,14 @@ from starlette.routing import Route
 
 from server import roster, stories
 from server import school as school_domain
-from server.access import get_class, get_student, guardians_of, names_for_classes, visible_class_ids
+from server.access import (
+    get_class,
+    get_student,
+    guardians_of,
+    names_for_classes,
+    sees_pupil_codes,
+    visible_class_ids,
+)
 from server.api import shapes
 from server.api.http import (
     Body,
@@ -172,7 +179,8 @@ async def list_students(request: Request) -> Response:
         found = await get_class(session, principal, path_id(request))
         pupils = await roster.students_of(session, found.id)
         names = await names_for_classes(session, [found.id])
-    return ok({"items": [shapes.student(p, names[p.id], full=True, staff=True) for p in pupils]})
+        code = await sees_pupil_codes(session, principal, found.id)
+    return ok({"items": [shapes.student(p, names[p.id], full=True, staff=True, code=code) for p in pupils]})
 
 
 async def create_student(request: Request) -> Response:
@@ -191,7 +199,7 @@ async def create_student(request: Request) -> Response:
             la_care=body.la_care,
         )
         names = await names_for_classes(session, [found.id])
-    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True), 201)
+    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True, code=True), 201)
 
 
 async def get_student_(request: Request) -> Response:
@@ -199,8 +207,9 @@ async def get_student_(request: Request) -> Response:
     async with services_of(request).read() as session:
         pupil = await get_student(session, principal, path_id(request))
         names = await names_for_classes(session, [pupil.class_id])
+        code = await sees_pupil_codes(session, principal, pupil.class_id)
     full = principal.is_staff or principal.role == "parent"
-    return ok(shapes.student(pupil, names[pupil.id], full=full, staff=principal.is_staff))
+    return ok(shapes.student(pupil, names[pupil.id], full=full, staff=principal.is_staff, code=code))
 
 
 async def patch_student(request: Request) -> Response:
@@ -221,7 +230,20 @@ async def patch_student(request: Request) -> Response:
         names = await names_for_classes(session, [pupil.class_id])
     if {"class_id", "left_at"} & changes.keys():
         await services.access_changed(pupil.user_id)
-    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True))
+    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True, code=True))
+
+
+async def rotate_student_code(request: Request) -> Response:
+    """``POST /api/students/{id}/code`` (admin): a new pupil code; the old one and its sessions end."""
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    services = services_of(request)
+    async with services.transaction() as session:
+        pupil = await get_student(session, principal, path_id(request))
+        await roster.rotate_student_code(session, principal, pupil)
+        names = await names_for_classes(session, [pupil.class_id])
+    await services.access_changed(pupil.user_id)
+    return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True, code=True))
 
 
 async def delete_student(request: Request) -> Response:
@@ -304,6 +326,7 @@ routes = [
     Route("/api/students/{id:int}", get_student_, methods=["GET"]),
     Route("/api/students/{id:int}", patch_student, methods=["PATCH"]),
     Route("/api/students/{id:int}", delete_student, methods=["DELETE"]),
+    Route("/api/students/{id:int}/code", rotate_student_code, methods=["POST"]),
     Route("/api/staff", list_staff, methods=["GET"]),
     Route("/api/staff", create_staff, methods=["POST"]),
     Route("/api/staff/{id:int}", patch_staff, methods=["PATCH"]),

@@ -37,8 +37,12 @@ def school_class(found: SchoolClass, *, staff: bool) -> dict[str, Any]:
     return shape
 
 
-def student(found: Student, name: str, *, full: bool, staff: bool) -> dict[str, Any]:
-    """A pupil: display name for everyone; surname for staff and their own family (P11)."""
+def student(found: Student, name: str, *, full: bool, staff: bool, code: bool = False) -> dict[str, Any]:
+    """A pupil: display name for everyone; surname for staff and their own family (P11).
+
+    ``student_code`` (the pupil's sign-in) only with ``code``: admins and the staff of the
+    pupil's class (:func:`server.access.sees_pupil_codes`), never the rest of the staff.
+    """
     shape: dict[str, Any] = {
         "id": found.id,
         "name": name,
@@ -50,11 +54,12 @@ def student(found: Student, name: str, *, full: bool, staff: bool) -> dict[str, 
         shape["last_name"] = found.last_name
     if staff:
         shape.update(
-            student_code=found.student_code,
             photo_consent=found.photo_consent,
             la_care=found.la_care,
             left_at=iso(found.left_at),
         )
+    if code:
+        shape["student_code"] = found.student_code
     return shape
 
 

@@ -4,7 +4,9 @@ Everything here is blocking and free of the database; :mod:`server.media.uploads
 runs it in a worker thread. The type of a file is decided by its first bytes,
 never by its name or the client's Content-Type. Images are decoded and encoded
 again, which drops every metadata block (EXIF with GPS, XMP, comments) except
-the colour profile, and bakes the EXIF orientation into the pixels.
+the colour profile, and bakes the EXIF orientation into the pixels. PDFs are
+parsed, refused when they carry active content, and written again from the parsed
+document (:mod:`server.media.pdf` says what counts as active, and why refuse).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import IO
 from PIL import Image, ImageOps
 
 from server.errors import ApiError
+from server.media import pdf
 from server.media.storage import Storage
 
 JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
@@ -34,16 +37,11 @@ DISPLAY_SIDE = 1280  # the downscaled version shown in feeds
 DECODE_SLOTS = 2
 
 _PDF_HEADER = re.compile(rb"^%PDF-(1\.[0-7]|2\.0)")
-_PDF_STARTXREF = re.compile(rb"startxref\s+(\d{1,12})\s+%%EOF", re.S)
-_PDF_XREF_TARGET = re.compile(rb"^\s*(xref|\d{1,10}\s+\d{1,5}\s+obj)")
-# Active content we refuse when it is visible uncompressed (best effort: names inside
-# compressed object streams cannot be seen without a full PDF parser).
-_PDF_ACTIVE = re.compile(rb"/(JavaScript|Launch|EmbeddedFiles?|RichMedia)(?=[\s/<>\[\]()%]|$)")
 
 
-def unsupported(message: str, reason: str) -> ApiError:
+def unsupported(message: str, reason: str, **details: str) -> ApiError:
     """The refusal for a file we do not accept (422 ``validation_error``)."""
-    return ApiError(422, "validation_error", message, {"fields": {"file": reason}})
+    return ApiError(422, "validation_error", message, {"fields": {"file": reason}, **details})
 
 
 def sniff(head: bytes) -> str | None:
@@ -68,32 +66,39 @@ def safe_file_name(raw: str | None, content_type: str) -> str:
     return f"{stem or 'file'}.{EXTENSIONS[content_type]}"
 
 
-def check_pdf(source: IO[bytes], size: int) -> None:
-    """Refuse a file that starts like a PDF but is not a well-formed one, or carries active content."""
+_PDF_REFUSALS = {
+    "damaged_pdf": "That PDF is incomplete or damaged.",
+    "encrypted_pdf": "That PDF is protected by a password; please upload it without one.",
+    "pdf_too_complex": "That PDF has too many parts to check; please print it to a new PDF.",
+}
+
+
+def _refusal(refused: pdf.RefusedPdf) -> ApiError:
+    if refused.reason == "pdf_active":
+        return unsupported(
+            "PDFs with scripts, automatic actions, links to websites or other files, attachments"
+            f" or embedded media are not accepted, and this one has {refused.found}."
+            " Printing it to a new PDF removes them.",
+            "pdf_active",
+            found=refused.found,
+        )
+    return unsupported(_PDF_REFUSALS[refused.reason], refused.reason)
+
+
+def _pdf_head(source: IO[bytes]) -> None:
     source.seek(0)
-    head = source.read(1024)
-    if not _PDF_HEADER.match(head):
+    if not _PDF_HEADER.match(source.read(1024)):
         raise unsupported("That file is not a PDF.", "not_pdf")
-    source.seek(max(0, size - 2048))
-    tail = source.read()
-    ends = list(_PDF_STARTXREF.finditer(tail))
-    if b"%%EOF" not in tail[-64:] or not ends:
-        raise unsupported("That PDF is incomplete or damaged.", "damaged_pdf")
-    offset = int(ends[-1].group(1))
-    if not 8 <= offset < size:
-        raise unsupported("That PDF is incomplete or damaged.", "damaged_pdf")
-    source.seek(offset)
-    if not _PDF_XREF_TARGET.match(source.read(64)):
-        raise unsupported("That PDF is incomplete or damaged.", "damaged_pdf")
-    source.seek(0)
-    carry = b""
-    while chunk := source.read(1024 * 1024):
-        window = carry + chunk
-        if _PDF_ACTIVE.search(window):
-            raise unsupported(
-                "PDFs with scripts, launch actions or attachments are not accepted.", "pdf_active"
-            )
-        carry = window[-32:]
+
+
+def check_pdf(source: IO[bytes], size: int) -> None:
+    """Refuse a file that starts like a PDF but does not parse as one, or carries active content."""
+    _pdf_head(source)
+    try:
+        with pdf.checked(source):
+            pass
+    except pdf.RefusedPdf as refused:
+        raise _refusal(refused) from None
     source.seek(0)
 
 
@@ -201,12 +206,14 @@ def store_image(source: IO[bytes], content_type: str, storage: Storage, key: str
 
 
 def store_pdf(source: IO[bytes], size: int, storage: Storage, key: str) -> int:
-    """Check a PDF and copy it into storage as ``key``; returns its size."""
-    check_pdf(source, size)
-    with storage.writer(key) as out:
-        while chunk := source.read(1024 * 1024):
-            out.write(chunk)
-        return out.tell()
+    """Check a PDF and store the copy written from what was checked as ``key``; returns its size."""
+    _pdf_head(source)
+    try:
+        with pdf.checked(source) as document, storage.writer(key) as out:
+            pdf.write_clean(document, out)
+            return out.tell()
+    except pdf.RefusedPdf as refused:
+        raise _refusal(refused) from None
 
 
 def display_name(key: str) -> str:

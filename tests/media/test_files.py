@@ -69,9 +69,10 @@ def _pdf_check(data: bytes) -> str | None:
         (pdf_bytes()[:-40], "damaged_pdf"),  # truncated: no trailer
         (pdf_bytes().replace(b"startxref\n", b"startxref\n9"), "damaged_pdf"),  # xref offset wrong
         (b"%PDF-1.4\n%%EOF\n", "damaged_pdf"),
-        (pdf_bytes("/S /JavaScript /JS (app.alert)"), "pdf_active"),
-        (pdf_bytes("/Type /Action /S /Launch"), "pdf_active"),
-        (pdf_bytes("/EmbeddedFiles"), "pdf_active"),
+        (pdf_bytes(catalog="/OpenAction << /S /JavaScript /JS (app.alert) >>"), "pdf_active"),
+        (pdf_bytes(catalog="/OpenAction << /Type /Action /S /Launch /F (calc.exe) >>"), "pdf_active"),
+        (pdf_bytes(catalog="/Names << /EmbeddedFiles << /Names [] >> >>"), "pdf_active"),
+        (pdf_bytes("/S /JavaScript is only text here"), None),  # words on the page run nothing
         (b"MZ" + pdf_bytes(), "not_pdf"),
     ],
 )

@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { h, icon, mount, field, focus } from "../dom.js";
 import { date, timeEl } from "../format.js";
-import { busy, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { board } from "./board.js";
 import { composer, mediaBlock, storyList } from "./stories.js";
 
@@ -84,7 +84,11 @@ export async function classView(ctx) {
     return;
   }
   mount(ctx.root, loading());
-  const [cls, all] = await Promise.all([api.get(`/api/classes/${id}`), api.get("/api/classes")]);
+  const [cls, all, roster] = await Promise.all([
+    api.get(`/api/classes/${id}`),
+    api.get("/api/classes"),
+    api.getOptional(`/api/classes/${id}/students`, { items: [] }),
+  ]);
   if (ctx.me.role === "teacher") rememberClass(id);
   const switcher = h("select", { class: "input input-inline", "aria-label": "Choose a class" });
   for (const c of all.items || []) switcher.append(h("option", { value: c.id, selected: c.id === id }, c.name));
@@ -107,12 +111,54 @@ export async function classView(ctx) {
       (all.items || []).length > 1 ? switcher : null,
     ),
     cls.class_code ? h("p", { class: "page-sub" }, "Class code for pupils: ", h("strong", { class: "code" }, cls.class_code)) : null,
+    pupilCodes(ctx, roster.items || []),
     nav,
     body,
   );
   if (tab === "board") await board(ctx, body, cls);
   else if (tab === "story") await classStory(ctx, body, cls);
   else await learning(ctx, body, cls);
+}
+
+/**
+ * The pupils' own sign-in codes. The server sends them only to admins and the staff of
+ * this class, so everyone else gets nothing here; admins can give a pupil a new code.
+ */
+function pupilCodes(ctx, pupils) {
+  const shown = pupils.filter((p) => p.student_code && !p.left_at);
+  if (!shown.length) return null;
+  const row = (p) => {
+    const code = h("strong", { class: "code" }, p.student_code);
+    let renew = null;
+    if (ctx.me.role === "admin") {
+      renew = h("button", { type: "button", class: "button button-ghost" }, "New code");
+      renew.addEventListener("click", async () => {
+        const sure = await confirmDialog(
+          `A new code for ${p.name}?`,
+          "Their old code stops working at once and they are signed out everywhere.",
+          "New code",
+        );
+        if (!sure) return;
+        await busy(renew, async () => {
+          try {
+            const fresh = await api.post(`/api/students/${p.id}/code`);
+            code.textContent = fresh.student_code;
+            toast(`New code for ${p.name}`);
+          } catch (err) {
+            toast(messageOf(err), "error");
+          }
+        });
+      });
+    }
+    return h("li", { class: "pupil-code", "data-student-id": p.id }, h("span", { class: "pupil-code-name" }, p.name), code, renew);
+  };
+  return h(
+    "details",
+    { class: "pupil-codes" },
+    h("summary", {}, "Pupil codes"),
+    h("p", { class: "hint" }, "Each pupil signs in with the class code and their own code. Keep these private."),
+    h("ul", { class: "pupil-code-list" }, shown.map(row)),
+  );
 }
 
 async function classStory(ctx, host, cls) {
