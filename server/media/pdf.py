@@ -16,6 +16,12 @@ than ``/GoTo`` inside the document (``/OpenAction``, link and form-field actions
 embedded media (rich media, screen, movie, sound and 3D annotations) and XFA forms.
 An ``/OpenAction`` that is a plain destination (open at page 1) is not an action.
 
+One exception, so that newsletters and letters exported from a word processor still
+upload: a link annotation (``/Subtype /Link``) whose action opens an ``http``, ``https``
+or ``mailto`` address when the reader taps it. It runs nothing and fetches nothing on
+its own, like a link in a message; the same ``/URI`` anywhere else (an ``/OpenAction``,
+``/AA``, a form field) is refused.
+
 The copy kept is the one qpdf writes from the parsed document, not the uploaded bytes:
 it holds only objects reachable from the trailer, which are exactly the objects checked
 here, so nothing a lenient viewer might recover from unreferenced objects, earlier
@@ -51,6 +57,8 @@ _ACTIVE_KEYS = {
 _ACTION_KEYS = frozenset({"/A", "/OpenAction", "/Next", "/PA"})
 # The one kind of action allowed: moving to a place in the same document.
 _SAFE_ACTIONS = frozenset({"/GoTo"})
+# What a tapped link may open: web pages and email addresses, nothing local or scripted.
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
 # Action types refused wherever an ``/S`` names them, even outside an action context.
 _ACTION_NAMES = {
     "/JavaScript": "JavaScript",
@@ -111,11 +119,33 @@ def checked(source: IO[bytes]) -> Iterator[pikepdf.Pdf]:
             raise RefusedPdf("damaged_pdf") from None
 
 
-def _action_problem(action: pikepdf.Object) -> str | None:
+# How an object was reached: as plain data, as an action, or as the action of a link annotation.
+_DATA, _ACTION, _LINK = 0, 1, 2
+
+
+def _is_web_link(action: pikepdf.Object) -> bool:
+    """A ``/URI`` action opening a web page or an email address."""
+    uri = action.get("/URI")
+    if action.get("/S") != pikepdf.Name.URI or not isinstance(uri, pikepdf.String):
+        return False
+    return bytes(uri).strip().lower().startswith(tuple(s.encode() for s in _LINK_SCHEMES))
+
+
+def _action_problem(action: pikepdf.Object, reached_as: int = _ACTION) -> str | None:
     kind = action.get("/S")
     if not isinstance(kind, pikepdf.Name) or str(kind) in _SAFE_ACTIONS:
         return None
+    if reached_as == _LINK and _is_web_link(action):
+        return None
     return _ACTION_NAMES.get(str(kind), f"an action of type {kind}")
+
+
+def _reached_as(parent: pikepdf.Object, key: str, parent_reached_as: int) -> int:
+    if key == "/A" and parent.get("/Subtype") == pikepdf.Name.Link:
+        return _LINK
+    if key == "/Next":
+        return parent_reached_as or _ACTION
+    return _ACTION if key in _ACTION_KEYS else _DATA
 
 
 def active_content(pdf: pikepdf.Pdf) -> str | None:
@@ -124,33 +154,37 @@ def active_content(pdf: pikepdf.Pdf) -> str | None:
     Walks every object reachable from the trailer, once each, without recursion.
     """
     seen: set[tuple[int, int]] = set()
-    stack: list[tuple[pikepdf.Object, bool]] = [(pdf.trailer, False)]
+    stack: list[tuple[pikepdf.Object, int]] = [(pdf.trailer, _DATA)]
     visited = 0
     while stack:
-        obj, is_action = stack.pop()
+        obj, reached_as = stack.pop()
         if not isinstance(obj, pikepdf.Object):  # numbers and booleans come back as Python values
             continue
         if obj.is_indirect:
             if obj.objgen in seen:
                 # Walked already, perhaps not as an action: one reached again as an action is judged as one.
-                problem = _action_problem(obj) if is_action and isinstance(obj, pikepdf.Dictionary) else None
-                if problem:
-                    return problem
+                if reached_as != _DATA and isinstance(obj, pikepdf.Dictionary):
+                    problem = _action_problem(obj, reached_as)
+                    if problem:
+                        return problem
                 continue
             seen.add(obj.objgen)
         visited += 1
         if visited > MAX_OBJECTS:
             raise RefusedPdf("pdf_too_complex")
         if isinstance(obj, pikepdf.Array):
-            stack.extend((item, is_action) for item in obj)
+            stack.extend((item, reached_as) for item in obj)
             continue
         if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
             continue
-        if is_action or obj.get("/Type") == pikepdf.Name.Action:
-            problem = _action_problem(obj)
+        if reached_as != _DATA or obj.get("/Type") == pikepdf.Name.Action:
+            problem = _action_problem(obj, reached_as or _ACTION)
             if problem:
                 return problem
+        web_link = reached_as == _LINK and _is_web_link(obj)
         for key, value in obj.items():
+            if web_link and key in ("/S", "/URI"):
+                continue
             if key in _ACTIVE_KEYS:
                 return _ACTIVE_KEYS[key]
             if isinstance(value, pikepdf.Name):
@@ -161,7 +195,7 @@ def active_content(pdf: pikepdf.Pdf) -> str | None:
                 continue
             if key == "/URI" and isinstance(value, pikepdf.String):
                 return _ACTION_NAMES["/URI"]
-            stack.append((value, key in _ACTION_KEYS))
+            stack.append((value, _reached_as(obj, key, reached_as)))
     return None
 
 

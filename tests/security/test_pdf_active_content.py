@@ -72,9 +72,21 @@ ACTIVE = {
     "page additional actions": pdf_bytes(page="/AA << /O << /S /JavaScript /JS (app.alert(1)) >> >>"),
     "additional actions that only move": pdf_bytes(page="/AA << /O << /S /GoTo /D [3 0 R /Fit] >> >>"),
     "catalog additional actions": pdf_bytes(catalog="/AA << /WC << /S /URI /URI (https://x.example/) >> >>"),
-    "link annotation to a website": pdf_bytes(
+    "link annotation to a local file": pdf_bytes(
         page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50]"
-        " /A << /S /URI /URI (https://evil.example/) >> >>]"
+        " /A << /S /URI /URI (file:///C:/Windows/System32/cmd.exe) >> >>]"
+    ),
+    "link annotation that launches": pdf_bytes(
+        page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A << /S /Launch /F (cmd.exe) >> >>]"
+    ),
+    "web link followed by a script": pdf_bytes(
+        page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50]"
+        " /A << /S /URI /URI (https://example.org/) /Next << /S /JavaScript /JS (x) >> >> >>]"
+    ),
+    "web link action reused as the open action": pdf_bytes(
+        catalog="/OpenAction 5 0 R",
+        page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A 5 0 R >>]",
+        extra=("<< /S /URI /URI (https://evil.example/) >>",),
     ),
     "a GoTo followed by a script": pdf_bytes(
         catalog="/OpenAction << /S /GoTo /D [3 0 R /Fit] /Next << /S /JavaScript /JS (x) >> >>"
@@ -115,6 +127,14 @@ CLEAN = {
     "letter that mentions /JavaScript in its text": pdf_bytes("Our /JavaScript club meets on Friday"),
     "opens at the first page": pdf_bytes(catalog="/OpenAction [3 0 R /Fit]"),
     "opens with a GoTo action": pdf_bytes(catalog="/OpenAction << /S /GoTo /D [3 0 R /Fit] >>"),
+    "newsletter linking to a web page": pdf_bytes(
+        page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50]"
+        " /A << /S /URI /URI (https://www.riverside.example/term-dates) >> >>]"
+    ),
+    "letter with an email link": pdf_bytes(
+        page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50]"
+        " /A << /S /URI /URI (mailto:office@riverside.example) >> >>]"
+    ),
     "link within the document": pdf_bytes(
         page="/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A << /S /GoTo /D [3 0 R /Fit] >> >>]"
     ),
