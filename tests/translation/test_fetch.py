@@ -268,3 +268,41 @@ async def test_a_running_server_translates_through_a_freshly_fetched_pair(
         seen = await client.get(f"/api/posts/{created.json()['id']}", headers=parent.headers)
     assert seen.json()["translation"] == {"status": "ready", "engine": "argos"}
     assert seen.json()["lang"] == ARGOS_LANG
+
+
+# -- packages bundled in an image -------------------------------------------------------------------
+
+
+@needs_argos
+async def test_bundled_packages_are_served_and_a_fetch_leaves_them_be(
+    tmp_path: Path, tiny_packages: dict
+) -> None:
+    from server.translation.argos import ArgosEngine, install_package
+
+    image = tmp_path / "image"
+    install_package(tiny_packages[("en", ARGOS_LANG)], image)
+    bundled = packages_dir(image)
+    engine = ArgosEngine(tmp_path / "data", warm=False, bundled=[bundled])
+    await engine.start()
+    try:
+        assert ("en", ARGOS_LANG) in engine.pairs()
+        assert (await engine.translate(["Tomorrow is PE day."], "en", ARGOS_LANG))[0]
+        install_package(
+            tiny_packages[("en", ARGOS_LANG)], tmp_path / "data"
+        )  # same version: the volume's wins
+        assert engine.packages()[("en", ARGOS_LANG)].path.parent == packages_dir(tmp_path / "data")
+    finally:
+        await engine.close()
+    with serving(tmp_path / "mirror") as mirror:
+        mirror.add("en", ARGOS_LANG, tiny_packages[("en", ARGOS_LANG)])
+        result = run(
+            ["translation", "fetch", ARGOS_LANG],
+            tmp_path / "fresh",
+            tmp_path,
+            HOMEROOM_ARGOS_INDEX_URL=mirror.index_url,
+            HOMEROOM_ARGOS_BUNDLED_DIR=str(bundled),
+        )
+    assert f"en→{ARGOS_LANG}: up to date" in result.stdout, result.stdout + result.stderr
+    assert f"note: the index has no {ARGOS_LANG}→en package" in result.stdout
+    assert result.returncode == 0
+    nothing_installed(tmp_path / "fresh")
