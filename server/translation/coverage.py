@@ -34,7 +34,7 @@ NOTES = {
     ),
 }
 PIVOT_NOTE = "Two steps through English: mistakes of both steps add up, so expect rougher text."
-NONE_NOTE = "Not translated: these readers see the original text."
+NONE_NOTE = "These readers see the original text."
 
 
 def assess(route: Route | None, source: str, target: str) -> dict[str, Any]:
