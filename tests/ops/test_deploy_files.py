@@ -157,3 +157,13 @@ def test_the_fetch_step_runs_as_written_against_a_local_index(tmp_path: Path) ->
     assert not scratch.exists(), "the throwaway data folder (and its secret) is gone"
     found = installed_packages(tmp_path / "no-data", [bundled])
     assert [p.pair for p in found] == [("en", "pl"), ("pl", "en")]
+
+
+def test_the_proxy_lets_package_uploads_through_and_nothing_else_that_large() -> None:
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    block = conf[conf.index("location = /api/translation/packages") :]
+    block = block[: block.index("}")]
+    size = re.search(r"client_max_body_size (\d+)m;", block)
+    assert size is not None and int(size.group(1)) * 1024**2 >= 1024**3, "HOMEROOM_MAX_PACKAGE_BYTES' default"
+    assert "proxy_pass http://homeroom;" in block
+    assert re.search(r"server \{\s+listen 80;\s+client_max_body_size 11m;", conf), "the small default stays"
