@@ -107,7 +107,8 @@ class PackageInfo:
         return (self.source, self.target)
 
 
-def _version_key(version: str) -> Any:
+def version_key(version: str) -> Any:
+    """A sort key for package versions: PEP 440 order where it parses, text order otherwise."""
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -164,7 +165,7 @@ def installed_packages(data_dir: Path, bundled: Sequence[Path] = ()) -> list[Pac
             log.warning("ignoring argos package folder: %s", exc)
             continue
         current = best.get(info.pair)
-        if current is None or _version_key(info.version) > _version_key(current.version):
+        if current is None or version_key(info.version) > version_key(current.version):
             best[info.pair] = info
     return [best[pair] for pair in sorted(best)]
 

@@ -124,6 +124,9 @@ def fetch(
     if bad:
         print(f"homeroom: not a language code: {', '.join(bad)} (use codes such as ur, pl, bn)", file=err)
         return 2
+    if all(code == "en" for code in languages):
+        print("English needs no translation package: posts are written in it.", file=out)
+        return 0
     for code in languages:
         if not is_known(code):
             print(f"note: families cannot choose '{code}' in Homeroom yet", file=out)

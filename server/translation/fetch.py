@@ -37,10 +37,10 @@ from urllib.parse import urljoin, urlsplit
 
 from server.translation.argos import (
     PackageError,
-    _version_key,
     install_package,
     installed_packages,
     translation_dir,
+    version_key,
 )
 from server.translation.engine import Pair
 
@@ -178,7 +178,7 @@ def parse_index(raw: bytes, index_url: str) -> list[IndexEntry]:
 def choose(entries: Iterable[IndexEntry], pair: Pair) -> IndexEntry | None:
     """The newest package the index offers for ``pair``, or None."""
     offered = [entry for entry in entries if entry.pair == pair]
-    return max(offered, key=lambda entry: _version_key(entry.version)) if offered else None
+    return max(offered, key=lambda entry: version_key(entry.version)) if offered else None
 
 
 # -- downloading ------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def fetch_packages(
             continue
         step.version = entry.version
         installed = have.get(pair)
-        if installed is not None and _version_key(installed.version) >= _version_key(entry.version):
+        if installed is not None and version_key(installed.version) >= version_key(entry.version):
             step.state, step.version = "up_to_date", installed.version
             step.message = f"version {installed.version} is installed"
             tell(step)

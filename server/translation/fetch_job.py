@@ -4,7 +4,9 @@
 in a thread of the process that got the request; ``GET /api/translation/fetch``
 reads its progress. The status lives in ``<data_dir>/translation/fetch-status.json``
 (written whole and renamed into place), so every process sharing the data folder
-sees the same job and refuses to start a second one while it runs. A job whose
+sees the same job and refuses to start a second one while it runs (a check, not a
+lock: two admins pressing at the same instant on two processes could both start;
+each install is atomic, so the worst outcome is a package downloaded twice). A job whose
 process died stops updating the file; after :data:`STALE_SECONDS` without news it
 is reported as ``interrupted`` and a new fetch may start. Stopping the server
 cancels a download between two chunks; nothing half-downloaded is ever installed.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zipfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -225,7 +226,7 @@ def test_the_index_url_must_be_http(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def argos_app(tmp_path: Path) -> Starlette:
+async def argos_app(tmp_path: Path) -> AsyncIterator[Starlette]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'homeroom.db'}"
     await asyncio.to_thread(upgrade, url)
     settings = make_settings(tmp_path / "data", url).with_(translation_engines=("argos",))
@@ -306,3 +307,40 @@ async def test_bundled_packages_are_served_and_a_fetch_leaves_them_be(
     assert f"note: the index has no {ARGOS_LANG}→en package" in result.stdout
     assert result.returncode == 0
     nothing_installed(tmp_path / "fresh")
+
+
+# -- the admin's fetch job --------------------------------------------------------------------------
+
+
+@needs_argos
+async def test_a_fetch_job_whose_index_cannot_be_reached_ends_failed_with_advice(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from server.translation.fetch_job import FetchPart, read_status
+
+    with serving(tmp_path / "mirror") as mirror:
+        closed = mirror.index_url
+    settings = make_settings(tmp_path, "sqlite+aiosqlite:///unused.db").with_(argos_index_url=closed)
+    part = FetchPart()
+    await part.start(SimpleNamespace(settings=settings, extras={}))  # type: ignore[arg-type]
+    first = part.begin(["pl"], actor_id=7)
+    assert first["status"] == "running" and read_status(tmp_path)["status"] == "running"
+    assert part.task is not None
+    await part.task
+    status = read_status(tmp_path)
+    assert status["status"] == "failed" and "cannot reach the argos package index" in status["message"]
+    assert status["by"] == 7 and status["finished_at"]
+    await part.stop()
+    nothing_installed(tmp_path)
+
+
+def test_a_running_status_nobody_updates_reads_as_interrupted(tmp_path: Path) -> None:
+    import time
+
+    from server.translation.fetch_job import STALE_SECONDS, read_status, write_status
+
+    assert read_status(tmp_path) == {"status": "idle", "steps": []}
+    write_status(tmp_path, {"status": "running", "languages": ["pl"], "steps": []})
+    assert read_status(tmp_path)["status"] == "running"
+    later = read_status(tmp_path, now=time.time() + STALE_SECONDS + 1)
+    assert later["status"] == "interrupted" and "Start it again" in later["message"]
