@@ -74,16 +74,6 @@ def test_proxy_passes_websockets_to_both_replicas() -> None:
     assert "limit_req zone=ws_handshakes" in ws and "zone=ws_handshakes:10m" in conf
 
 
-def test_dockerfile_runs_the_server_as_an_unprivileged_user() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
-    assert '"python", "-m", "server", "serve"' in dockerfile
-    assert "/readyz" in dockerfile
-    assert "HOMEROOM_ENV=production" in dockerfile
-    for copied in ("server", "web", "pyproject.toml"):
-        assert re.search(rf"^COPY .*{copied}", dockerfile, re.M)
-
-
 def dockerfile_instructions() -> list[str]:
     """The Dockerfile's instructions, continuation lines joined, comments dropped."""
     lines = [
@@ -167,3 +157,13 @@ def test_the_proxy_lets_package_uploads_through_and_nothing_else_that_large() ->
     assert size is not None and int(size.group(1)) * 1024**2 >= 1024**3, "HOMEROOM_MAX_PACKAGE_BYTES' default"
     assert "proxy_pass http://homeroom;" in block
     assert re.search(r"server \{\s+listen 80;\s+client_max_body_size 11m;", conf), "the small default stays"
+
+
+def test_dockerfile_runs_the_server_as_an_unprivileged_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
+    assert '"python", "-m", "server", "serve"' in dockerfile
+    assert "/readyz" in dockerfile
+    assert "HOMEROOM_ENV=production" in dockerfile
+    for copied in ("server", "web", "pyproject.toml"):
+        assert re.search(rf"^COPY .*{copied}", dockerfile, re.M)
