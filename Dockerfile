@@ -19,6 +19,23 @@ COPY server ./server
 COPY web ./web
 RUN pip install ".[translate]" && pip install --no-deps "argostranslate==1.11.0"
 
+# Argos packages baked into the image: `docker build --build-arg ARGOS_LANGUAGES="ur pl bn" .` fetches
+# en<->LANG for each language from the index (HOMEROOM_ARGOS_INDEX_URL, argos's public one unless given
+# as a build argument too) and fails the build if one cannot be had. They live outside the /data volume,
+# read-only, so a rebuilt image brings its packages to an existing volume; packages installed at run time
+# (fetch, upload, install) go to the volume and win on a newer version. The fetch runs in a throwaway
+# data folder (its development secret is deleted with it). Empty by default: no download at all.
+ARG ARGOS_LANGUAGES=""
+ARG HOMEROOM_ARGOS_INDEX_URL=""
+ENV HOMEROOM_ARGOS_BUNDLED_DIR=/opt/homeroom/argos-packages
+RUN mkdir -p "$HOMEROOM_ARGOS_BUNDLED_DIR" \
+    && if [ -n "$ARGOS_LANGUAGES" ]; then \
+        HOMEROOM_ENV=development HOMEROOM_DATA_DIR=/tmp/argos-build HOMEROOM_ARGOS_BUNDLED_DIR= \
+            python -m server translation fetch $ARGOS_LANGUAGES \
+        && mv /tmp/argos-build/translation/packages/* "$HOMEROOM_ARGOS_BUNDLED_DIR"/ \
+        && rm -rf /tmp/argos-build; \
+    fi
+
 RUN useradd --create-home --uid 10001 homeroom \
     && mkdir -p /data/media /data/translation \
     && chown -R homeroom /data

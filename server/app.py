@@ -33,6 +33,7 @@ from server.api import portfolio as portfolio_api
 from server.api import privacy as privacy_api
 from server.api import school as school_api
 from server.api import stories as stories_api
+from server.api import translation as translation_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.channels import endpoint as live_endpoint
@@ -75,6 +76,7 @@ def api_routes() -> list[BaseRoute]:
         *privacy_api.routes,
         *live_endpoint.routes,
         *join_preview.routes,
+        *translation_api.routes,
     ]
 
 
@@ -126,6 +128,7 @@ def create_app(
             default=settings.max_body_bytes,
             uploads=settings.max_upload_bytes + 64 * 1024,
             upload_paths=("/api/media",),
+            large=(("/api/translation/packages", settings.max_package_bytes + 64 * 1024),),
         ),
     ]
     return Starlette(
@@ -151,6 +154,7 @@ def create_app(
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
     from server.channels.part import LivePart
+    from server.translation.fetch_job import FetchPart
     from server.translation.part import TranslationPart
 
     # Translation last: it watches the events committed through the sinks set up before it.
@@ -160,6 +164,7 @@ def default_parts(settings: Settings) -> list[Part]:
         MediaPart(),
         OrphanFilePart(),
         TranslationPart(settings),
+        FetchPart(),
     ]
 
 

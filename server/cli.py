@@ -55,11 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
     demo.add_argument("--keep", action="store_true", help="keep an existing demo database")
-    translation = sub.add_parser("translation", help="list or install translation packages")
+    translation = sub.add_parser("translation", help="list, install or fetch translation packages")
     tsub = translation.add_subparsers(dest="translation_command", required=True)
     tsub.add_parser("list", help="language pairs the server can translate, by engine")
     install = tsub.add_parser("install", help="install an .argosmodel file (offline)")
     install.add_argument("file")
+    fetch = tsub.add_parser(
+        "fetch", help="download and install argos packages en↔LANG from HOMEROOM_ARGOS_INDEX_URL (online)"
+    )
+    fetch.add_argument("languages", nargs="+", metavar="LANG")
     sub.add_parser("worker", help="translation worker for the scaled-out shape")
     return parser
 
@@ -237,6 +241,13 @@ def translation_install(args: argparse.Namespace, settings: Settings) -> int:
     from server.translation.commands import install
 
     return install(settings, args.file)
+
+
+@command("translation-fetch")
+def translation_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from server.translation.commands import fetch
+
+    return fetch(settings, args.languages)
 
 
 @command("worker")

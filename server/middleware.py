@@ -23,14 +23,24 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """Refuse bodies over the limit with 413 ``too_large``, by header or while streaming.
 
-    Uploads (``/api/media``) get the larger upload limit; everything else the JSON limit.
+    Uploads (``/api/media``) get the larger upload limit; ``large`` paths (an argos
+    package upload) their own; everything else the JSON limit.
     """
 
-    def __init__(self, app: ASGIApp, *, default: int, uploads: int, upload_paths: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default: int,
+        uploads: int,
+        upload_paths: tuple[str, ...],
+        large: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
         self.default = default
         self.uploads = uploads
         self.upload_paths = upload_paths
+        self.large = large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,6 +48,7 @@ class BodyLimit:
             return
         path: str = scope["path"]
         limit = self.uploads if path.startswith(self.upload_paths) else self.default
+        limit = next((size for prefix, size in self.large if path == prefix), limit)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:

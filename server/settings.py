@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PREFIX = "HOMEROOM_"
+ARGOS_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 MIN_SECRET_LENGTH = 32
 
 
@@ -38,6 +39,9 @@ class Settings:
     translation_jobs: int = 4
     translation_beam_size: int = 2
     translation_claim_seconds: float = 30.0
+    argos_index_url: str = ARGOS_INDEX_URL
+    argos_bundled_dir: Path | None = None
+    max_package_bytes: int = 1024 * 1024 * 1024
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     # Bytes each account may upload in any 24 hours, by role, and the whole school together.
@@ -114,6 +118,12 @@ _DRIVERS = {
 }
 
 
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("use an http:// or https:// URL")
+    return value
+
+
 def _seconds(value: str) -> float:
     """A positive number of seconds."""
     number = float(value)
@@ -136,6 +146,9 @@ _PARSERS = {
     "translation_jobs": _count,
     "translation_beam_size": _count,
     "translation_claim_seconds": _seconds,
+    "argos_index_url": _http_url,
+    "argos_bundled_dir": Path,
+    "max_package_bytes": _count,
     "max_body_bytes": _count,
     "max_upload_bytes": _count,
     "upload_quota_staff_bytes": _count,

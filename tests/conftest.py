@@ -61,7 +61,8 @@ def make_settings(tmp: Path, database_url: str, **overrides: object) -> Settings
         media_dir=tmp / "media",
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         translation_engines=(),
-        **overrides,  # type: ignore[arg-type]
+        # Argos package uploads: small enough for the oversize-body tests to send.
+        **{"max_package_bytes": 3 * 1024 * 1024, **overrides},  # type: ignore[arg-type]
     )
 
 

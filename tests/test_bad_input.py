@@ -377,6 +377,9 @@ def _body_limit(app: Starlette, path: str) -> int:
     for middleware in app.user_middleware:
         if middleware.cls is BodyLimit:
             options = middleware.kwargs
+            for prefix, size in options.get("large", ()):
+                if path == prefix:
+                    return int(size)
             return int(options["uploads"] if path.startswith(options["upload_paths"]) else options["default"])
     raise AssertionError("no BodyLimit middleware")
 

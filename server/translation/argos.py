@@ -107,7 +107,8 @@ class PackageInfo:
         return (self.source, self.target)
 
 
-def _version_key(version: str) -> Any:
+def version_key(version: str) -> Any:
+    """A sort key for package versions: PEP 440 order where it parses, text order otherwise."""
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -142,13 +143,20 @@ def read_package(path: Path, data_dir: Path) -> PackageInfo:
     )
 
 
-def installed_packages(data_dir: Path) -> list[PackageInfo]:
-    """Every usable installed package, the newest version per pair, sorted by pair."""
-    root = packages_dir(data_dir)
-    if not root.is_dir():
-        return []
+def installed_packages(data_dir: Path, bundled: Sequence[Path] = ()) -> list[PackageInfo]:
+    """Every usable installed package, the newest version per pair, sorted by pair.
+
+    ``bundled`` are read-only folders of unpacked packages (a Docker image's own, see
+    ``HOMEROOM_ARGOS_BUNDLED_DIR``); on equal versions the data folder's package wins.
+    """
     best: dict[Pair, PackageInfo] = {}
-    for folder in sorted(root.iterdir()):
+    folders = [
+        folder
+        for root in (packages_dir(data_dir), *bundled)
+        if Path(root).is_dir()
+        for folder in sorted(Path(root).iterdir())
+    ]
+    for folder in folders:
         if not folder.is_dir() or folder.name.startswith("."):
             continue
         try:
@@ -157,7 +165,7 @@ def installed_packages(data_dir: Path) -> list[PackageInfo]:
             log.warning("ignoring argos package folder: %s", exc)
             continue
         current = best.get(info.pair)
-        if current is None or _version_key(info.version) > _version_key(current.version):
+        if current is None or version_key(info.version) > version_key(current.version):
             best[info.pair] = info
     return [best[pair] for pair in sorted(best)]
 
@@ -182,13 +190,16 @@ def _archive_folder(archive: zipfile.ZipFile) -> str:
     return folder
 
 
-def install_package(file: Path, data_dir: Path, *, check_model: bool = True) -> PackageInfo:
+def install_package(
+    file: Path, data_dir: Path, *, check_model: bool = True, expected: Pair | None = None
+) -> PackageInfo:
     """Install an ``.argosmodel`` into the server's data folder, offline; return what was installed.
 
-    The archive is checked (one folder, safe paths, metadata, model, tokenizer) and
-    unpacked beside the other packages under a temporary name, then moved into place
-    in one rename, so a running server never sees half a package. A package for a
-    pair that is already installed replaces it.
+    The archive is checked (one folder, safe paths, metadata, model, tokenizer and,
+    when ``expected`` is given, the language pair) and unpacked beside the other
+    packages under a temporary name, then moved into place in one rename, so a
+    running server never sees half a package. A package for a pair that is already
+    installed replaces it.
     """
     file = Path(file)
     if not file.is_file():
@@ -205,6 +216,10 @@ def install_package(file: Path, data_dir: Path, *, check_model: bool = True) -> 
                 folder = _archive_folder(archive)
                 archive.extractall(staging)
             info = read_package(staging / folder, data_dir)
+            if expected is not None and info.pair != expected:
+                raise PackageError(
+                    f"{file.name}: a package for {info.source}→{info.target}, not {expected[0]}→{expected[1]}"
+                )
             if check_model:
                 _check_model(info)
             replaced = [p for p in installed_packages(data_dir) if p.pair == info.pair]
@@ -257,14 +272,16 @@ class ArgosEngine:
         intra_threads: int = 1,
         beam_size: int = 2,
         warm: bool = True,
+        bundled: Sequence[Path] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.bundled = [Path(folder) for folder in bundled]
         self.warm_at_start = warm
         self.inter_threads = max(1, inter_threads)
         self.intra_threads = max(0, intra_threads)
         self.beam_size = max(1, beam_size)
         self._packages: dict[Pair, PackageInfo] = {}
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: tuple[tuple[float, int], ...] | None = None
         self._models: dict[Pair, _Model] = {}
         self._load_locks: dict[Pair, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -275,20 +292,28 @@ class ArgosEngine:
     # -- pairs -------------------------------------------------------------------------------
 
     def packages(self) -> dict[Pair, PackageInfo]:
-        """Installed packages by pair, re-read when the packages folder changes."""
-        root = packages_dir(self.data_dir)
-        try:
-            stat = root.stat()
-            stamp = (stat.st_mtime, stat.st_ino)
-        except FileNotFoundError:
-            stamp = (0.0, 0)
+        """Installed packages by pair, re-read when a packages folder changes (an install renames into it)."""
+        stamps: list[tuple[float, int]] = []
+        for root in (packages_dir(self.data_dir), *self.bundled):
+            try:
+                stat = root.stat()
+                stamps.append((stat.st_mtime, stat.st_ino))
+            except FileNotFoundError:
+                stamps.append((0.0, 0))
+        stamp = tuple(stamps)
         if stamp != self._stamp:
-            self._packages = {info.pair: info for info in installed_packages(self.data_dir)}
+            found = installed_packages(self.data_dir, self.bundled)
+            self._packages = {info.pair: info for info in found}
             self._stamp = stamp
             for pair, model in list(self._models.items()):
                 if self._packages.get(pair) != model.info:
                     del self._models[pair]  # replaced or removed: load the new one on next use
         return self._packages
+
+    def rescan(self) -> dict[Pair, PackageInfo]:
+        """Re-read the packages folders now (after an install in this process, whatever the mtimes say)."""
+        self._stamp = None
+        return self.packages()
 
     def pairs(self) -> set[Pair]:
         """Direct pairs, plus source→target through English when both halves are installed."""

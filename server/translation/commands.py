@@ -1,4 +1,4 @@
-"""What ``python -m server translation list|install`` and ``python -m server worker`` do.
+"""What ``python -m server translation list|install|fetch`` and ``python -m server worker`` do.
 
 ``server/cli.py`` parses the command line and calls these; they print for people and
 return an exit status.
@@ -11,9 +11,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.translation.fetch import Step
 
 log = logging.getLogger("homeroom.translation")
 
@@ -97,6 +100,76 @@ def install(settings: Settings, file: str, out: TextIO = sys.stdout, err: TextIO
         return 1
     where = packages_dir(settings.data_dir)
     print(f"installed {info.source}→{info.target} version {info.version} into {where}", file=out)
+    if "argos" not in settings.translation_engines:
+        print("note: 'argos' is not in HOMEROOM_TRANSLATION_ENGINES, so it will not be used", file=out)
+    return 0
+
+
+def fetch(
+    settings: Settings, languages: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    """Download, check and install the argos packages en↔LANG for each language from the index."""
+    from server.languages import is_known
+    from server.translation.argos import argos_available, packages_dir
+    from server.translation.fetch import DONE_STATES, FetchError, fetch_packages, valid_language
+
+    if not argos_available():
+        print(
+            "homeroom: the 'translate' extra is not installed; see the README (Translation) for the one-line "
+            "install",
+            file=err,
+        )
+        return 2
+    bad = [code for code in languages if not valid_language(code)]
+    if bad:
+        print(f"homeroom: not a language code: {', '.join(bad)} (use codes such as ur, pl, bn)", file=err)
+        return 2
+    if all(code == "en" for code in languages):
+        print("English needs no translation package: posts are written in it.", file=out)
+        return 0
+    for code in languages:
+        if not is_known(code):
+            print(f"note: families cannot choose '{code}' in Homeroom yet", file=out)
+    print(f"package index: {settings.argos_index_url}", file=out)
+    bundled = [settings.argos_bundled_dir] if settings.argos_bundled_dir else []
+
+    def show(step: Step) -> None:
+        if step.state in DONE_STATES:
+            print(
+                f"{step.source}→{step.target}: {step.state.replace('_', ' ')}; {step.message}",
+                file=out,
+                flush=True,
+            )
+
+    try:
+        report = fetch_packages(
+            languages,
+            Path(settings.data_dir),
+            settings.argos_index_url,
+            bundled=bundled,
+            max_bytes=settings.max_package_bytes,
+            progress=show,
+        )
+    except FetchError as exc:
+        print(f"homeroom: {exc}", file=err)
+        return 1
+    for code in report.languages:
+        missing = [s for s in report.steps if s.state == "missing" and code in (s.source, s.target)]
+        if len(missing) == 1 and report.ok:
+            side = (
+                "posts reach its readers"
+                if missing[0].source == "en"
+                else "its readers' messages reach staff"
+            )
+            print(f"note: {missing[0].message}: {side} untranslated", file=out)
+    if not report.ok:
+        failed = [f"{s.source}→{s.target}" for s in report.steps if s.state in ("failed", "missing")]
+        print(f"homeroom: not installed: {', '.join(failed)}", file=err)
+        return 1
+    print(
+        f"packages are in {packages_dir(settings.data_dir)}; a running server uses them from its next post",
+        file=out,
+    )
     if "argos" not in settings.translation_engines:
         print("note: 'argos' is not in HOMEROOM_TRANSLATION_ENGINES, so it will not be used", file=out)
     return 0

@@ -154,6 +154,7 @@ def build_engines(settings: Settings, *, warm: bool = True) -> list[Engine]:
                     intra_threads=settings.translation_intra_threads,
                     beam_size=settings.translation_beam_size,
                     warm=warm,
+                    bundled=[settings.argos_bundled_dir] if settings.argos_bundled_dir else [],
                 )
             )
         elif name == "apertium":
@@ -180,6 +181,7 @@ def _key(settings: Settings, warm: bool) -> tuple[object, ...]:
         settings.translation_threads,
         settings.translation_intra_threads,
         settings.translation_beam_size,
+        str(settings.argos_bundled_dir or ""),
         warm,
     )
 

@@ -270,6 +270,7 @@ def test_leader_views(browsers, school, busy_school, shoot):
         ("leader-people", "/#/people", "h1"),
         ("leader-settings", "/#/settings", "form"),
         ("leader-office", "/#/office", "h1"),
+        ("leader-translation", "/#/translation", ".coverage-table"),
     ]
     tour(browsers, shoot, school.admin, views)
 

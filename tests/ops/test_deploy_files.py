@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from server.settings import _PARSERS
@@ -72,6 +73,91 @@ def test_proxy_passes_websockets_to_both_replicas() -> None:
     assert "proxy_set_header Upgrade $http_upgrade" in ws
     assert "proxy_http_version 1.1" in ws
     assert "limit_req zone=ws_handshakes" in ws and "zone=ws_handshakes:10m" in conf
+
+
+def dockerfile_instructions() -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    lines = [
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if not line.lstrip().startswith("#")
+    ]
+    return [part.strip() for part in re.sub(r"\\\n", " ", "\n".join(lines)).splitlines() if part.strip()]
+
+
+def fetch_step() -> str:
+    (step,) = [i for i in dockerfile_instructions() if i.startswith("RUN ") and "translation fetch" in i]
+    return step[len("RUN ") :]
+
+
+def test_the_argos_languages_build_argument_fetches_into_a_folder_outside_the_volume() -> None:
+    instructions = dockerfile_instructions()
+    assert 'ARG ARGOS_LANGUAGES=""' in instructions, "empty by default: no download unless asked"
+    (bundled,) = [i.split("=", 1)[1] for i in instructions if i.startswith("ENV HOMEROOM_ARGOS_BUNDLED_DIR=")]
+    assert "argos_bundled_dir" in _PARSERS
+    assert not bundled.startswith("/data"), "the /data volume would hide a rebuilt image's packages"
+    step = fetch_step()
+    assert "python -m server translation fetch $ARGOS_LANGUAGES" in step
+    assert 'if [ -n "$ARGOS_LANGUAGES" ]' in step
+    assert '"$HOMEROOM_ARGOS_BUNDLED_DIR"' in step
+    order = [i.split()[0] + (" fetch" if "translation fetch" in i else "") for i in instructions]
+    install = next(n for n, i in enumerate(instructions) if i.startswith("RUN pip install"))
+    assert install < order.index("RUN fetch") < order.index("USER"), "after the install, as root, before USER"
+    arg = instructions.index('ARG ARGOS_LANGUAGES=""')
+    assert arg < order.index("RUN fetch")
+
+
+def test_the_fetch_step_runs_as_written_against_a_local_index(tmp_path: Path) -> None:
+    """The Dockerfile's own shell line, run here with its two folders moved under tmp_path."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from server.translation.argos import argos_available, installed_packages
+
+    if not argos_available() or shutil.which("sh") is None:
+        pytest.skip("needs the 'translate' extra and a POSIX shell")
+    from tests.translation.conftest import load_builder
+    from tests.translation.mirror import serving
+
+    builder = load_builder()
+    bundled, scratch = tmp_path / "opt" / "argos-packages", tmp_path / "argos-build"
+    script = fetch_step().replace("/tmp/argos-build", str(scratch))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HOMEROOM_", "XDG_", "ARGOS_"))}
+    env = {
+        **clean,
+        "HOME": str(tmp_path),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{clean.get('PATH', '')}",  # `python` is ours
+        "HOMEROOM_ARGOS_BUNDLED_DIR": str(bundled),
+    }
+    empty = subprocess.run(["sh", "-c", script], cwd=ROOT, env={**env, "ARGOS_LANGUAGES": ""}, timeout=60)
+    assert empty.returncode == 0 and bundled.is_dir() and list(bundled.iterdir()) == []
+    with serving(tmp_path / "mirror") as mirror:
+        for source, target in (("en", "pl"), ("pl", "en")):
+            mirror.add(
+                source, target, builder.build(tmp_path / f"{source}_{target}.argosmodel", source, target)
+            )
+        built = subprocess.run(
+            ["sh", "-c", script],
+            cwd=ROOT,
+            env={**env, "ARGOS_LANGUAGES": "pl", "HOMEROOM_ARGOS_INDEX_URL": mirror.index_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert built.returncode == 0, built.stderr
+    assert not scratch.exists(), "the throwaway data folder (and its secret) is gone"
+    found = installed_packages(tmp_path / "no-data", [bundled])
+    assert [p.pair for p in found] == [("en", "pl"), ("pl", "en")]
+
+
+def test_the_proxy_lets_package_uploads_through_and_nothing_else_that_large() -> None:
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    block = conf[conf.index("location = /api/translation/packages") :]
+    block = block[: block.index("}")]
+    size = re.search(r"client_max_body_size (\d+)m;", block)
+    assert size is not None and int(size.group(1)) * 1024**2 >= 1024**3, "HOMEROOM_MAX_PACKAGE_BYTES' default"
+    assert "proxy_pass http://homeroom;" in block
+    assert re.search(r"server \{\s+listen 80;\s+client_max_body_size 11m;", conf), "the small default stays"
 
 
 def test_dockerfile_runs_the_server_as_an_unprivileged_user() -> None:

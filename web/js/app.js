@@ -13,6 +13,7 @@ import * as pupil from "./views/pupil.js";
 import * as leader from "./views/leader.js";
 import * as messages from "./views/messages.js";
 import * as account from "./views/account.js";
+import * as translation from "./views/translation.js";
 
 const session = {
   me: null,
@@ -49,6 +50,7 @@ const ROUTES = [
   ["/settings", leader.settings, ["admin"]],
   ["/people", leader.people, ["admin"]],
   ["/office", leader.office, ["admin", "office"]],
+  ["/translation", translation.coverage, ["admin"]],
   ["/account", account.account, ["admin", "teacher", "office", "parent"]],
   ["/more", morePage, ["admin", "teacher", "office", "parent"]],
 ];
@@ -98,6 +100,7 @@ function navFor(me) {
         ["/requests", "Requests", "users"],
         ["/people", "People", "shield"],
         ["/settings", "Settings", "settings"],
+        ["/translation", "Translation", "globe"],
         ["/messages", "Messages", "chat"],
       ];
     case "office":
