@@ -41,6 +41,7 @@ class Settings:
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     session_days: int = 30
+    session_idle_days: int = 7
     invite_days: int = 14
     history_size: int = 1000
     history_ttl_seconds: int = 24 * 3600
@@ -130,6 +131,7 @@ _PARSERS = {
     "max_body_bytes": _count,
     "max_upload_bytes": _count,
     "session_days": _count,
+    "session_idle_days": _count,
     "invite_days": _count,
     "history_size": _count,
     "history_ttl_seconds": _count,
