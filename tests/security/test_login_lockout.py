@@ -226,3 +226,24 @@ async def test_a_refused_attempt_gives_back_its_other_places(
         # 1 failure counted against the address's 10, not 21: other accounts still answer.
         other = await guesser.post(LOGIN, json=right(world.admin.user.email or ""))
         assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("failed", "allowed", "delay"),
+    [
+        (0, 10, 0.0),
+        (4, 10, 0.0),  # half the budget is free: people mistype
+        (5, 10, 0.5),
+        (6, 10, 1.0),
+        (7, 10, 2.0),
+        (8, 10, 4.0),
+        (9, 10, 5.0),  # never more than 5 s
+        (0, 1, 0.0),
+        (59, 60, 5.0),
+        (30, 60, 0.5),
+    ],
+)
+def test_delays_grow_from_half_a_budget_up_to_five_seconds(failed: int, allowed: int, delay: float) -> None:
+    from server.auth.throttle import delay_before  # imported here: the other tests run without it
+
+    assert delay_before(failed, allowed) == delay
