@@ -18,6 +18,7 @@ from server.languages import is_known
 from server.timeutil import utcnow
 
 WRONG_LOGIN = "That email and password do not match an account."
+WRONG_CURRENT_PASSWORD = "Your current password is needed to set a new one."
 
 
 def normalise_email(email: str) -> str:
@@ -75,6 +76,11 @@ async def end_session(session: AsyncSession, principal: Principal) -> None:
         db_session.revoked_at = utcnow()
 
 
+def is_wrong_current_password(error: ApiError) -> bool:
+    """Whether ``error`` is :func:`update_profile` refusing a wrong current password."""
+    return error.status == 403 and error.message == WRONG_CURRENT_PASSWORD
+
+
 def check_password_rules(password: str) -> None:
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise validation_error(
@@ -112,12 +118,7 @@ async def update_profile(
             raise ApiError(403, "forbidden", "Pupils sign in with their codes, not a password.")
         check_password_rules(password)
         if not await verify_password(user.password_hash, current_password or ""):
-            raise ApiError(
-                403,
-                "forbidden",
-                "Your current password is needed to set a new one.",
-                {"field": "current_password"},
-            )
+            raise ApiError(403, "forbidden", WRONG_CURRENT_PASSWORD, {"field": "current_password"})
         user.password_hash = await hash_password(password)
         await revoke_sessions(session, user.id, utcnow(), except_id=principal.session_id)
     return user

@@ -7,8 +7,9 @@ built in the lifespan, never at import time, and reach handlers through
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +43,7 @@ from server.errors import ApiError, not_found
 from server.jobs import Job, JobRunner
 from server.media.sweeper import MediaPart
 from server.messaging.delivery import release_held_messages
-from server.middleware import BodyLimit, RequestContext, SecurityHeaders
+from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
 from server.privacy.erasure import OrphanFilePart
 from server.privacy.retention import DAILY, run_retention
 from server.services import Services
@@ -84,6 +85,7 @@ def create_app(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     parts: Sequence[Part] | None = None,
 ) -> Starlette:
     """Build the ASGI app; nothing connects until the lifespan starts."""
@@ -100,7 +102,7 @@ def create_app(
             limiter: RateLimiter = (
                 RedisRateLimiter(redis, settings.redis_prefix) if redis is not None else MemoryRateLimiter()
             )
-            services = Services(settings=settings, db=db, limiter=limiter, clock=clock)
+            services = Services(settings=settings, db=db, limiter=limiter, clock=clock, sleep=sleep)
             services.extras["redis"] = redis
             app.state.services = services
             for part in parts if parts is not None else default_parts(settings):
@@ -122,7 +124,8 @@ def create_app(
         routes.append(Route("/", _api_only, methods=["GET"]))
     middleware = [
         Middleware(RequestContext),
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, production=settings.production),
+        Middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins),
         Middleware(
             BodyLimit,
             default=settings.max_body_bytes,

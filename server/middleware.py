@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and metrics, body limits, security headers."""
+"""ASGI middleware: request ids and metrics, body limits, cross-site refusals, security headers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import metrics
+from server.auth.origin import origin_allowed
 from server.errors import ApiError
 from server.logs import request_id
 
@@ -119,14 +120,21 @@ SECURITY_HEADERS = [
             b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
         ),
     ),
+    # The web client uses none of these (photos come through a file input, not the camera API).
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    # No window of another site keeps a handle on ours (window.opener tricks, XS-Leaks).
+    (b"cross-origin-opener-policy", b"same-origin"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+"""Production only: development is served over plain http."""
 
 
 class SecurityHeaders:
-    """Headers that keep pages and media from being framed, sniffed or leaked."""
+    """Headers that keep pages and media from being framed, sniffed or leaked; HSTS in production."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if production else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,11 +145,68 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 message = {
                     **message,
-                    "headers": [*message.get("headers", []), *SECURITY_HEADERS],
+                    "headers": [*message.get("headers", []), *self.headers],
                 }
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cross_site(
+    method: str,
+    origin: str | None,
+    fetch_site: str | None,
+    *,
+    host: str | None,
+    scheme: str,
+    allowed: tuple[str, ...],
+) -> bool:
+    """Whether an unsafe request comes from another site's page (sans-I/O, table-tested).
+
+    ``Origin`` decides when present (so ``HOMEROOM_ALLOWED_ORIGINS`` work across sites);
+    without it, ``Sec-Fetch-Site: cross-site`` does. Neither header: not a browser page.
+    """
+    if method not in UNSAFE_METHODS:
+        return False
+    if origin is not None:
+        return not origin_allowed(origin, host, scheme, allowed)
+    return (fetch_site or "").strip().lower() == "cross-site"
+
+
+class CrossSiteGuard:
+    """403 ``forbidden`` for every unsafe request from another site's page, whatever its auth.
+
+    Cookies are SameSite=Lax, and cookie requests carry a CSRF token, but signing in has
+    no session yet: without this a page elsewhere could sign a visitor into its own account.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_origins: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed_origins = allowed_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
+            headers = dict(scope["headers"])
+            origin = headers.get(b"origin")
+            fetch_site = headers.get(b"sec-fetch-site")
+            host = headers.get(b"host")
+            if cross_site(
+                scope["method"],
+                origin.decode("latin-1") if origin is not None else None,
+                fetch_site.decode("latin-1") if fetch_site is not None else None,
+                host=host.decode("latin-1") if host is not None else None,
+                scheme=scope.get("scheme", "http"),
+                allowed=self.allowed_origins,
+            ):
+                refusal = ApiError(
+                    403, "forbidden", "Requests from another site are refused.", {"reason": "cross_site"}
+                )
+                await _reply(send, refusal)
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestContext:

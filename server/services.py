@@ -1,12 +1,14 @@
 """The running server's parts, built once at start-up and passed to every handler.
 
 ``Services`` is what a route reaches through ``request.app.state.services``: the
-settings, the database, the rate limiter, the clock and the live-event outlet.
+settings, the database, the rate limiter, the clock (and the way to wait) and the
+live-event outlet.
 Tests build their own with a fake clock or another database.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -46,6 +48,8 @@ class Services:
     db: Database
     limiter: RateLimiter
     clock: Callable[[], datetime] = utcnow
+    # How sign-in throttling waits (``server.auth.throttle``); tests pass one that records.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     after_commit: OutboxSink = _drop
     # Called after a commit that changed what a user may see or whether they may be
     # signed in at all (suspension, session revoked, child unlinked, account erased).

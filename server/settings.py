@@ -51,6 +51,7 @@ class Settings:
     upload_quota_school_bytes: int = 4 * 1024 * 1024 * 1024
     unattached_upload_seconds: float = 45 * 60.0
     session_days: int = 30
+    session_idle_days: int = 7
     invite_days: int = 14
     history_size: int = 1000
     history_ttl_seconds: int = 24 * 3600
@@ -157,6 +158,7 @@ _PARSERS = {
     "upload_quota_school_bytes": _count,
     "unattached_upload_seconds": _seconds,
     "session_days": _count,
+    "session_idle_days": _count,
     "invite_days": _count,
     "history_size": _count,
     "history_ttl_seconds": _count,

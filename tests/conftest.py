@@ -44,9 +44,30 @@ class Clock:
         self.fixed = (self.fixed or utcnow()) + timedelta(**delta)
 
 
+class Pauses:
+    """Stands in for ``asyncio.sleep`` in sign-in throttling: records each delay, waits for none."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(0)
+
+
 @pytest.fixture(scope="session")
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture(scope="session")
+def pauses() -> Pauses:
+    return Pauses()
+
+
+@pytest.fixture(autouse=True)
+def _reset_pauses(pauses: Pauses) -> None:
+    pauses.delays.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +89,7 @@ def make_settings(tmp: Path, database_url: str, **overrides: object) -> Settings
 
 @pytest.fixture(scope="session", params=BACKENDS)
 async def app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, clock: Clock
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, clock: Clock, pauses: Pauses
 ) -> AsyncIterator[Starlette]:
     """The app, started, on one database backend (a fresh database per test run)."""
     backend: str = request.param
@@ -81,7 +102,7 @@ async def app(
     else:
         url = f"sqlite+aiosqlite:///{tmp / 'homeroom.db'}"
     await asyncio.to_thread(upgrade, url)
-    application = create_app(make_settings(tmp, url), clock=clock)
+    application = create_app(make_settings(tmp, url), clock=clock, sleep=pauses)
     async with application.router.lifespan_context(application):
         yield application
     if backend == "postgresql" and admin_url is not None:

@@ -354,7 +354,7 @@ class Attempt:
     path: str
     headers: dict[str, Any]
     content: bytes | None = None
-    statuses: tuple[int, ...] = (400, 401, 403, 404, 409, 413, 422)
+    statuses: tuple[int, ...] = (400, 401, 403, 404, 409, 413, 415, 422)
     strict: bool = True  # False: an unknown endpoint that may ignore its body; 2xx then proves nothing
 
 
@@ -389,11 +389,11 @@ def _attempts(method: str, template: str, place: Place) -> Iterator[Attempt]:
     known = spec is not None
     spec = spec or Spec()
     actor = place.actors[spec.actor]
-    headers = _headers(actor)
+    json_header = {"content-type": "application/json"}
+    headers = {**_headers(actor), **json_header}
     own_id = place.ids[spec.path] if spec.path else place.ids["student"]
     path = fill(template, own_id)
     body = _body(spec, place) if spec.body is not None else b"{}"
-    json_header = {"content-type": "application/json"}
 
     if "{" in template:
         for bad in BAD_PATH_IDS:
@@ -422,6 +422,10 @@ def _attempts(method: str, template: str, place: Place) -> Iterator[Attempt]:
         target = path if known else fill(template, UNKNOWN_ID)
         for raw in [*NOT_JSON, *NOT_AN_OBJECT]:
             yield Attempt(f"body {raw[:20]!r}", method, target, {**headers, **json_header}, raw, strict=known)
+    if spec.body is not None:
+        # A page on another site may send text/plain without asking first: JSON only (415).
+        plain = {**_headers(actor), "content-type": "text/plain"}
+        yield Attempt("body as text/plain", method, path, plain, _body(spec, place), statuses=(401, 403, 415))
     for query in spec.query:
         yield Attempt(f"query {query!r}", method, f"{path}?{query}", headers)
     if spec.body is None:

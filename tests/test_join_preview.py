@@ -70,6 +70,8 @@ async def test_p14_unknown_codes_are_refused_and_rate_limited(api: httpx.AsyncCl
 
 
 async def test_bad_preview_bodies_are_4xx(api: httpx.AsyncClient, world: World) -> None:
-    assert (await api.post("/api/join/preview", content=b"not json")).status_code == 400
+    json_type = {"content-type": "application/json"}
+    assert (await api.post("/api/join/preview", content=b"not json", headers=json_type)).status_code == 400
+    assert (await api.post("/api/join/preview", content=b"not json")).status_code == 415  # JSON only
     assert (await api.post("/api/join/preview", json={"code": "abc"})).status_code == 422
     assert (await api.post("/api/join/preview", json={})).status_code == 422

@@ -13,22 +13,24 @@ from server import accounts
 from server.access import children_of, names_for_classes, own_student
 from server.api import shapes
 from server.api.http import (
-    SESSION_COOKIE,
     Body,
     LanguageCode,
     Password,
     authenticate,
     changes_of,
     client_ip,
-    limit,
     ok,
     parse,
     services_of,
+    session_cookie_name,
     text,
 )
+from server.auth import throttle
 from server.auth.principal import start_session
+from server.auth.throttle import Budget, budget_key
 from server.auth.tokens import csrf_token, normalise_code
 from server.db.models import School, User
+from server.errors import ApiError
 from server.services import Services
 
 Name = text(200)
@@ -97,7 +99,7 @@ async def _signed_in(request: Request, user: User) -> Response:
     }
     response = ok(body)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(services.settings),
         token,
         max_age=services.settings.session_days * 86400,
         httponly=True,
@@ -108,37 +110,37 @@ async def _signed_in(request: Request, user: User) -> Response:
     return response
 
 
+def _wrong_credentials(error: ApiError) -> bool:
+    return error.status == 401
+
+
 async def login(request: Request) -> Response:
     body = await parse(request, LoginBody)
-    await limit(
-        request,
-        "login-ip",
-        client_ip(request),
-        services_of(request).settings.login_attempts_per_minute,
-    )
-    await limit(
-        request,
-        "login-email",
-        accounts.normalise_email(body.email),
-        services_of(request).settings.login_attempts_per_minute,
-    )
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    address = client_ip(request)
+    failures = services.settings.login_attempts_per_minute
+    budgets = [
+        # Per account and address: a guesser elsewhere cannot lock the owner out.
+        Budget(budget_key("login-fail", accounts.normalise_email(body.email), address), failures),
+        # Per address, wide: a school's staff share one address; guessing many accounts does not.
+        Budget(budget_key("login-fail-ip", address), failures * 10),
+    ]
+    async with throttle.attempt(services, budgets, failed=_wrong_credentials), services.read() as session:
         user = await accounts.check_login(session, body.email, body.password)
     return await _signed_in(request, user)
 
 
 async def pupil_login(request: Request) -> Response:
     body = await parse(request, PupilLoginBody)
-    settings = services_of(request).settings
-    # A whole class signs in from one school address at once, so the per-address budget is wide.
-    await limit(request, "pupil-ip", client_ip(request), settings.code_attempts_per_minute * 12)
-    await limit(
-        request,
-        "pupil-class",
-        normalise_code(body.class_code),
-        settings.code_attempts_per_minute * 6,
-    )
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    codes = services.settings.code_attempts_per_minute
+    budgets = [
+        # A whole class signs in from one school address at once, so these budgets are wide;
+        # the per-class one stops guessing pupil codes from many addresses.
+        Budget(budget_key("pupil-fail-class", normalise_code(body.class_code)), codes * 6),
+        Budget(budget_key("pupil-fail-ip", client_ip(request)), codes * 12),
+    ]
+    async with throttle.attempt(services, budgets, failed=_wrong_credentials), services.read() as session:
         user = await accounts.check_pupil_login(session, body.class_code, body.student_code)
     return await _signed_in(request, user)
 
@@ -150,7 +152,10 @@ async def logout(request: Request) -> Response:
         await accounts.end_session(session, principal)
     await services.access_changed(principal.id)
     response = ok({"ok": True})
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    settings = services.settings
+    response.delete_cookie(
+        session_cookie_name(settings), path="/", secure=settings.production, httponly=True, samesite="lax"
+    )
     return response
 
 
@@ -165,7 +170,14 @@ async def patch_me(request: Request) -> Response:
     body = await parse(request, MeBody)
     changes_of(body, clearable={"current_password": None})
     services = services_of(request)
-    async with services.transaction() as session:
+    # Guessing the current password is throttled like signing in, per account.
+    budgets = (
+        [Budget(f"password-change:{principal.id}", services.settings.login_attempts_per_minute)]
+        if body.password is not None
+        else []
+    )
+    guessing = throttle.attempt(services, budgets, failed=accounts.is_wrong_current_password)
+    async with guessing, services.transaction() as session:
         user = await accounts.update_profile(
             session,
             principal,

@@ -15,10 +15,14 @@ from server.auth.principal import Principal, resolve_token
 from server.auth.tokens import csrf_matches
 from server.errors import ApiError, bad_request, not_found, rate_limited, unauthenticated
 from server.services import Services
+from server.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_COOKIE = "session"
+"""The session cookie's name in development (plain ``http://``, where ``__Host-`` cannot be set)."""
+SECURE_SESSION_COOKIE = "__Host-session"
+"""Its name in production: ``__Host-`` makes browsers insist on ``Secure``, ``Path=/`` and no ``Domain``."""
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_ID = 2**62
@@ -71,14 +75,34 @@ def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+def session_cookie_name(settings: Settings) -> str:
+    """``__Host-session`` in production; ``session`` in development, which may be plain http."""
+    return SECURE_SESSION_COOKIE if settings.production else SESSION_COOKIE
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def parse(request: Request, model: type[M]) -> M:
     """Read and validate a JSON body; 400 when it is not a JSON object, 422 when it does not fit.
 
     Text may not hold NUL characters (PostgreSQL cannot store them, and no form needs one).
+    A body must be declared JSON (415 ``unsupported_media_type`` otherwise): a page on
+    another site can send ``text/plain`` or untyped bodies without asking first, JSON not.
     """
     raw = await request.body()
     if not raw.strip():
         raw = b"{}"
+    elif not _is_json(request.headers.get("content-type", "")):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Send the request body as JSON (Content-Type: application/json).",
+        )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -177,7 +201,7 @@ def request_token(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer " and header[7:].strip():
         return header[7:].strip(), "bearer"
-    cookie = request.cookies.get(SESSION_COOKIE)
+    cookie = request.cookies.get(session_cookie_name(services_of(request).settings))
     if cookie:
         return cookie, "cookie"
     return None

@@ -4,7 +4,7 @@ Joining means accepting the school's code of conduct (P17), and the join form mu
 show its text and offer the languages to choose from, before the parent has an
 account. This reads, never claims, the invite: the school's name, the pupil's
 display name, the current policy (version and text) and the languages. Attempts
-share the invite-code rate limit of ``/api/join`` (P14), and an unknown, used or
+share the wrong-invite-code budget of ``/api/join`` (P14), and an unknown, used or
 expired code gets the same 422 ``invalid_code`` as joining would.
 """
 
@@ -21,7 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.access import names_for_classes
-from server.api.http import client_ip, limit, ok, parse, services_of
+from server.api.http import client_ip, ok, parse, services_of
+from server.api.onboarding import code_budget, wrong_code
+from server.auth import throttle
 from server.auth.tokens import digest, normalise_code
 from server.db.models import Invite, School, Student
 from server.errors import ApiError
@@ -59,9 +61,9 @@ async def preview_invite(session: AsyncSession, code: str, now: datetime) -> dic
 
 async def join_preview(request: Request) -> Response:
     services = services_of(request)
-    await limit(request, "code-ip", client_ip(request), services.settings.code_attempts_per_minute)
     body = await parse(request, PreviewBody)
-    async with services.read() as session:
+    budgets = [code_budget(services, "code-fail-ip", client_ip(request))]
+    async with throttle.attempt(services, budgets, failed=wrong_code), services.read() as session:
         shape = await preview_invite(session, body.code, services.clock())
     available = services.extras.get("translatable_languages")
     targets: set[str] = set(await available()) if available is not None else set()

@@ -21,7 +21,6 @@ from server.api.http import (
     Password,
     authenticate,
     client_ip,
-    limit,
     ok,
     page_params,
     parse,
@@ -29,9 +28,12 @@ from server.api.http import (
     services_of,
     text,
 )
+from server.auth import throttle
 from server.auth.principal import require_role
+from server.auth.throttle import Budget, budget_key
 from server.db.models import GuardianRequest, Student
 from server.errors import ApiError, validation_error
+from server.services import Services
 from server.timeutil import iso
 
 Code = text(32, min_length=4)
@@ -58,6 +60,16 @@ class CodeBody(Body):
 
 class AcceptBody(Body):
     version: Version
+
+
+def code_budget(services: Services, bucket: str, key: str) -> Budget:
+    """The budget of wrong invite codes per minute for one address or account (P14)."""
+    return Budget(budget_key(bucket, key), services.settings.code_attempts_per_minute)
+
+
+def wrong_code(error: ApiError) -> bool:
+    """An unknown, used or expired invite code: a failed guess."""
+    return error.code == "invalid_code"
 
 
 def _limit_reached(request: GuardianRequest) -> ApiError:
@@ -94,9 +106,9 @@ async def create_invite(request: Request) -> Response:
 async def join(request: Request) -> Response:
     services = services_of(request)
     body = await parse(request, JoinBody)
-    # Counted once the body is well formed: every attempt with a code counts, typos in JSON do not.
-    await limit(request, "code-ip", client_ip(request), services.settings.code_attempts_per_minute)
-    async with services.transaction() as session:
+    # Only wrong codes count (a room of parents joining on the school's wifi is not refused).
+    budgets = [code_budget(services, "code-fail-ip", client_ip(request))]
+    async with throttle.attempt(services, budgets, failed=wrong_code), services.transaction() as session:
         outcome = await onboarding.join(
             session,
             code=body.code,
@@ -120,10 +132,11 @@ async def add_child(request: Request) -> Response:
     require_role(principal, "parent")
     services = services_of(request)
     body = await parse(request, CodeBody)
-    attempts = services.settings.code_attempts_per_minute
-    await limit(request, "code-ip", client_ip(request), attempts)
-    await limit(request, "code-user", str(principal.id), attempts)
-    async with services.transaction() as session:
+    budgets = [
+        code_budget(services, "code-fail-ip", client_ip(request)),
+        code_budget(services, "code-fail-user", str(principal.id)),
+    ]
+    async with throttle.attempt(services, budgets, failed=wrong_code), services.transaction() as session:
         outcome = await onboarding.link_child(session, principal, body.code, services.clock())
     if outcome.request is not None:
         raise _limit_reached(outcome.request)

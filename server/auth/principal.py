@@ -16,6 +16,8 @@ from server.services import Services
 STAFF_ROLES = frozenset({"admin", "teacher", "office"})
 ROLES = STAFF_ROLES | {"parent", "student"}
 TOUCH_EVERY = timedelta(minutes=5)
+"""How stale ``last_seen_at`` may get before a request writes it: the idle timeout is measured
+from it, so it is exact to within these minutes, and busy sessions write once in five minutes."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ async def start_session(services: Services, session: AsyncSession, user: User, u
 
 
 async def resolve_token(services: Services, token: str, via: str) -> Principal:
-    """The principal behind a token; 401 when unknown, expired or revoked, 403 when suspended."""
+    """The principal behind a token; 401 when unknown, expired, idle or revoked, 403 when suspended."""
     now = services.clock()
     async with services.read() as session:
         row = (
@@ -95,7 +97,12 @@ async def resolve_token(services: Services, token: str, via: str) -> Principal:
         if row is None:
             raise unauthenticated("Your session has ended; please sign in again.")
         db_session, user, policy_version = row
-        if db_session.revoked_at is not None or db_session.expires_at <= now:
+        idle_for = timedelta(days=services.settings.session_idle_days)
+        if (
+            db_session.revoked_at is not None
+            or db_session.expires_at <= now
+            or now - db_session.last_seen_at > idle_for
+        ):
             raise unauthenticated("Your session has ended; please sign in again.")
         if user.suspended_at is not None:
             raise ApiError(

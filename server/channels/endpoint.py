@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from server.api.http import JSONResponse, request_token
+from server.auth.origin import origin_allowed
 from server.auth.principal import Principal, resolve_token
 from server.channels.connection import AsgiOutlet, Connection, Outlet
 from server.channels.part import LivePart
@@ -51,32 +51,6 @@ from server.settings import Settings
 log = logging.getLogger("homeroom.live")
 
 MAX_SUBSCRIPTIONS = 100
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin_key(origin: str) -> tuple[str, str, int] | None:
-    parts = urlsplit(origin.strip().lower())
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    try:
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
-    except ValueError:
-        return None
-    return parts.scheme, parts.hostname, port
-
-
-def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: tuple[str, ...]) -> bool:
-    """Same origin as the server, or listed in ``allowed_origins``; no Origin (not a browser) is allowed."""
-    if origin is None:
-        return True
-    key = _origin_key(origin)
-    if key is None:
-        return False
-    if host:
-        http_scheme = "https" if scheme in ("wss", "https") else "http"
-        if key == _origin_key(f"{http_scheme}://{host}"):
-            return True
-    return any(key == _origin_key(item) for item in allowed)
 
 
 async def live_socket(websocket: WebSocket) -> None:

@@ -202,7 +202,8 @@ async def test_bad_message_bodies_are_refused_and_change_nothing(api: httpx.Asyn
     for body, status in cases:
         reply = await api.post(chat.messages_url(), json=body, headers=chat.parent.headers)
         assert reply.status_code == status, (body, reply.text)
-    not_json = await api.post(chat.messages_url(), content=b"{", headers=chat.parent.headers)
+    json_type = {**chat.parent.headers, "content-type": "application/json"}
+    not_json = await api.post(chat.messages_url(), content=b"{", headers=json_type)
     assert not_json.status_code == 400
     listed = await api.get(chat.messages_url(), headers=chat.parent.headers)
     assert listed.json()["items"] == []

@@ -268,7 +268,8 @@ async def test_bad_post_bodies_are_clear_4xx_that_change_nothing(
         reply = await api.post(url, json=body, headers=world.teacher.headers)
         assert reply.status_code == status, body
         assert set(reply.json()["error"]) == {"code", "message", "details"}
-    garbled = await api.post(url, content=b"{not json", headers=world.teacher.headers)
+    json_type = {**world.teacher.headers, "content-type": "application/json"}
+    garbled = await api.post(url, content=b"{not json", headers=json_type)
     assert garbled.status_code == 400
     assert (
         await api.post("/api/classes/999999999/posts", json={"text": "x"}, headers=world.teacher.headers)
