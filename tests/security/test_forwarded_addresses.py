@@ -56,9 +56,8 @@ async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dic
         yield {"deployed": deployed[0], "behind_proxy": proxied[0]}
 
 
-async def failed_login(client: httpx.AsyncClient, forwarded_for: str) -> int:
-    """One wrong login (each for a new email, so only the per-address budget is shared)."""
-    email = f"nobody-{secrets.token_hex(4)}@example.org"
+async def failed_login(client: httpx.AsyncClient, forwarded_for: str, email: str) -> int:
+    """One wrong password for ``email`` (wrong passwords are counted per account and address)."""
     response = await client.post(
         "/api/auth/login",
         json={"email": email, "password": "wrong"},
@@ -80,8 +79,9 @@ def test_the_deployment_trusts_forwarded_addresses_from_named_proxies_only() -> 
 async def test_forged_forwarded_for_does_not_escape_the_per_address_login_limit(
     servers: dict[str, LiveServer],
 ) -> None:
-    async with httpx.AsyncClient(base_url=servers["deployed"].http_url, timeout=10) as client:
-        statuses = [await failed_login(client, forged()) for _ in range(LOGINS_PER_MINUTE + 2)]
+    email = f"owner-{secrets.token_hex(4)}@example.org"
+    async with httpx.AsyncClient(base_url=servers["deployed"].http_url, timeout=30) as client:
+        statuses = [await failed_login(client, forged(), email) for _ in range(LOGINS_PER_MINUTE + 2)]
     assert statuses[:LOGINS_PER_MINUTE] == [401] * LOGINS_PER_MINUTE
     assert statuses[LOGINS_PER_MINUTE:] == [429, 429], "a new forged address per request got a new budget"
 
@@ -89,8 +89,9 @@ async def test_forged_forwarded_for_does_not_escape_the_per_address_login_limit(
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(
     servers: dict[str, LiveServer],
 ) -> None:
-    async with httpx.AsyncClient(base_url=servers["behind_proxy"].http_url, timeout=10) as client:
+    email = f"owner-{secrets.token_hex(4)}@example.org"
+    async with httpx.AsyncClient(base_url=servers["behind_proxy"].http_url, timeout=30) as client:
         parent, neighbour = "198.51.100.7", "198.51.100.8"
-        first = [await failed_login(client, parent) for _ in range(LOGINS_PER_MINUTE + 1)]
+        first = [await failed_login(client, parent, email) for _ in range(LOGINS_PER_MINUTE + 1)]
         assert first == [401] * LOGINS_PER_MINUTE + [429]
-        assert await failed_login(client, neighbour) == 401
+        assert await failed_login(client, neighbour, email) == 401
