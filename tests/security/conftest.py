@@ -43,9 +43,9 @@ async def receives(client: LiveClient, post_id: int) -> None:
     await client.wait_for(lambda f: is_post(f, post_id), deadline=5)
 
 
-async def lost(client: LiveClient, channels: set[str]) -> None:
-    """The socket is told, within :data:`CUT_OFF_WITHIN` seconds, that it lost exactly these channels."""
-    frames = [await client.wait_for(lambda f: f["op"] == "error", deadline=CUT_OFF_WITHIN) for _ in channels]
+async def lost(client: LiveClient, channels: set[str], deadline: float = CUT_OFF_WITHIN) -> None:
+    """The socket is told, within ``deadline`` seconds, that it lost exactly these channels."""
+    frames = [await client.wait_for(lambda f: f["op"] == "error", deadline=deadline) for _ in channels]
     assert {(f["code"], f["channel"]) for f in frames} == {("forbidden", c) for c in channels}, frames
 
 

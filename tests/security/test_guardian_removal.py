@@ -7,12 +7,14 @@ pupil's class, admin) and ``DELETE /api/students/{id}/guardians/{user_id}`` (adm
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.factories import Actor, World, error_of
+from tests.factories import Actor, World, error_of, make_world
 from tests.live.client import LiveClient
+from tests.live.servers import RedisServer, live_database, running_servers, shared_services
 from tests.security.conftest import Site, does_not_receive, lost, post_to_class, receives
 
 pytestmark = pytest.mark.live
@@ -159,3 +161,43 @@ async def test_a_bad_removal_is_refused_and_changes_nothing(redis_site: Site) ->
             "items": []
         }
         await receives(client, await post_to_class(http, world.teacher, world.classes[0].id))
+
+
+@pytest.mark.slow
+async def test_a_process_that_missed_the_removal_while_redis_was_down_rechecks_when_it_reconnects(
+    tmp_path: Path,
+) -> None:
+    redis = RedisServer(tmp_path / "redis", persistent=True)
+    await redis.start()
+    try:
+        async with (
+            live_database("sqlite", tmp_path) as url,
+            shared_services(url, tmp_path) as services,
+            running_servers(2, database_url=url, broker_url=redis.url, data_dir=tmp_path) as (a, b),
+        ):
+            world = await make_world(services)
+            class_channel = f"class:{world.classes[0].id}"
+            pupil, removed, other_guardian = await _family_with_two_guardians(world)
+            assert pupil.student is not None
+            async with (
+                LiveClient.connect(a.ws_url, removed.token) as cut_off,
+                LiveClient.connect(a.ws_url, other_guardian.token) as control,
+                httpx.AsyncClient(base_url=b.http_url) as http,
+            ):
+                for client in (cut_off, control):
+                    assert (await client.subscribe(class_channel))["op"] == "subbed"
+                await receives(cut_off, await post_to_class(http, world.teacher, world.classes[0].id))
+
+                await redis.stop()  # B's control message cannot reach A now
+                reply = await http.delete(
+                    f"/api/students/{pupil.student.id}/guardians/{removed.id}", headers=world.admin.headers
+                )
+                assert reply.status_code == 204
+                await redis.start()
+                await lost(cut_off, {class_channel}, deadline=20)
+
+                post_id = await post_to_class(http, world.teacher, world.classes[0].id)
+                await does_not_receive(cut_off, control, post_id)
+            assert "reconnected to Redis" in a.log()
+    finally:
+        await redis.stop()
