@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from server import guardians
+from server.auth.principal import resolve_token
+from server.channels import endpoint
+from server.channels.connection import Connection
+from server.channels.part import LivePart
+from server.channels.protocol import Sub, parse_channel
+from server.channels.render import Variant
+from server.services import Services
+from tests.channels.test_hub import FakeOutlet
 from tests.factories import Actor, World, error_of, make_world
 from tests.live.client import LiveClient
 from tests.live.servers import RedisServer, live_database, running_servers, shared_services
@@ -201,3 +211,48 @@ async def test_a_process_that_missed_the_removal_while_redis_was_down_rechecks_w
             assert "reconnected to Redis" in a.log()
     finally:
         await redis.stop()
+
+
+async def test_a_subscription_decided_just_before_a_removal_is_dropped_when_it_completes(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The removal's re-check ran while the ``sub`` was between its decision and the hub: decide again."""
+    live: LivePart = services.extras["live"]
+    assert live.hub is not None
+    world = await make_world(services)
+    pupil, removed, _ = await _family_with_two_guardians(world)
+    assert pupil.student is not None
+    channel = f"class:{world.classes[0].id}"
+    outlet = FakeOutlet()
+    conn = Connection(
+        outlet,
+        user_id=removed.id,
+        school_id=world.school.id,
+        role="parent",
+        session_id=0,
+        token=removed.token,
+        variant=Variant("en", False),
+        user={"id": removed.id, "name": "Ann Jones", "role": "parent"},
+    )
+    conn.principal = await resolve_token(services, removed.token, "bearer")
+    decide = endpoint.may_subscribe
+
+    async def decided_then_removed(*args: Any) -> bool:
+        allowed = await decide(*args)  # read before the removal commits
+        async with services.transaction() as session:
+            principal = await resolve_token(services, world.admin.token, "bearer")
+            await guardians.unlink(session, principal, pupil.student.id, removed.id)  # type: ignore[union-attr]
+        await live.recheck_user(removed.id)  # the control message arrives before the hub has the channel
+        return allowed
+
+    monkeypatch.setattr(endpoint, "may_subscribe", decided_then_removed)
+    live.hub.add(conn)
+    try:
+        channel_of = parse_channel(channel)
+        assert channel_of is not None
+        await endpoint._subscribe(live, conn, Sub(channel_of, ref=1))
+        assert channel not in conn.channels
+        answers = [doc for doc in outlet.docs() if doc["op"] in ("subbed", "error")]
+        assert [(doc["op"], doc.get("code")) for doc in answers][-1] == ("error", "forbidden")
+    finally:
+        live.hub.remove(conn)
