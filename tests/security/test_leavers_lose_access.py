@@ -73,6 +73,13 @@ async def test_a_leavers_guardian_reads_nothing_of_the_pupil_or_the_class_throug
     pupil_id = leaver.student.id
     async with httpx.AsyncClient(base_url=b.http_url) as http:
         post_id = await post_to_class(http, world.teacher, class_id)
+        chat = await http.post(
+            "/api/conversations",
+            json={"student_id": pupil_id, "staff_id": world.teacher.id},
+            headers=leaving_family.headers,
+        )
+        assert chat.status_code in (200, 201), chat.text
+        messages = f"/api/conversations/{chat.json()['id']}/messages"
         assert (
             await http.get(f"/api/classes/{class_id}/posts", headers=leaving_family.headers)
         ).status_code == 200
@@ -101,6 +108,10 @@ async def test_a_leavers_guardian_reads_nothing_of_the_pupil_or_the_class_throug
             headers=leaving_family.headers,
         )
         assert started.status_code == 404
+        for writer in (leaving_family, world.teacher):  # the history stays; nothing new about the pupil
+            closed = await http.post(messages, json={"text": "Hello"}, headers=writer.headers)
+            assert (closed.status_code, closed.json()["error"]["code"]) == (409, "conversation_closed")
+        assert (await http.get(messages, headers=leaving_family.headers)).status_code == 200
 
         assert (
             await http.get(f"/api/classes/{class_id}/posts", headers=staying_family.headers)
