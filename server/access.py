@@ -3,13 +3,19 @@
 Used by the HTTP routes and the websocket access rules alike. Anything a user may
 not see is reported as 404 ``not_found``, never 403, so ids of other families'
 children do not leak.
+
+A guardian's children are the pupils linked to them that have not left: from the moment
+a pupil's ``left_at`` is set, their guardians lose the pupil and its class exactly as if
+unlinked (API.md "Guardians and leavers"), on every path that asks here. ``left_at`` is
+not compared with the clock: a pupil marked as leaving has left, as their own sign-in
+already treats them. Staff keep seeing a leaver until the retention job erases them (P18).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
@@ -18,19 +24,34 @@ from server.errors import not_found
 from server.names import display_names
 
 
+def children_ids(guardian_id: int) -> Select[tuple[int]]:
+    """SQL: the ids of a guardian's children: pupils linked to them that have not left."""
+    return (
+        select(GuardianLink.student_id)
+        .join(Student, Student.id == GuardianLink.student_id)
+        .where(GuardianLink.guardian_id == guardian_id, Student.left_at.is_(None))
+    )
+
+
 async def children_of(session: AsyncSession, guardian_id: int) -> list[Student]:
-    """The pupils linked to a guardian, by class then first name."""
+    """A guardian's children (linked, not left), by class then first name."""
     rows = await session.scalars(
         select(Student)
         .join(GuardianLink, GuardianLink.student_id == Student.id)
-        .where(GuardianLink.guardian_id == guardian_id)
+        .where(GuardianLink.guardian_id == guardian_id, Student.left_at.is_(None))
         .order_by(Student.class_id, Student.first_name, Student.id)
     )
     return list(rows.all())
 
 
+async def is_guardian_of(session: AsyncSession, guardian_id: int, student_id: int) -> bool:
+    """Whether the pupil is one of the guardian's children (linked and not left)."""
+    found = await session.scalar(children_ids(guardian_id).where(GuardianLink.student_id == student_id))
+    return found is not None
+
+
 async def guardians_of(session: AsyncSession, student_id: int) -> list[User]:
-    """The guardians linked to a pupil."""
+    """Every guardian linked to a pupil, a leaver's included (whose rights must be re-checked)."""
     rows = await session.scalars(
         select(User)
         .join(GuardianLink, GuardianLink.guardian_id == User.id)
@@ -63,10 +84,7 @@ async def visible_student_ids(session: AsyncSession, principal: Principal) -> se
     if principal.is_staff:
         return None
     if principal.role == "parent":
-        rows = await session.scalars(
-            select(GuardianLink.student_id).where(GuardianLink.guardian_id == principal.id)
-        )
-        return set(rows.all())
+        return set((await session.scalars(children_ids(principal.id))).all())
     pupil = await own_student(session, principal.id)
     return {pupil.id} if pupil else set()
 

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import auth, join_preview, messages, meta, onboarding
+from server.api import guardians as guardians_api
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
@@ -69,6 +70,7 @@ def api_routes() -> list[BaseRoute]:
         *auth.routes,
         *onboarding.routes,
         *school_api.routes,
+        *guardians_api.routes,
         *stories_api.routes,
         *media_api.routes,
         *points_api.routes,

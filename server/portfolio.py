@@ -30,12 +30,11 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.access import get_class, names_for_classes, own_student
+from server.access import get_class, is_guardian_of, names_for_classes, own_student
 from server.auth.principal import Principal
 from server.db.models import (
     Activity,
     ActivityMedia,
-    GuardianLink,
     Media,
     SchoolClass,
     Student,
@@ -398,8 +397,7 @@ async def relation_to(session: AsyncSession, principal: Principal, student_id: i
         pupil = await own_student(session, principal.id)
         return "pupil" if pupil is not None and pupil.id == student_id else None
     if principal.role == "parent":
-        link = await session.get(GuardianLink, (principal.id, student_id))
-        return "guardian" if link is not None else None
+        return "guardian" if await is_guardian_of(session, principal.id, student_id) else None
     return None
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import roster, stories
+from server import guardians, roster, stories
 from server import school as school_domain
 from server.access import (
     get_class,
@@ -228,8 +228,11 @@ async def patch_student(request: Request) -> Response:
             await session.flush()
             await stories.announce_consent_change(session, pupil.id)
         names = await names_for_classes(session, [pupil.class_id])
-    if {"class_id", "left_at"} & changes.keys():
-        await services.access_changed(pupil.user_id)
+        moved_or_left = bool({"class_id", "left_at"} & changes.keys())
+        # The family's access follows the pupil at once (API.md "Guardians and leavers").
+        affected = await guardians.family_of(session, pupil) if moved_or_left else []
+    for user_id in affected:
+        await services.access_changed(user_id)
     return ok(shapes.student(pupil, names[pupil.id], full=True, staff=True, code=True))
 
 

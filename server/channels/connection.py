@@ -49,6 +49,7 @@ class Connection:
         "id",
         "outlet",
         "principal",
+        "rechecks",
         "role",
         "school_id",
         "session_id",
@@ -81,6 +82,7 @@ class Connection:
         self.user = user  # {"id", "name", "role"}: what presence shows of this user
         self.channels: set[str] = set()
         self.principal: object = None  # the Principal it signed in as, refreshed on re-checks
+        self.rechecks = 0  # re-checks of its rights begun so far (a subscribe in flight compares it)
         self.close_code: int | None = None
 
     @property

@@ -188,6 +188,7 @@ async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
         message = f"A connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions."
         conn.deliver(error_frame("too_many_subscriptions", message, op.ref, name))
         return
+    rechecks = conn.rechecks
     async with live.services.read() as session:
         allowed = await may_subscribe(session, conn.principal, op.channel)  # type: ignore[arg-type]
     if not allowed:
@@ -203,6 +204,9 @@ async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
         if op.channel.staff:
             await live.leave_presence(conn, name)
         conn.deliver(error_frame("unavailable", "Live updates are briefly unavailable.", op.ref, name))
+        return
+    if conn.rechecks != rechecks:  # the user's rights changed while this was decided: decide again
+        await live.recheck(conn)
 
 
 routes = [WebSocketRoute("/ws", live_socket)]

@@ -6,6 +6,7 @@ Started by the app after the database. It wires the contracts other layers rely 
   that was there before;
 - ``services.access_changed``: re-check a user's connections in every process, through
   the broker's control channel (``services.school_access_changed``: every parent's in a school);
+  every connection is re-checked when the broker reconnects, as control messages may have been lost;
 - ``services.extras["live"]`` (this object, for ``/ws``), ``services.extras["register_renderer"]``
   and the ``broker`` readiness check.
 
@@ -68,6 +69,7 @@ class LivePart:
         await self.presence.start()
         self.hub = Hub(self.broker)
         self.broker.on_control = self._on_control
+        self.broker.on_reconnect = self.reconnected
         self.outbox = OutboxPublisher(services, self.broker, poll=self.relay_poll)
         self.outbox.start()
         self._chain_after_commit(services)
@@ -117,7 +119,27 @@ class LivePart:
     # Rights changes ----------------------------------------------------------------
 
     async def access_changed(self, user_id: int) -> None:
-        """Re-check one user's connections in every process (``services.access_changed``)."""
+        """Re-check one user's connections in every process (``services.access_changed``).
+
+        Called after the change has committed (a guardian unlinked, their child moved or
+        left, a suspension, a logout, a new role). One control message reaches every
+        process; each re-reads that user's rights from the database with the same
+        :func:`may_subscribe` as a subscription, closes the connections whose session
+        ended (4003), and drops exactly the channels no longer allowed, each with the
+        API.md ``error`` frame (``forbidden``, naming the channel) that clients treat as
+        a refused channel. The rest of the connection stays: a family whose child moved
+        keeps the school story and their messages without a reconnect, and gains the new
+        class on their next ``sub``. Closing with 1012 (as erasure does, to make readers
+        reload) would also cut access, but every tab of the family would resubscribe to
+        everything, and a re-subscription is checked the same way anyway.
+
+        The message says only whom to re-check, never what they may read, so a late or
+        repeated message grants nothing. A subscription racing the change is re-checked
+        when it completes (``Connection.rechecks``). Limits: pub/sub is at-most-once, so a
+        process whose Redis link is down at that instant re-checks on the broker's
+        reconnect instead (:meth:`reconnected`); with the broker unreachable here, only
+        this process re-checks now.
+        """
         assert self.broker is not None
         try:
             await self.broker.control({"kind": "access", "user_id": user_id})
@@ -157,11 +179,28 @@ class LivePart:
         elif kind == "school_access" and isinstance(message.get("school_id"), int):
             self.spawn(self.recheck_school(message["school_id"]))
 
+    def reconnected(self) -> None:
+        """The broker's link came back: fill the channels' gaps, and re-check every connection's rights.
+
+        Control messages published while this process's pub/sub link was down never reach
+        it (pub/sub is at-most-once); re-checking every local connection catches whatever
+        rights change they carried. One connection at a time, in the background.
+        """
+        assert self.hub is not None
+        self.hub.resync()
+        self.spawn(self.recheck_all())
+
+    async def recheck_all(self) -> None:
+        """:meth:`recheck` every connection of this process."""
+        assert self.hub is not None
+        for conn in self.hub.all_connections():
+            await self.recheck(conn)
+
     async def recheck_user(self, user_id: int) -> None:
         """Close ended sessions; drop subscriptions no longer allowed; follow a new language."""
         assert self.hub is not None
         for conn in self.hub.connections_of(user_id):
-            await self._recheck(conn)
+            await self.recheck(conn)
 
     async def recheck_school(self, school_id: int) -> None:
         """:meth:`recheck_user` for every parent of the school connected to this process."""
@@ -169,12 +208,14 @@ class LivePart:
         for conn in self.hub.all_connections():
             principal: Principal = conn.principal  # type: ignore[assignment]
             if principal.school_id == school_id and principal.role == "parent":
-                await self._recheck(conn)
+                await self.recheck(conn)
 
-    async def _recheck(self, conn: Connection) -> None:
+    async def recheck(self, conn: Connection) -> None:
+        """Close ``conn`` if its session ended; drop the channels its user may no longer read."""
         assert self.services is not None
         if conn.closed:
             return
+        conn.rechecks += 1
         principal = await self.reauthenticate(conn)
         if principal is None:
             return

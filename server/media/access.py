@@ -24,13 +24,12 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import shown_in_photos, visible_class_ids
+from server.access import children_ids, shown_in_photos, visible_class_ids
 from server.auth.principal import Principal
 from server.db.models import (
     Activity,
     ActivityMedia,
     Conversation,
-    GuardianLink,
     Media,
     Message,
     MessageMedia,
@@ -136,8 +135,9 @@ async def _via_submissions(session: AsyncSession, principal: Principal, media_id
         own = select(Student.id).where(Student.user_id == principal.id)
         linked = linked.where(Submission.student_id.in_(own))
     elif principal.role == "parent":
-        children = select(GuardianLink.student_id).where(GuardianLink.guardian_id == principal.id)
-        linked = linked.where(Submission.student_id.in_(children), Submission.status == "approved")
+        linked = linked.where(
+            Submission.student_id.in_(children_ids(principal.id)), Submission.status == "approved"
+        )
     elif not principal.is_staff:
         return set()
     return set((await session.scalars(linked)).all())

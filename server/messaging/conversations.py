@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.access import get_student, names_for_classes
+from server.access import get_student, is_guardian_of, names_for_classes
 from server.auth.principal import STAFF_ROLES, Principal
 from server.db.models import (
     Conversation,
@@ -160,8 +160,7 @@ async def start(
         else:
             if guardian_id is None:
                 raise validation_error("Choose a guardian of the pupil.", fields={"guardian_id": "missing"})
-            link = await session.get(GuardianLink, (guardian_id, pupil.id))
-            if link is None:
+            if not await is_guardian_of(session, guardian_id, pupil.id):
                 raise not_found("That guardian")
             keys = (guardian_id, principal.id, pupil.id)
         existing = await _find(session, *keys)
@@ -211,6 +210,8 @@ async def contacts(session: AsyncSession, principal: Principal, student_id: int)
         )
         people = sorted(rows.all(), key=lambda u: u.id not in assigned)  # stable: class staff first
         return [{"id": u.id, "name": u.name, "role": u.role, "class_staff": u.id in assigned} for u in people]
+    if pupil.left_at is not None:  # a leaver's guardians are no longer the school's families
+        return []
     rows = await session.scalars(
         select(User)
         .join(GuardianLink, GuardianLink.guardian_id == User.id)

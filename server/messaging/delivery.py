@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.access import is_guardian_of
 from server.auth.principal import Principal
 from server.db.models import Conversation, Media, Message, MessageMedia, School, User
 from server.errors import ApiError, conflict, validation_error
@@ -95,8 +96,17 @@ async def send(
         from_guardian = principal.id == conv.guardian_id
         recipient_id = conv.staff_id if from_guardian else conv.guardian_id
         recipient = await session.get(User, recipient_id) if recipient_id is not None else None
+        # A guardian unlinked from the pupil, or whose child left, is no longer their family:
+        # the history stays readable to both members, but nothing new is said about the pupil.
+        unlinked = (
+            conv.guardian_id is not None
+            and conv.student_id is not None
+            and not await is_guardian_of(session, conv.guardian_id, conv.student_id)
+        )
     if recipient is None:
         raise ApiError(409, "conversation_closed", "The other member of this conversation has left.")
+    if unlinked:
+        raise ApiError(409, "conversation_closed", "This family is no longer linked to the pupil.")
     setting = _Setting(conv, school, principal.user, recipient, from_guardian)
     match = None
     # Only a guardian's message to a teacher or leader is routed: one to the office is there already.

@@ -24,12 +24,12 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.access import children_ids
 from server.auth.principal import Principal
 from server.db.models import (
     AuditEntry,
     Award,
     Conversation,
-    GuardianLink,
     Like,
     Media,
     Message,
@@ -188,11 +188,7 @@ async def children_for(session: AsyncSession, user: User) -> list[Student]:
     if user.role == "student":
         query = select(Student).where(Student.user_id == user.id)
     else:
-        query = (
-            select(Student)
-            .join(GuardianLink, GuardianLink.student_id == Student.id)
-            .where(GuardianLink.guardian_id == user.id)
-        )
+        query = select(Student).where(Student.id.in_(children_ids(user.id)))
     return list((await session.scalars(query.order_by(Student.id))).all())
 
 

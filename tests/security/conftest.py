@@ -1,4 +1,7 @@
-"""Clients at chosen addresses, as the account-security tests need them.
+"""Fixtures of the security tests: clients at chosen addresses, and the two-process Redis site.
+
+``redis_site`` (from tests/live) runs two server processes on PostgreSQL sharing Redis, for
+the live-access tests; their checks live in ``live_access.py``.
 
 Rate limits and failure budgets are counted per client address; each client here comes
 from a fresh address unless the test names one, so tests never share a budget.
@@ -13,6 +16,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 import pytest
 from starlette.applications import Starlette
+
+from tests.live.conftest import redis_site
+
+__all__ = ["redis_site"]
 
 _addresses = itertools.count(1)
 
