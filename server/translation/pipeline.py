@@ -46,6 +46,8 @@ log = logging.getLogger("homeroom.translation")
 
 STAFF_ROLES = ("admin", "teacher", "office")
 JOB_ATTEMPTS = 3
+# At start-up the newest this many posts and messages are checked for translations still missing.
+CATCH_UP_ITEMS = 1000
 Listener = Callable[[Job, "Result"], None]
 
 
@@ -202,6 +204,74 @@ class Pipeline:
             task = asyncio.create_task(self._plan(kind, item_id), name=f"translation-plan-{kind}-{item_id}")
             self._planning.add(task)
             task.add_done_callback(self._planning.discard)
+
+    async def catch_up(self, limit: int = CATCH_UP_ITEMS) -> int:
+        """Queue the jobs that recent posts and messages still need; return how many.
+
+        Translations nobody asked for are never made: rows written without an event
+        (the demo's seeded week, an import) and jobs an in-process queue lost when the
+        server stopped would otherwise stay "pending" for good. The newest ``limit``
+        posts and messages are checked against the cache, one query per language.
+        """
+        wanted: list[tuple[str, int, str, str, set[str]]] = []
+        async with self.services.read() as session:
+            posts = (await session.scalars(select(Post).order_by(Post.id.desc()).limit(limit))).all()
+            audiences: dict[tuple[str, int | None, int], set[str]] = {}
+            for post in posts:
+                key = (post.scope, post.class_id, post.school_id)
+                if key not in audiences:
+                    audiences[key] = await post_audience_languages(session, post)
+                wanted.append(("post", post.id, post.text, post.lang, audiences[key]))
+            messages = (
+                await session.scalars(
+                    select(Message).where(Message.system.is_(False)).order_by(Message.id.desc()).limit(limit)
+                )
+            ).all()
+            members: dict[int, dict[int, str]] = {}
+            offices: dict[int, set[str]] = {}
+            for message in messages:
+                conversation_id = message.conversation_id
+                if conversation_id not in members:
+                    members[conversation_id] = await conversation_languages(session, conversation_id)
+                languages = {
+                    lang for uid, lang in members[conversation_id].items() if uid != message.sender_id
+                }
+                if message.topic:
+                    if conversation_id not in offices:
+                        offices[conversation_id] = await office_languages(session, conversation_id)
+                    languages |= offices[conversation_id]
+                wanted.append(("message", message.id, message.text, message.lang, languages))
+            by_target: dict[str, list[tuple[str, str]]] = {}
+            for _, _, text, source, languages in wanted:
+                for target in needed_languages(languages, source):
+                    by_target.setdefault(target, []).append((text, source))
+            have = {
+                target: await cache.lookup_many(session, items, target) for target, items in by_target.items()
+            }
+        queued = 0
+        for kind, item_id, text, source, languages in reversed(wanted):  # oldest first
+            missing = {
+                target
+                for target in needed_languages(languages, source)
+                if (text, source) not in have.get(target, {})
+            }
+            if missing:
+                queued += await self.request_translations(kind, item_id, text, source, missing)
+        if queued:
+            log.info("translation: %d jobs queued for posts and messages still untranslated", queued)
+        return queued
+
+    def start_catch_up(self) -> None:
+        """Run :meth:`catch_up` in the background (``idle`` and ``close`` wait for or cancel it)."""
+        task = asyncio.create_task(self._catch_up_logged(), name="translation-catch-up")
+        self._planning.add(task)
+        task.add_done_callback(self._planning.discard)
+
+    async def _catch_up_logged(self) -> None:
+        try:
+            await self.catch_up()
+        except Exception:
+            log.exception("could not queue the translations still missing")
 
     async def _plan(self, kind: str, item_id: int) -> None:
         try:
