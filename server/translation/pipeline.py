@@ -32,12 +32,15 @@ from server.db.models import (
     Message,
     OutboxEvent,
     Post,
+    School,
+    SchoolClass,
+    Skill,
     Student,
     User,
 )
 from server.events import emit
 from server.services import Services
-from server.translation import cache
+from server.translation import cache, terms
 from server.translation.engine import EngineError, UnsupportedPair
 from server.translation.queue import Job, JobQueue
 from server.translation.registry import Registry
@@ -107,6 +110,48 @@ async def office_languages(session: AsyncSession, conversation_id: int) -> set[s
         select(User.language).where(User.school_id == school_id, User.role == "office").distinct()
     )
     return set(rows.all())
+
+
+async def protected_terms(session: AsyncSession, school_id: int) -> tuple[str, ...]:
+    """What a school keeps untranslated: pupils' and staff names, its name, ways, classes, glossary."""
+    school = await session.get(School, school_id)
+    if school is None:
+        return ()
+    staff = await session.scalars(
+        select(User.name).where(User.school_id == school_id, User.role.in_(STAFF_ROLES))
+    )
+    pupils = (
+        await session.execute(
+            select(Student.first_name, Student.last_name).where(
+                Student.school_id == school_id, Student.left_at.is_(None)
+            )
+        )
+    ).all()
+    pupil_names = [first for first, _ in pupils]
+    pupil_names += [f"{first} {last.strip()[:1]}." for first, last in pupils if last.strip()]
+    classes = await session.scalars(select(SchoolClass.name).where(SchoolClass.school_id == school_id))
+    skills = await session.scalars(
+        select(Skill.name).where(Skill.school_id == school_id, Skill.archived.is_(False))
+    )
+    return terms.school_terms(
+        school_name=school.name,
+        staff_names=staff.all(),
+        pupil_names=pupil_names,
+        class_names=classes.all(),
+        skill_names=skills.all(),
+        glossary=school.translation_glossary or (),
+    )
+
+
+async def item_school(session: AsyncSession, kind: str, item_id: int) -> int | None:
+    """The school a post or message belongs to."""
+    if kind == "post":
+        return await session.scalar(select(Post.school_id).where(Post.id == item_id))
+    return await session.scalar(
+        select(Conversation.school_id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Message.id == item_id)
+    )
 
 
 def post_channel(post: Post) -> str:
@@ -299,23 +344,28 @@ class Pipeline:
 
     # -- translation through the cache -----------------------------------------------------------
 
-    async def translate_text(self, text: str, source: str, target: str) -> Result:
-        """A translation from the cache, or made now (once, however many ask at the same moment)."""
+    async def translate_text(self, text: str, source: str, target: str, keep: tuple[str, ...] = ()) -> Result:
+        """A translation from the cache, or made now (once, however many ask at the same moment).
+
+        ``keep`` lists the terms (names, school words) to carry through untranslated.
+        """
         async with self.services.read() as session:
             found = await cache.lookup(session, text, source, target)
         if found is not None:
             return Result(found.text, found.engine, cached=True)
         key = cache.cache_key(text, source, target)
-        return await self.coalescer.run(key, lambda: self._translate_once(text, source, target))
+        return await self.coalescer.run(key, lambda: self._translate_once(text, source, target, keep))
 
-    async def _translate_once(self, text: str, source: str, target: str) -> Result:
+    async def _translate_once(
+        self, text: str, source: str, target: str, keep: tuple[str, ...] = ()
+    ) -> Result:
         # Looked up again: an identical job may have stored it between our lookup and now.
         async with self.services.read() as session:
             found = await cache.lookup(session, text, source, target)
         if found is not None:
             return Result(found.text, found.engine, cached=True)
         if self._lock is None:
-            return await self._translate_and_store(text, source, target)
+            return await self._translate_and_store(text, source, target, keep)
         key = cache.cache_key(text, source, target)
         token = secrets.token_hex(8)
         lock = self._lock
@@ -335,16 +385,32 @@ class Pipeline:
             # Its holder died or gave up: translate here (a duplicate row is ignored on store).
             await lock.acquire(key, token)
         async with lock.keep(key, token):
-            return await self._translate_and_store(text, source, target)
+            return await self._translate_and_store(text, source, target, keep)
 
-    async def _translate_and_store(self, text: str, source: str, target: str) -> Result:
+    async def _translate_and_store(
+        self, text: str, source: str, target: str, keep: tuple[str, ...] = ()
+    ) -> Result:
         started = time.perf_counter()
         self.engine_calls += 1
-        translated, engine = await self.registry.translate([text], source, target)
+        translated, engine = await self._translate_keeping(text, source, target, keep)
         metrics.TRANSLATION_LATENCY.labels(engine).observe(time.perf_counter() - started)
         async with self.services.transaction() as session:
-            await cache.store(session, text, source, target, translated[0], engine)
-        return Result(translated[0], engine, cached=False)
+            await cache.store(session, text, source, target, translated, engine)
+        return Result(translated, engine, cached=False)
+
+    async def _translate_keeping(
+        self, text: str, source: str, target: str, keep: tuple[str, ...]
+    ) -> tuple[str, str]:
+        """The engine's translation with the ``keep`` terms behind placeholders and put back exactly."""
+        shielded = terms.protect(text, keep)
+        if shielded.changed:
+            out, engine = await self.registry.translate([shielded.text], source, target)
+            restored = terms.restore(out[0], shielded)
+            if restored is not None:
+                return restored, engine
+            log.info("%s lost a protected term %s→%s; translating unprotected", engine, source, target)
+        out, engine = await self.registry.translate([text], source, target)
+        return out[0], engine
 
     async def translate_for_routing(self, text: str, source: str, target: str) -> str | None:
         """The text in ``target`` for office routing, or None when no engine can (never raises)."""
@@ -366,9 +432,10 @@ class Pipeline:
 
     async def run_job(self, job: Job) -> None:
         """Do one job: translate (or find) the text, then tell the readers of that language."""
+        keep = await self.terms_for(job)
         for attempt in range(1, JOB_ATTEMPTS + 1):
             try:
-                result = await self.translate_text(job.text, job.source, job.target)
+                result = await self.translate_text(job.text, job.source, job.target, keep)
                 break
             except UnsupportedPair:
                 metrics.TRANSLATIONS.labels("unavailable").inc()
@@ -385,6 +452,14 @@ class Pipeline:
         await self.deliver(job, result)
         for listener in list(self.listeners):
             listener(job, result)
+
+    async def terms_for(self, job: Job) -> tuple[str, ...]:
+        """The terms the job's school keeps untranslated (none when the item is gone)."""
+        async with self.services.read() as session:
+            school_id = await item_school(session, job.kind, job.item_id)
+            if school_id is None:
+                return ()
+            return await protected_terms(session, school_id)
 
     async def deliver(self, job: Job, result: Result) -> None:
         """Emit the finished translation to the readers of its language, if the item still says the same."""
