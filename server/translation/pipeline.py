@@ -496,7 +496,17 @@ class Pipeline:
         if held:
             rows = await session.execute(select(User.id, User.role).where(User.id.in_(list(members))))
             roles = {uid: role for uid, role in rows.all()}
-        for uid, language in members.items():
+        readers = dict(members)
+        if message.topic and not held:  # routed to the office: its inbox shows it in their language
+            school_id = select(Conversation.school_id).where(Conversation.id == message.conversation_id)
+            office = await session.execute(
+                select(User.id, User.language).where(
+                    User.school_id == school_id.scalar_subquery(), User.role == "office"
+                )
+            )
+            for uid, language in office.all():
+                readers.setdefault(uid, language)
+        for uid, language in readers.items():
             if uid == message.sender_id or language != job.target:
                 continue
             if held and roles.get(uid) in STAFF_ROLES:

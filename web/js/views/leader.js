@@ -5,8 +5,9 @@
 
 import * as api from "../api.js";
 import { h, icon, mount, field, focus, uid } from "../dom.js";
-import { dirOf, timeEl } from "../format.js";
+import { base, dirOf, languageName, timeEl } from "../format.js";
 import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { notTranslatedLine, reportTranslationButton } from "../translation.js";
 import { skillIcon } from "./board.js";
 
 function staffChannel(ctx) {
@@ -397,22 +398,54 @@ function policyCard(ctx, policy) {
 export async function office(ctx) {
   mount(ctx.root, pageTitle("Office inbox"), loading());
   const list = h("div", { class: "office-list" }, loading());
+  const cards = new Map(); // message id → card, to switch a card to its translation live
+
+  function officeCard(item) {
+    const card = h("article", { class: "card", "data-office-id": item.id });
+    let showOriginal = false;
+    const draw = () => {
+      const m = item.message || {};
+      const translated = m.translation && m.translation.status === "ready" && m.original && m.original.lang !== m.lang;
+      const text = translated && showOriginal ? m.original.text : m.text;
+      const lang = translated && showOriginal ? m.original.lang : m.lang;
+      const note = [];
+      if (translated) {
+        const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? "See translation" : "See original");
+        toggle.addEventListener("click", () => {
+          showOriginal = !showOriginal;
+          draw();
+        });
+        note.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(m.original.lang)} · `, toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
+      } else if (m.translation && m.translation.status === "pending") {
+        note.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+      } else if (m.translation && m.translation.status === "unavailable") {
+        note.push(h("p", { class: "translated-note" }, notTranslatedLine(m.lang)));
+      }
+      mount(
+        card,
+        h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || "Office"), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
+        quoted(text, lang),
+        ...note,
+        item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
+      );
+    };
+    card.translated = (lang, text, engine) => {
+      item.message = { ...item.message, text, lang, translation: { status: "ready", engine } };
+      draw();
+    };
+    draw();
+    return card;
+  }
+
   async function load() {
     try {
       const reply = await api.get("/api/office/messages");
       mount(list);
+      cards.clear();
       for (const item of reply.items || []) {
-        const m = item.message || {};
-        list.append(
-          h(
-            "article",
-            { class: "card", "data-office-id": item.id },
-            h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || "Office"), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
-            quoted(m.text, m.lang),
-            m.original && m.original.lang !== m.lang ? h("p", { class: "muted" }, "Original: ", quoted(m.original.text, m.original.lang)) : null,
-            item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
-          ),
-        );
+        const card = officeCard(item);
+        cards.set(item.id, card);
+        list.append(card);
       }
       if (!list.children.length) list.append(empty("Nothing for the office", "Messages about absence, sickness, dinners, music lessons and appointments are copied here.", "flag"));
     } catch (err) {
@@ -430,4 +463,13 @@ export async function office(ctx) {
       reset: load,
     });
   }
+  ctx.scope.live(`user:${ctx.me.id}`, {
+    event(frame) {
+      const d = frame.data || {};
+      if (frame.type === "message.translated" && cards.has(d.message_id) && base(d.lang) === base(ctx.me.language)) {
+        cards.get(d.message_id).translated(d.lang, d.text, d.engine);
+      }
+    },
+    reset: load,
+  });
 }

@@ -1,0 +1,91 @@
+"""Translations reach open pages live: a conversation and the office inbox switch without a reload.
+
+The browser server translates with Apertium (en↔es), so the Spanish-reading parent
+and the English-reading office see real translations.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser.conftest import DESKTOP
+from tests.browser.helpers import mark, need, not_reloaded, wait_subscribed
+from tests.browser.server import PASSWORD, Person, School, Server
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@pytest.fixture
+def open_all_day(server: Server, school: School) -> Iterator[None]:
+    """Working hours all day, so nothing is held for quiet time; put back afterwards."""
+    before = server.call("GET", "/api/school", school.admin)["working_hours"]
+    all_day = {day: ["00:00", "23:59"] for day in DAYS}
+    server.call("PATCH", "/api/school", school.admin, json={"working_hours": all_day})
+    yield
+    server.call("PATCH", "/api/school", school.admin, json={"working_hours": before})
+
+
+def spanish_conversation(server: Server, school: School) -> int:
+    conv = server.call(
+        "POST",
+        "/api/conversations",
+        school.parents["es"],
+        json={"student_id": school.pupils["Olivia"]["id"], "staff_id": school.teacher.id},
+    )
+    return int(conv["id"])
+
+
+def test_an_open_conversation_switches_to_the_teachers_reply_in_spanish(
+    browsers, school, server, open_all_day
+):
+    need("/api/conversations", "/ws")
+    conv = spanish_conversation(server, school)
+    parent = browsers.page(school.parents["es"], path=f"/#/messages/{conv}")
+    parent.wait_for_selector(".reply")
+    wait_subscribed(parent, f"user:{school.parents['es'].id}")
+    mark(parent)
+
+    reply = f"Thank you, Olivia can bring the book on Friday. {secrets.token_hex(2)}"
+    sent = server.call("POST", f"/api/conversations/{conv}/messages", school.teacher, json={"text": reply})
+
+    bubble = parent.locator(f".message.is-theirs[data-message-id='{sent['id']}']")
+    bubble.locator(".message-text[lang='es']").wait_for()
+    spanish = bubble.locator(".message-text").inner_text()
+    assert "viernes" in spanish and "Olivia" in spanish and spanish != reply
+    bubble.get_by_role("button", name="See original").click()
+    assert bubble.locator(".message-text").inner_text() == reply
+    bubble.get_by_role("button", name="See translation").click()
+    assert bubble.locator(".message-text").inner_text() == spanish
+    assert not_reloaded(parent)
+
+
+def test_the_office_inbox_shows_a_spanish_absence_message_in_english(browsers, school, server, open_all_day):
+    need("/api/office/messages", "/ws")
+    email = f"office-{secrets.token_hex(3)}@riverside.test"
+    server.call(
+        "POST",
+        "/api/staff",
+        school.admin,
+        json={"name": "Mrs Doyle", "email": email, "role": "office", "password": PASSWORD, "class_ids": []},
+    )
+    office: Person = server.login(email)
+    page = browsers.page(office, size=DESKTOP, path="/#/office")
+    page.wait_for_selector(".office-list")
+    wait_subscribed(page, f"user:{office.id}")
+    mark(page)
+
+    conv = spanish_conversation(server, school)
+    text = f"Olivia está enferma hoy y no puede ir a la escuela. {secrets.token_hex(2)}"
+    sent = server.call(
+        "POST", f"/api/conversations/{conv}/messages", school.parents["es"], json={"text": text}
+    )
+    card = page.locator(f"[data-office-id='{sent['id']}']")
+    card.locator("blockquote[lang='en']").wait_for()
+    english = card.locator("blockquote").inner_text()
+    assert "Olivia" in english and "school" in english.lower() and english != text
+    card.get_by_role("button", name="See original").click()
+    assert card.locator("blockquote").inner_text() == text
+    assert not_reloaded(page)
