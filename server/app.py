@@ -33,6 +33,7 @@ from server.api import portfolio as portfolio_api
 from server.api import privacy as privacy_api
 from server.api import school as school_api
 from server.api import stories as stories_api
+from server.api import translations as translations_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.channels import endpoint as live_endpoint
@@ -75,6 +76,7 @@ def api_routes() -> list[BaseRoute]:
         *privacy_api.routes,
         *live_endpoint.routes,
         *join_preview.routes,
+        *translations_api.routes,
     ]
 
 

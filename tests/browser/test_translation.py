@@ -61,6 +61,16 @@ def test_an_open_conversation_switches_to_the_teachers_reply_in_spanish(
     assert bubble.locator(".message-text").inner_text() == spanish
     assert not_reloaded(parent)
 
+    # "Report translation" sits beside "See original"; the admins get both versions.
+    bubble.get_by_role("button", name="Report translation").click()
+    parent.get_by_label("What is wrong? (optional)").fill("The day is wrong")
+    parent.get_by_role("button", name="Send").last.click()
+    parent.get_by_text("Thank you. The school will look at it.").wait_for()
+    reported = server.call("GET", "/api/translations/reports", school.admin)["items"]
+    [mine] = [r for r in reported if r["kind"] == "message" and r["item_id"] == sent["id"]]
+    assert mine["original"]["text"] == reply and mine["translation"]["text"] == spanish
+    assert mine["reason"] == "The day is wrong"
+
 
 def test_the_office_inbox_shows_a_spanish_absence_message_in_english(browsers, school, server, open_all_day):
     need("/api/office/messages", "/ws")

@@ -112,8 +112,15 @@ export async function reports(ctx) {
     status = filter.value;
     load();
   });
-  mount(ctx.root, h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Reports"), filter), list);
-  await load();
+  const translations = h("div", { class: "report-list translation-reports" });
+  mount(
+    ctx.root,
+    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Reports"), filter),
+    list,
+    h("h2", { class: "section-title" }, "Translation reports"),
+    translations,
+  );
+  await Promise.all([load(), loadTranslationReports(translations)]);
   const channel = staffChannel(ctx);
   if (channel) {
     ctx.scope.live(channel, {
@@ -125,6 +132,31 @@ export async function reports(ctx) {
       },
       reset: load,
     });
+  }
+}
+
+/** Translations readers said were wrong, with the original beside each. */
+async function loadTranslationReports(list) {
+  try {
+    const reply = await api.get("/api/translations/reports");
+    mount(list);
+    for (const r of reply.items || []) {
+      list.append(
+        h(
+          "article",
+          { class: "card report", "data-translation-report-id": r.id },
+          h("p", { class: "report-head" }, h("strong", {}, r.reporter ? r.reporter.name : "Someone"), ` reported a ${r.kind === "post" ? "post" : "message"} translation `, timeEl(r.created_at)),
+          r.reason ? quoted(r.reason) : null,
+          h("p", { class: "muted" }, `Original (${languageName(r.original.lang)}):`),
+          quoted(r.original.text, r.original.lang),
+          h("p", { class: "muted" }, `Translation (${languageName(r.translation.lang)}):`),
+          quoted(r.translation.text, r.translation.lang),
+        ),
+      );
+    }
+    if (!list.children.length) list.append(h("p", { class: "muted" }, "No translation has been reported."));
+  } catch (err) {
+    mount(list, failure(err, "Translation reports"));
   }
 }
 

@@ -9,7 +9,7 @@ import { base, dateTime, dirOf, languageName, timeEl } from "../format.js";
 import { quietState } from "../quiet.js";
 import { playPop } from "../sound.js";
 import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
-import { notTranslatedLine } from "../translation.js";
+import { notTranslatedLine, reportTranslationButton } from "../translation.js";
 
 const STAFF = new Set(["admin", "teacher", "office"]);
 
@@ -257,7 +257,7 @@ export async function conversation(ctx) {
           showOriginal = !showOriginal;
           draw();
         });
-        meta.push(h("span", { class: "muted" }, `Translated from ${languageName(m.original.lang)} · `, toggle));
+        meta.push(h("span", { class: "muted" }, `Translated from ${languageName(m.original.lang)} · `, toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
       } else if (!mine && m.translation && m.translation.status === "unavailable") {
         meta.push(notTranslatedLine(m.lang));
       }
