@@ -99,3 +99,18 @@ def test_the_office_inbox_shows_a_spanish_absence_message_in_english(browsers, s
     card.get_by_role("button", name="See original").click()
     assert card.locator("blockquote").inner_text() == text
     assert not_reloaded(page)
+
+
+def test_an_admin_lists_words_not_to_translate_in_the_school_settings(browsers, school, server):
+    need("/api/school")
+    page = browsers.page(school.admin, size=DESKTOP, path="/#/settings")
+    words = page.get_by_label("Words not to translate")
+    words.fill("Golden Time\n  Star of the Week \n\nGolden Time")
+    page.get_by_role("button", name="Save words").click()
+    page.get_by_text("Saved", exact=True).wait_for()
+    try:
+        glossary = server.call("GET", "/api/school", school.admin)["translation_glossary"]
+        assert glossary == ["Golden Time", "Star of the Week"]
+        assert words.input_value() == "Golden Time\nStar of the Week"
+    finally:
+        server.call("PATCH", "/api/school", school.admin, json={"translation_glossary": []})

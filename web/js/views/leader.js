@@ -279,8 +279,42 @@ export async function settings(ctx) {
   mount(
     ctx.root,
     pageTitle("School settings", school.name),
-    h("div", { class: "settings-grid" }, hoursCard(ctx, school), skillsCard(ctx, skills.items || []), policyCard(ctx, policy)),
+    h("div", { class: "settings-grid" }, hoursCard(ctx, school), skillsCard(ctx, skills.items || []), glossaryCard(ctx, school), policyCard(ctx, policy)),
   );
+}
+
+/** Words translation keeps as they are (names, school ways and classes are kept anyway). */
+function glossaryCard(ctx, school) {
+  const words = h("textarea", { class: "input", rows: "5", id: uid("glossary") });
+  words.value = (school.translation_glossary || []).join("\n");
+  const save = h("button", { type: "submit", class: "button button-primary" }, "Save words");
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "card stack", novalidate: true },
+    h("h2", { class: "card-title" }, "Words not to translate"),
+    h("p", { class: "hint" }, "One per line, e.g. Golden Time. Names, school ways and class names are never translated."),
+    h("label", { for: words.id, class: "visually-hidden" }, "Words not to translate"),
+    words,
+    error.el,
+    save,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    const list = words.value.split("\n").map((w) => w.trim()).filter(Boolean);
+    await busy(save, async () => {
+      try {
+        const updated = await api.patch("/api/school", { translation_glossary: list });
+        Object.assign(ctx.session.school, updated);
+        words.value = (updated.translation_glossary || []).join("\n");
+        toast("Saved");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  return form;
 }
 
 function hoursCard(ctx, school) {
