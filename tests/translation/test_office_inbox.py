@@ -1,4 +1,4 @@
-"""The office inbox reads a family's message in the office's language, and hears when it is translated."""
+"""Messages listed in the reader's language: the office inbox, and conversation previews."""
 
 from __future__ import annotations
 
@@ -55,3 +55,25 @@ async def test_a_spanish_absence_message_reaches_the_office_inbox_in_english(
     ]
     assert [e.data["lang"] for e in office_events] == ["en"]
     validate_event(office_events[0].type, office_events[0].data)
+
+
+async def test_the_conversation_list_previews_the_last_message_in_the_readers_language(
+    tservices: Services, pipeline: Pipeline, tapi: httpx.AsyncClient
+) -> None:
+    world, parent, conversation_id = await conversation(tservices, "es")
+    text = f"The trip form is due on Friday {secrets.token_hex(2)}."
+    sent = await tapi.post(
+        f"/api/conversations/{conversation_id}/messages", json={"text": text}, headers=world.teacher.headers
+    )
+    assert sent.status_code == 201, sent.text
+    assert await pipeline.idle()
+    listed = await tapi.get("/api/conversations", headers=parent.headers)
+    [item] = [c for c in listed.json()["items"] if c["id"] == conversation_id]
+    preview = item["last_message"]
+    assert preview["lang"] == "es" and preview["translation"]["status"] == "ready"
+    assert "viernes" in preview["text"] and preview["original"] == {"text": text, "lang": "en"}
+    mine = await tapi.get("/api/conversations", headers=world.teacher.headers)
+    [own] = [c for c in mine.json()["items"] if c["id"] == conversation_id]
+    assert (
+        own["last_message"]["text"] == text and own["last_message"]["translation"]["status"] == "not_needed"
+    )
