@@ -36,6 +36,7 @@ from server.db.models import (
     SchoolClass,
     Skill,
     Student,
+    Submission,
     User,
 )
 from server.events import emit
@@ -143,10 +144,34 @@ async def protected_terms(session: AsyncSession, school_id: int) -> tuple[str, .
     )
 
 
+async def comment_readers(session: AsyncSession, submission: Submission) -> set[str]:
+    """Preferred languages of who reads a teacher's comment on a portfolio item: the pupil's family."""
+    guardians = (
+        select(User.language)
+        .join(GuardianLink, GuardianLink.guardian_id == User.id)
+        .where(GuardianLink.student_id == submission.student_id)
+    )
+    pupil = (
+        select(User.language)
+        .join(Student, Student.user_id == User.id)
+        .where(Student.id == submission.student_id)
+    )
+    return set((await session.scalars(guardians.union(pupil))).all())
+
+
+async def comment_language(session: AsyncSession, submission: Submission) -> str:
+    """The language a comment was written in: its author's preferred language."""
+    if submission.decided_by is None:
+        return "en"
+    return await session.scalar(select(User.language).where(User.id == submission.decided_by)) or "en"
+
+
 async def item_school(session: AsyncSession, kind: str, item_id: int) -> int | None:
-    """The school a post or message belongs to."""
+    """The school a post, message or portfolio comment belongs to."""
     if kind == "post":
         return await session.scalar(select(Post.school_id).where(Post.id == item_id))
+    if kind == "comment":
+        return await session.scalar(select(Submission.school_id).where(Submission.id == item_id))
     return await session.scalar(
         select(Conversation.school_id)
         .join(Message, Message.conversation_id == Conversation.id)
@@ -189,7 +214,7 @@ class Pipeline:
         self, kind: str, item_id: int, text: str, source: str, languages: set[str]
     ) -> int:
         """Queue one job per language that needs one and some engine serves; return how many."""
-        if kind not in ("post", "message"):
+        if kind not in ("post", "message", "comment"):
             raise ValueError(f"unknown item kind {kind!r}")
         if not text.strip():
             return 0
@@ -232,6 +257,17 @@ class Pipeline:
             text, source = message.text, message.lang
         return await self.request_translations("message", message_id, text, source, languages)
 
+    async def request_for_comment(self, submission_id: int) -> int:
+        """Queue the jobs a teacher's comment on a portfolio item needs (the pupil's family)."""
+        async with self.services.read() as session:
+            submission = await session.get(Submission, submission_id)
+            if submission is None or not submission.comment.strip():
+                return 0
+            languages = await comment_readers(session, submission)
+            source = await comment_language(session, submission)
+            text = submission.comment
+        return await self.request_translations("comment", submission_id, text, source, languages)
+
     def observe(self, rows: list[OutboxEvent]) -> None:
         """Plan jobs for the posts and messages in just-committed events, off the request path."""
         wanted: dict[tuple[str, int], None] = {}
@@ -241,6 +277,12 @@ class Pipeline:
                 item_id = data["post"].get("id")
                 if isinstance(item_id, int):
                     wanted[("post", item_id)] = None
+            elif row.type in ("portfolio.approved", "portfolio.returned") and isinstance(
+                data.get("item"), dict
+            ):
+                item_id = data["item"].get("id")
+                if isinstance(item_id, int) and data["item"].get("comment"):
+                    wanted[("comment", item_id)] = None
             elif row.type == "message.created" and isinstance(data.get("message"), dict):
                 item_id = data["message"].get("id")
                 if isinstance(item_id, int) and not data["message"].get("system"):
@@ -322,6 +364,8 @@ class Pipeline:
         try:
             if kind == "post":
                 await self.request_for_post(item_id)
+            elif kind == "comment":
+                await self.request_for_comment(item_id)
             else:
                 await self.request_for_message(item_id)
         except Exception:
@@ -466,8 +510,28 @@ class Pipeline:
         async with self.services.transaction() as session:
             if job.kind == "post":
                 await self._deliver_post(session, job, result)
+            elif job.kind == "comment":
+                await self._deliver_comment(session, job, result)
             else:
                 await self._deliver_message(session, job, result)
+
+    async def _deliver_comment(self, session: AsyncSession, job: Job, result: Result) -> None:
+        submission = await session.get(Submission, job.item_id)
+        if submission is None or submission.comment != job.text:
+            return  # erased, or decided again since
+        emit(
+            session,
+            f"student:{submission.student_id}",
+            "portfolio.translated",
+            {
+                "item_id": submission.id,
+                "student_id": submission.student_id,
+                "lang": job.target,
+                "text": result.text,
+                "engine": result.engine,
+                "audience": {"language": job.target},
+            },
+        )
 
     async def _deliver_post(self, session: AsyncSession, job: Job, result: Result) -> None:
         post = await session.get(Post, job.item_id)

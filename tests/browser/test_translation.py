@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import DESKTOP
-from tests.browser.helpers import mark, need, not_reloaded, wait_subscribed
+from tests.browser.helpers import mark, need, not_reloaded, pupil, wait_subscribed
 from tests.browser.server import PASSWORD, Person, School, Server
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -114,3 +114,34 @@ def test_an_admin_lists_words_not_to_translate_in_the_school_settings(browsers, 
         assert words.input_value() == "Golden Time\nStar of the Week"
     finally:
         server.call("PATCH", "/api/school", school.admin, json={"translation_glossary": []})
+
+
+def test_a_parents_open_portfolio_switches_the_teachers_comment_to_spanish(browsers, school, server):
+    need("/api/activities/1/submissions", "/ws")
+    olivia = school.pupils["Olivia"]
+    activity = server.call(
+        "POST",
+        f"/api/classes/{school.class_id}/activities",
+        school.teacher,
+        json={"title": "Draw a tiger", "instructions": "Use colours."},
+    )
+    page = browsers.page(school.parents["es"], path=f"/#/child/{olivia['id']}/portfolio")
+    page.wait_for_selector(".portfolio-list")
+    wait_subscribed(page, f"student:{olivia['id']}")
+    mark(page)
+
+    work = server.call(
+        "POST",
+        f"/api/activities/{activity['id']}/submissions",
+        pupil(server, school, "Olivia"),
+        json={"text": "A tiger"},
+    )
+    comment = f"Olivia, this is a beautiful drawing. {secrets.token_hex(2)}"
+    server.call("POST", f"/api/submissions/{work['id']}/approve", school.teacher, json={"comment": comment})
+    card = page.locator(f".portfolio-item[data-item-id='{work['id']}']")
+    card.locator(".teacher-comment[lang='es']").wait_for()
+    spanish = card.locator(".teacher-comment").inner_text()
+    assert "Olivia" in spanish and comment not in spanish
+    card.get_by_role("button", name="See original").click()
+    assert comment in card.locator(".teacher-comment").inner_text()
+    assert not_reloaded(page)
