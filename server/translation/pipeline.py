@@ -293,12 +293,12 @@ class Pipeline:
             task.add_done_callback(self._planning.discard)
 
     async def catch_up(self, limit: int = CATCH_UP_ITEMS) -> int:
-        """Queue the jobs that recent posts and messages still need; return how many.
+        """Queue the jobs that recent posts, messages and portfolio comments still need; return how many.
 
         Translations nobody asked for are never made: rows written without an event
         (the demo's seeded week, an import) and jobs an in-process queue lost when the
         server stopped would otherwise stay "pending" for good. The newest ``limit``
-        posts and messages are checked against the cache, one query per language.
+        posts, messages and commented portfolio items are checked against the cache.
         """
         wanted: list[tuple[str, int, str, str, set[str]]] = []
         async with self.services.read() as session:
@@ -328,6 +328,18 @@ class Pipeline:
                         offices[conversation_id] = await office_languages(session, conversation_id)
                     languages |= offices[conversation_id]
                 wanted.append(("message", message.id, message.text, message.lang, languages))
+            commented = (
+                await session.scalars(
+                    select(Submission)
+                    .where(Submission.comment != "")
+                    .order_by(Submission.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            for submission in commented:
+                languages = await comment_readers(session, submission)
+                source = await comment_language(session, submission)
+                wanted.append(("comment", submission.id, submission.comment, source, languages))
             by_target: dict[str, list[tuple[str, str]]] = {}
             for _, _, text, source, languages in wanted:
                 for target in needed_languages(languages, source):

@@ -107,6 +107,18 @@ async def test_demo_posts_and_messages_reach_a_spanish_parent_translated_on_firs
 
         await until(messages_translated)
 
+        children = (await api.get("/api/me", headers=headers)).json()["children"]
+
+        async def comments_translated() -> bool:
+            for child in children:
+                reply = await api.get(f"/api/students/{child['id']}/portfolio", headers=headers)
+                for item in reply.json()["items"]:
+                    if item.get("comment") and item["comment_translation"]["status"] != "ready":
+                        return False
+            return True
+
+        await until(comments_translated)
+
 
 async def test_a_post_whose_job_was_lost_at_a_restart_is_translated_after_it(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
