@@ -36,6 +36,7 @@ from server.api import privacy as privacy_api
 from server.api import school as school_api
 from server.api import stories as stories_api
 from server.api import translation as translation_api
+from server.api import translation_reports as translation_reports_api
 from server.api.http import JSONResponse
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.channels import endpoint as live_endpoint
@@ -80,6 +81,7 @@ def api_routes() -> list[BaseRoute]:
         *live_endpoint.routes,
         *join_preview.routes,
         *translation_api.routes,
+        *translation_reports_api.routes,
     ]
 
 

@@ -42,6 +42,13 @@ class MessageTranslatedPayload(_Payload):
     text: str
 
 
+class PortfolioTranslatedPayload(_Payload):
+    item_id: int
+    student_id: int
+    lang: str
+    text: str
+
+
 class LikePayload(_Payload):
     post_id: int
     like_count: int
@@ -104,6 +111,7 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "portfolio.submitted": ItemPayload,
     "portfolio.approved": ItemPayload,
     "portfolio.returned": ItemPayload,
+    "portfolio.translated": PortfolioTranslatedPayload,
     "activity.created": ActivityPayload,
     "activity.updated": ActivityPayload,
     "activity.deleted": ActivityIdPayload,

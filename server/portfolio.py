@@ -298,6 +298,8 @@ async def shape_items(session: AsyncSession, items: Sequence[Submission]) -> lis
                 "media": [media_shape(m) for m in media.get(item.id, [])],
                 "status": item.status,
                 "comment": item.comment,
+                # The comment's language: its author's (what translation starts from).
+                "comment_lang": deciders[item.decided_by].language if item.decided_by in deciders else "en",
                 "late": is_late(item.created_at, activity[1] if activity else None),
                 "created_at": iso(item.created_at),
                 "decided_at": iso(item.decided_at),

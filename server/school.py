@@ -80,6 +80,24 @@ def check_closure_days(days: list[str]) -> list[str]:
         ) from None
 
 
+GLOSSARY_TERM_CHARS = 100
+
+
+def check_glossary(terms: list[str]) -> list[str]:
+    """The school's translation glossary: terms kept exactly, trimmed, without repeats or blanks."""
+    kept: dict[str, None] = {}
+    for term in terms:
+        cleaned = " ".join(str(term).split())
+        if len(cleaned) > GLOSSARY_TERM_CHARS:
+            raise validation_error(
+                f"A glossary term has at most {GLOSSARY_TERM_CHARS} characters.",
+                fields={"translation_glossary": "too long"},
+            )
+        if cleaned:
+            kept[cleaned] = None
+    return list(kept)
+
+
 async def update_school(session: AsyncSession, principal: Principal, changes: dict[str, Any]) -> School:
     """Apply an admin's settings change; a new policy text means a new version to accept."""
     school = await get_school(session, principal.school_id)
@@ -91,6 +109,8 @@ async def update_school(session: AsyncSession, principal: Principal, changes: di
         school.timezone = check_timezone(changes["timezone"])
     if "closure_days" in changes:
         school.closure_days = check_closure_days(changes["closure_days"])
+    if "translation_glossary" in changes:
+        school.translation_glossary = check_glossary(changes["translation_glossary"] or [])
     for field in (
         "name",
         "allow_negative_points",

@@ -16,7 +16,7 @@ from server.api.http import authenticate, limit, ok, page_params, parse, path_id
 from server.auth.principal import Principal
 from server.errors import bad_request
 from server.messaging import conversations, delivery, office, reports, suspension
-from server.messaging.conversations import refuse_pupils, translating
+from server.messaging.conversations import in_reader_language, refuse_pupils, translating
 
 Id = Field(ge=1, le=2**62)
 MESSAGES_PER_MINUTE = 60
@@ -202,6 +202,9 @@ async def office_messages(request: Request) -> Response:
             translating=translating(services),
             rules=office.office_rules(services),
         )
+    if translating(services) and items:
+        shown = await in_reader_language(services, [i["message"] for i in items], principal.user.language)
+        items = [{**item, "message": message} for item, message in zip(items, shown, strict=True)]
     return ok({"items": items})
 
 

@@ -28,6 +28,7 @@ from server.api.http import (
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
 from server.media import discard_files
+from server.translation.view import translated_comments
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 
@@ -228,6 +229,7 @@ async def student_portfolio(request: Request) -> Response:
         items, next_before = await domain.portfolio_of(
             session, principal, pupil, status=status, before=before, limit=count
         )
+        items = await translated_comments(session, items, principal.user.language)
     return ok(_page(items, next_before))
 
 
@@ -240,6 +242,7 @@ async def my_submissions(request: Request) -> Response:
         items, next_before = await domain.own_portfolio(
             session, principal, status=status, before=before, limit=count
         )
+        items = await translated_comments(session, items, principal.user.language)
     return ok(_page(items, next_before))
 
 

@@ -58,6 +58,7 @@ class SchoolPatch(Body):
     office_email: EmailAddress | Literal[""] | None = None
     policy_text: str | None = Field(default=None, max_length=100_000)
     policy_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    translation_glossary: list[str] | None = Field(default=None, max_length=500)
 
 
 class ClassBody(Body):

@@ -27,6 +27,7 @@ def school(found: School) -> dict[str, Any]:
         "office_phone": found.office_phone,
         "office_email": found.office_email,
         "policy_version": found.policy_version,
+        "translation_glossary": list(found.translation_glossary or []),
     }
 
 

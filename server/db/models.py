@@ -86,6 +86,8 @@ class School(Base):
     office_email: Mapped[str] = mapped_column(String(254), default="")
     policy_text: Mapped[str] = mapped_column(Text, default="")
     policy_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Words kept exactly through translation, besides names, school ways and classes.
+    translation_glossary: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = _created()
 
 
@@ -442,6 +444,25 @@ class Translation(Base):
     target: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     engine: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+
+
+class TranslationReport(Base):
+    """A reader's report of a bad translation, with both versions as they were when reported."""
+
+    __tablename__ = "translation_reports"
+    __table_args__ = (UniqueConstraint("reporter_id", "kind", "item_id", "lang"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    reporter_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    kind: Mapped[str] = mapped_column(String(16))  # "post" or "message"
+    item_id: Mapped[int] = mapped_column(Id)
+    source: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str] = mapped_column(String(16))
+    original_text: Mapped[str] = mapped_column(Text)
+    translated_text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(32), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = _created()
 
 

@@ -288,6 +288,13 @@ async def views(
             )
         ).all()
     )
+    language = principal.user.language
+    stored: dict[Any, Any] = {}
+    if translating:  # the previews in the reader's language too, like the messages themselves
+        from server.translation.view import cached_translations
+
+        wanted = [(m.text, m.lang) for m in last.values() if not m.system]
+        stored = await cached_translations(session, wanted, language) if wanted else {}
     result = []
     for conv in found:
         message = last.get(conv.id)
@@ -297,10 +304,14 @@ async def views(
             shaped = shapes.message(
                 message,
                 sender,
-                principal.user.language,
+                language,
                 translating=translating,
                 media=media.get(message.id, ()),
             )
+            if translating and not message.system:
+                from server.translation.view import reader_view
+
+                shaped = reader_view(shaped, language, stored)
         result.append(
             shapes.conversation(
                 conv,

@@ -11,7 +11,9 @@ in ``services.extras``:
 - ``translation`` (the :class:`~server.translation.pipeline.Pipeline`) and
   ``translation_registry``.
 
-It watches committed events to start jobs for new and edited posts and messages, and
+It watches committed events to start jobs for new and edited posts and messages,
+catches up at start-up on recent ones still untranslated (seeded without events, or
+whose jobs an in-process queue lost when the server stopped), and
 registers the per-reader renderer with the live layer when the live layer offers
 ``register_renderer``.
 """
@@ -82,6 +84,9 @@ class TranslationPart:
         self._undo = chain_after_commit(services, self.pipeline.observe)
         self._register_renderer(services)
         await self.queue.start(self.pipeline.run_job, consume=consume)
+        if consume:
+            # Rows written without events (the demo, imports) and jobs lost at a restart.
+            self.pipeline.start_catch_up()
         log.info(
             "translation: engines %s, %d pairs, queue %s%s",
             ",".join(self.registry.names) or "none",

@@ -32,12 +32,16 @@ from server.db.models import (
     Message,
     OutboxEvent,
     Post,
+    School,
+    SchoolClass,
+    Skill,
     Student,
+    Submission,
     User,
 )
 from server.events import emit
 from server.services import Services
-from server.translation import cache
+from server.translation import cache, terms
 from server.translation.engine import EngineError, UnsupportedPair
 from server.translation.queue import Job, JobQueue
 from server.translation.registry import Registry
@@ -46,6 +50,8 @@ log = logging.getLogger("homeroom.translation")
 
 STAFF_ROLES = ("admin", "teacher", "office")
 JOB_ATTEMPTS = 3
+# At start-up the newest this many posts and messages are checked for translations still missing.
+CATCH_UP_ITEMS = 1000
 Listener = Callable[[Job, "Result"], None]
 
 
@@ -107,6 +113,72 @@ async def office_languages(session: AsyncSession, conversation_id: int) -> set[s
     return set(rows.all())
 
 
+async def protected_terms(session: AsyncSession, school_id: int) -> tuple[str, ...]:
+    """What a school keeps untranslated: pupils' and staff names, its name, ways, classes, glossary."""
+    school = await session.get(School, school_id)
+    if school is None:
+        return ()
+    staff = await session.scalars(
+        select(User.name).where(User.school_id == school_id, User.role.in_(STAFF_ROLES))
+    )
+    pupils = (
+        await session.execute(
+            select(Student.first_name, Student.last_name).where(
+                Student.school_id == school_id, Student.left_at.is_(None)
+            )
+        )
+    ).all()
+    pupil_names = [first for first, _ in pupils]
+    pupil_names += [f"{first} {last.strip()[:1]}." for first, last in pupils if last.strip()]
+    classes = await session.scalars(select(SchoolClass.name).where(SchoolClass.school_id == school_id))
+    skills = await session.scalars(
+        select(Skill.name).where(Skill.school_id == school_id, Skill.archived.is_(False))
+    )
+    return terms.school_terms(
+        school_name=school.name,
+        staff_names=staff.all(),
+        pupil_names=pupil_names,
+        class_names=classes.all(),
+        skill_names=skills.all(),
+        glossary=school.translation_glossary or (),
+    )
+
+
+async def comment_readers(session: AsyncSession, submission: Submission) -> set[str]:
+    """Preferred languages of who reads a teacher's comment on a portfolio item: the pupil's family."""
+    guardians = (
+        select(User.language)
+        .join(GuardianLink, GuardianLink.guardian_id == User.id)
+        .where(GuardianLink.student_id == submission.student_id)
+    )
+    pupil = (
+        select(User.language)
+        .join(Student, Student.user_id == User.id)
+        .where(Student.id == submission.student_id)
+    )
+    return set((await session.scalars(guardians.union(pupil))).all())
+
+
+async def comment_language(session: AsyncSession, submission: Submission) -> str:
+    """The language a comment was written in: its author's preferred language."""
+    if submission.decided_by is None:
+        return "en"
+    return await session.scalar(select(User.language).where(User.id == submission.decided_by)) or "en"
+
+
+async def item_school(session: AsyncSession, kind: str, item_id: int) -> int | None:
+    """The school a post, message or portfolio comment belongs to."""
+    if kind == "post":
+        return await session.scalar(select(Post.school_id).where(Post.id == item_id))
+    if kind == "comment":
+        return await session.scalar(select(Submission.school_id).where(Submission.id == item_id))
+    return await session.scalar(
+        select(Conversation.school_id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Message.id == item_id)
+    )
+
+
 def post_channel(post: Post) -> str:
     """The live channel a post's events go to."""
     if post.scope == "class" and post.class_id is not None:
@@ -142,7 +214,7 @@ class Pipeline:
         self, kind: str, item_id: int, text: str, source: str, languages: set[str]
     ) -> int:
         """Queue one job per language that needs one and some engine serves; return how many."""
-        if kind not in ("post", "message"):
+        if kind not in ("post", "message", "comment"):
             raise ValueError(f"unknown item kind {kind!r}")
         if not text.strip():
             return 0
@@ -185,6 +257,17 @@ class Pipeline:
             text, source = message.text, message.lang
         return await self.request_translations("message", message_id, text, source, languages)
 
+    async def request_for_comment(self, submission_id: int) -> int:
+        """Queue the jobs a teacher's comment on a portfolio item needs (the pupil's family)."""
+        async with self.services.read() as session:
+            submission = await session.get(Submission, submission_id)
+            if submission is None or not submission.comment.strip():
+                return 0
+            languages = await comment_readers(session, submission)
+            source = await comment_language(session, submission)
+            text = submission.comment
+        return await self.request_translations("comment", submission_id, text, source, languages)
+
     def observe(self, rows: list[OutboxEvent]) -> None:
         """Plan jobs for the posts and messages in just-committed events, off the request path."""
         wanted: dict[tuple[str, int], None] = {}
@@ -194,6 +277,12 @@ class Pipeline:
                 item_id = data["post"].get("id")
                 if isinstance(item_id, int):
                     wanted[("post", item_id)] = None
+            elif row.type in ("portfolio.approved", "portfolio.returned") and isinstance(
+                data.get("item"), dict
+            ):
+                item_id = data["item"].get("id")
+                if isinstance(item_id, int) and data["item"].get("comment"):
+                    wanted[("comment", item_id)] = None
             elif row.type == "message.created" and isinstance(data.get("message"), dict):
                 item_id = data["message"].get("id")
                 if isinstance(item_id, int) and not data["message"].get("system"):
@@ -203,10 +292,92 @@ class Pipeline:
             self._planning.add(task)
             task.add_done_callback(self._planning.discard)
 
+    async def catch_up(self, limit: int = CATCH_UP_ITEMS) -> int:
+        """Queue the jobs that recent posts, messages and portfolio comments still need; return how many.
+
+        Translations nobody asked for are never made: rows written without an event
+        (the demo's seeded week, an import) and jobs an in-process queue lost when the
+        server stopped would otherwise stay "pending" for good. The newest ``limit``
+        posts, messages and commented portfolio items are checked against the cache.
+        """
+        wanted: list[tuple[str, int, str, str, set[str]]] = []
+        async with self.services.read() as session:
+            posts = (await session.scalars(select(Post).order_by(Post.id.desc()).limit(limit))).all()
+            audiences: dict[tuple[str, int | None, int], set[str]] = {}
+            for post in posts:
+                key = (post.scope, post.class_id, post.school_id)
+                if key not in audiences:
+                    audiences[key] = await post_audience_languages(session, post)
+                wanted.append(("post", post.id, post.text, post.lang, audiences[key]))
+            messages = (
+                await session.scalars(
+                    select(Message).where(Message.system.is_(False)).order_by(Message.id.desc()).limit(limit)
+                )
+            ).all()
+            members: dict[int, dict[int, str]] = {}
+            offices: dict[int, set[str]] = {}
+            for message in messages:
+                conversation_id = message.conversation_id
+                if conversation_id not in members:
+                    members[conversation_id] = await conversation_languages(session, conversation_id)
+                languages = {
+                    lang for uid, lang in members[conversation_id].items() if uid != message.sender_id
+                }
+                if message.topic:
+                    if conversation_id not in offices:
+                        offices[conversation_id] = await office_languages(session, conversation_id)
+                    languages |= offices[conversation_id]
+                wanted.append(("message", message.id, message.text, message.lang, languages))
+            commented = (
+                await session.scalars(
+                    select(Submission)
+                    .where(Submission.comment != "")
+                    .order_by(Submission.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            for submission in commented:
+                languages = await comment_readers(session, submission)
+                source = await comment_language(session, submission)
+                wanted.append(("comment", submission.id, submission.comment, source, languages))
+            by_target: dict[str, list[tuple[str, str]]] = {}
+            for _, _, text, source, languages in wanted:
+                for target in needed_languages(languages, source):
+                    by_target.setdefault(target, []).append((text, source))
+            have = {
+                target: await cache.lookup_many(session, items, target) for target, items in by_target.items()
+            }
+        queued = 0
+        for kind, item_id, text, source, languages in reversed(wanted):  # oldest first
+            missing = {
+                target
+                for target in needed_languages(languages, source)
+                if (text, source) not in have.get(target, {})
+            }
+            if missing:
+                queued += await self.request_translations(kind, item_id, text, source, missing)
+        if queued:
+            log.info("translation: %d jobs queued for posts and messages still untranslated", queued)
+        return queued
+
+    def start_catch_up(self) -> None:
+        """Run :meth:`catch_up` in the background (``idle`` and ``close`` wait for or cancel it)."""
+        task = asyncio.create_task(self._catch_up_logged(), name="translation-catch-up")
+        self._planning.add(task)
+        task.add_done_callback(self._planning.discard)
+
+    async def _catch_up_logged(self) -> None:
+        try:
+            await self.catch_up()
+        except Exception:
+            log.exception("could not queue the translations still missing")
+
     async def _plan(self, kind: str, item_id: int) -> None:
         try:
             if kind == "post":
                 await self.request_for_post(item_id)
+            elif kind == "comment":
+                await self.request_for_comment(item_id)
             else:
                 await self.request_for_message(item_id)
         except Exception:
@@ -229,23 +400,28 @@ class Pipeline:
 
     # -- translation through the cache -----------------------------------------------------------
 
-    async def translate_text(self, text: str, source: str, target: str) -> Result:
-        """A translation from the cache, or made now (once, however many ask at the same moment)."""
+    async def translate_text(self, text: str, source: str, target: str, keep: tuple[str, ...] = ()) -> Result:
+        """A translation from the cache, or made now (once, however many ask at the same moment).
+
+        ``keep`` lists the terms (names, school words) to carry through untranslated.
+        """
         async with self.services.read() as session:
             found = await cache.lookup(session, text, source, target)
         if found is not None:
             return Result(found.text, found.engine, cached=True)
         key = cache.cache_key(text, source, target)
-        return await self.coalescer.run(key, lambda: self._translate_once(text, source, target))
+        return await self.coalescer.run(key, lambda: self._translate_once(text, source, target, keep))
 
-    async def _translate_once(self, text: str, source: str, target: str) -> Result:
+    async def _translate_once(
+        self, text: str, source: str, target: str, keep: tuple[str, ...] = ()
+    ) -> Result:
         # Looked up again: an identical job may have stored it between our lookup and now.
         async with self.services.read() as session:
             found = await cache.lookup(session, text, source, target)
         if found is not None:
             return Result(found.text, found.engine, cached=True)
         if self._lock is None:
-            return await self._translate_and_store(text, source, target)
+            return await self._translate_and_store(text, source, target, keep)
         key = cache.cache_key(text, source, target)
         token = secrets.token_hex(8)
         lock = self._lock
@@ -265,16 +441,32 @@ class Pipeline:
             # Its holder died or gave up: translate here (a duplicate row is ignored on store).
             await lock.acquire(key, token)
         async with lock.keep(key, token):
-            return await self._translate_and_store(text, source, target)
+            return await self._translate_and_store(text, source, target, keep)
 
-    async def _translate_and_store(self, text: str, source: str, target: str) -> Result:
+    async def _translate_and_store(
+        self, text: str, source: str, target: str, keep: tuple[str, ...] = ()
+    ) -> Result:
         started = time.perf_counter()
         self.engine_calls += 1
-        translated, engine = await self.registry.translate([text], source, target)
+        translated, engine = await self._translate_keeping(text, source, target, keep)
         metrics.TRANSLATION_LATENCY.labels(engine).observe(time.perf_counter() - started)
         async with self.services.transaction() as session:
-            await cache.store(session, text, source, target, translated[0], engine)
-        return Result(translated[0], engine, cached=False)
+            await cache.store(session, text, source, target, translated, engine)
+        return Result(translated, engine, cached=False)
+
+    async def _translate_keeping(
+        self, text: str, source: str, target: str, keep: tuple[str, ...]
+    ) -> tuple[str, str]:
+        """The engine's translation with the ``keep`` terms behind placeholders and put back exactly."""
+        shielded = terms.protect(text, keep)
+        if shielded.changed:
+            out, engine = await self.registry.translate([shielded.text], source, target)
+            restored = terms.restore(out[0], shielded)
+            if restored is not None:
+                return restored, engine
+            log.info("%s lost a protected term %s→%s; translating unprotected", engine, source, target)
+        out, engine = await self.registry.translate([text], source, target)
+        return out[0], engine
 
     async def translate_for_routing(self, text: str, source: str, target: str) -> str | None:
         """The text in ``target`` for office routing, or None when no engine can (never raises)."""
@@ -296,9 +488,10 @@ class Pipeline:
 
     async def run_job(self, job: Job) -> None:
         """Do one job: translate (or find) the text, then tell the readers of that language."""
+        keep = await self.terms_for(job)
         for attempt in range(1, JOB_ATTEMPTS + 1):
             try:
-                result = await self.translate_text(job.text, job.source, job.target)
+                result = await self.translate_text(job.text, job.source, job.target, keep)
                 break
             except UnsupportedPair:
                 metrics.TRANSLATIONS.labels("unavailable").inc()
@@ -316,13 +509,41 @@ class Pipeline:
         for listener in list(self.listeners):
             listener(job, result)
 
+    async def terms_for(self, job: Job) -> tuple[str, ...]:
+        """The terms the job's school keeps untranslated (none when the item is gone)."""
+        async with self.services.read() as session:
+            school_id = await item_school(session, job.kind, job.item_id)
+            if school_id is None:
+                return ()
+            return await protected_terms(session, school_id)
+
     async def deliver(self, job: Job, result: Result) -> None:
         """Emit the finished translation to the readers of its language, if the item still says the same."""
         async with self.services.transaction() as session:
             if job.kind == "post":
                 await self._deliver_post(session, job, result)
+            elif job.kind == "comment":
+                await self._deliver_comment(session, job, result)
             else:
                 await self._deliver_message(session, job, result)
+
+    async def _deliver_comment(self, session: AsyncSession, job: Job, result: Result) -> None:
+        submission = await session.get(Submission, job.item_id)
+        if submission is None or submission.comment != job.text:
+            return  # erased, or decided again since
+        emit(
+            session,
+            f"student:{submission.student_id}",
+            "portfolio.translated",
+            {
+                "item_id": submission.id,
+                "student_id": submission.student_id,
+                "lang": job.target,
+                "text": result.text,
+                "engine": result.engine,
+                "audience": {"language": job.target},
+            },
+        )
 
     async def _deliver_post(self, session: AsyncSession, job: Job, result: Result) -> None:
         post = await session.get(Post, job.item_id)
@@ -351,7 +572,17 @@ class Pipeline:
         if held:
             rows = await session.execute(select(User.id, User.role).where(User.id.in_(list(members))))
             roles = {uid: role for uid, role in rows.all()}
-        for uid, language in members.items():
+        readers = dict(members)
+        if message.topic and not held:  # routed to the office: its inbox shows it in their language
+            school_id = select(Conversation.school_id).where(Conversation.id == message.conversation_id)
+            office = await session.execute(
+                select(User.id, User.language).where(
+                    User.school_id == school_id.scalar_subquery(), User.role == "office"
+                )
+            )
+            for uid, language in office.all():
+                readers.setdefault(uid, language)
+        for uid, language in readers.items():
             if uid == message.sender_id or language != job.target:
                 continue
             if held and roles.get(uid) in STAFF_ROLES:

@@ -116,6 +116,46 @@ def reader_view(
     return view
 
 
+async def translated_comments(
+    session: AsyncSession,
+    items: list[dict[str, Any]],
+    reader_language: str,
+    *,
+    registry: Registry | None = None,
+) -> list[dict[str, Any]]:
+    """Portfolio items with the teacher's comment in the reader's language when ready.
+
+    Each item with a comment in another language gains ``comment_original`` ({text, lang})
+    and ``comment_translation`` ({status}); ``comment``/``comment_lang`` become the
+    translation when it is ready. Items in the reader's language are left as they are.
+    """
+    registry = registry if registry is not None else current_registry()
+    wanted = [(i["comment"], i.get("comment_lang") or "en") for i in items if i.get("comment")]
+    found = await cache.lookup_many(session, wanted, reader_language) if wanted else {}
+    out = []
+    for item in items:
+        comment = item.get("comment") or ""
+        if not comment:
+            out.append(item)
+            continue
+        source = item.get("comment_lang") or "en"
+        hit = found.get((comment, source))
+        route = registry.engine_for(source, reader_language) if source != reader_language else None
+        status = translation_status(source, reader_language, hit is not None, route is not None)
+        if status == "not_needed":  # the reader's own language: the item exactly as written
+            out.append(item)
+            continue
+        view = {
+            **item,
+            "comment_original": {"text": comment, "lang": source},
+            "comment_translation": {"status": status},
+        }
+        if status == "ready" and hit is not None:
+            view["comment"], view["comment_lang"] = hit.text, reader_language
+        out.append(view)
+    return out
+
+
 def make_renderer(registry: Registry | None) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
     """The live layer's per-variant renderer for post and message events.
 

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { h, icon, mount, focus } from "./dom.js";
 import { setLocale, setTimeZone } from "./format.js";
 import { Live } from "./live.js";
+import { noteMissingLanguageOnce } from "./translation.js";
 import { toast } from "./ui.js";
 import * as auth from "./views/auth.js";
 import * as teacher from "./views/teacher.js";
@@ -275,6 +276,7 @@ async function render() {
     throw error;
   }
   if (ticket === renderCount && !mine.disposed) {
+    noteMissingLanguageOnce(root, me);
     const title = root.querySelector("h1");
     document.title = title ? `${title.textContent} · Homeroom` : "Homeroom";
     // A new page: screen readers and keyboards start at its heading, unless the view

@@ -5,8 +5,9 @@
 
 import * as api from "../api.js";
 import { h, icon, mount, field, focus, uid } from "../dom.js";
-import { dirOf, timeEl } from "../format.js";
+import { base, dirOf, languageName, timeEl } from "../format.js";
 import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { notTranslatedLine, reportTranslationButton } from "../translation.js";
 import { skillIcon } from "./board.js";
 
 function staffChannel(ctx) {
@@ -111,8 +112,15 @@ export async function reports(ctx) {
     status = filter.value;
     load();
   });
-  mount(ctx.root, h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Reports"), filter), list);
-  await load();
+  const translations = h("div", { class: "report-list translation-reports" });
+  mount(
+    ctx.root,
+    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Reports"), filter),
+    list,
+    h("h2", { class: "section-title" }, "Translation reports"),
+    translations,
+  );
+  await Promise.all([load(), loadTranslationReports(translations)]);
   const channel = staffChannel(ctx);
   if (channel) {
     ctx.scope.live(channel, {
@@ -124,6 +132,31 @@ export async function reports(ctx) {
       },
       reset: load,
     });
+  }
+}
+
+/** Translations readers said were wrong, with the original beside each. */
+async function loadTranslationReports(list) {
+  try {
+    const reply = await api.get("/api/translations/reports");
+    mount(list);
+    for (const r of reply.items || []) {
+      list.append(
+        h(
+          "article",
+          { class: "card report", "data-translation-report-id": r.id },
+          h("p", { class: "report-head" }, h("strong", {}, r.reporter ? r.reporter.name : "Someone"), ` reported a ${r.kind === "post" ? "post" : "message"} translation `, timeEl(r.created_at)),
+          r.reason ? quoted(r.reason) : null,
+          h("p", { class: "muted" }, `Original (${languageName(r.original.lang)}):`),
+          quoted(r.original.text, r.original.lang),
+          h("p", { class: "muted" }, `Translation (${languageName(r.translation.lang)}):`),
+          quoted(r.translation.text, r.translation.lang),
+        ),
+      );
+    }
+    if (!list.children.length) list.append(h("p", { class: "muted" }, "No translation has been reported."));
+  } catch (err) {
+    mount(list, failure(err, "Translation reports"));
   }
 }
 
@@ -246,8 +279,42 @@ export async function settings(ctx) {
   mount(
     ctx.root,
     pageTitle("School settings", school.name),
-    h("div", { class: "settings-grid" }, hoursCard(ctx, school), skillsCard(ctx, skills.items || []), policyCard(ctx, policy)),
+    h("div", { class: "settings-grid" }, hoursCard(ctx, school), skillsCard(ctx, skills.items || []), glossaryCard(ctx, school), policyCard(ctx, policy)),
   );
+}
+
+/** Words translation keeps as they are (names, school ways and classes are kept anyway). */
+function glossaryCard(ctx, school) {
+  const words = h("textarea", { class: "input", rows: "5", id: uid("glossary") });
+  words.value = (school.translation_glossary || []).join("\n");
+  const save = h("button", { type: "submit", class: "button button-primary" }, "Save words");
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "card stack", novalidate: true },
+    h("h2", { class: "card-title" }, "Words not to translate"),
+    h("p", { class: "hint" }, "One per line, e.g. Golden Time. Names, school ways and class names are never translated."),
+    h("label", { for: words.id, class: "visually-hidden" }, "Words not to translate"),
+    words,
+    error.el,
+    save,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    const list = words.value.split("\n").map((w) => w.trim()).filter(Boolean);
+    await busy(save, async () => {
+      try {
+        const updated = await api.patch("/api/school", { translation_glossary: list });
+        Object.assign(ctx.session.school, updated);
+        words.value = (updated.translation_glossary || []).join("\n");
+        toast("Saved");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  return form;
 }
 
 function hoursCard(ctx, school) {
@@ -397,22 +464,54 @@ function policyCard(ctx, policy) {
 export async function office(ctx) {
   mount(ctx.root, pageTitle("Office inbox"), loading());
   const list = h("div", { class: "office-list" }, loading());
+  const cards = new Map(); // message id → card, to switch a card to its translation live
+
+  function officeCard(item) {
+    const card = h("article", { class: "card", "data-office-id": item.id });
+    let showOriginal = false;
+    const draw = () => {
+      const m = item.message || {};
+      const translated = m.translation && m.translation.status === "ready" && m.original && m.original.lang !== m.lang;
+      const text = translated && showOriginal ? m.original.text : m.text;
+      const lang = translated && showOriginal ? m.original.lang : m.lang;
+      const note = [];
+      if (translated) {
+        const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? "See translation" : "See original");
+        toggle.addEventListener("click", () => {
+          showOriginal = !showOriginal;
+          draw();
+        });
+        note.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(m.original.lang)} · `, toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
+      } else if (m.translation && m.translation.status === "pending") {
+        note.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+      } else if (m.translation && m.translation.status === "unavailable") {
+        note.push(h("p", { class: "translated-note" }, notTranslatedLine(m.lang)));
+      }
+      mount(
+        card,
+        h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || "Office"), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
+        quoted(text, lang),
+        ...note,
+        item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
+      );
+    };
+    card.translated = (lang, text, engine) => {
+      item.message = { ...item.message, text, lang, translation: { status: "ready", engine } };
+      draw();
+    };
+    draw();
+    return card;
+  }
+
   async function load() {
     try {
       const reply = await api.get("/api/office/messages");
       mount(list);
+      cards.clear();
       for (const item of reply.items || []) {
-        const m = item.message || {};
-        list.append(
-          h(
-            "article",
-            { class: "card", "data-office-id": item.id },
-            h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || "Office"), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
-            quoted(m.text, m.lang),
-            m.original && m.original.lang !== m.lang ? h("p", { class: "muted" }, "Original: ", quoted(m.original.text, m.original.lang)) : null,
-            item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
-          ),
-        );
+        const card = officeCard(item);
+        cards.set(item.id, card);
+        list.append(card);
       }
       if (!list.children.length) list.append(empty("Nothing for the office", "Messages about absence, sickness, dinners, music lessons and appointments are copied here.", "flag"));
     } catch (err) {
@@ -430,4 +529,13 @@ export async function office(ctx) {
       reset: load,
     });
   }
+  ctx.scope.live(`user:${ctx.me.id}`, {
+    event(frame) {
+      const d = frame.data || {};
+      if (frame.type === "message.translated" && cards.has(d.message_id) && base(d.lang) === base(ctx.me.language)) {
+        cards.get(d.message_id).translated(d.lang, d.text, d.engine);
+      }
+    },
+    reset: load,
+  });
 }

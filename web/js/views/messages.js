@@ -5,10 +5,11 @@
 
 import * as api from "../api.js";
 import { h, icon, mount, focus, uid } from "../dom.js";
-import { dateTime, dirOf, languageName, timeEl } from "../format.js";
+import { base, dateTime, dirOf, languageName, timeEl } from "../format.js";
 import { quietState } from "../quiet.js";
 import { playPop } from "../sound.js";
 import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { notTranslatedLine, reportTranslationButton } from "../translation.js";
 
 const STAFF = new Set(["admin", "teacher", "office"]);
 
@@ -92,7 +93,7 @@ export async function inbox(ctx) {
 
   ctx.scope.live(`user:${ctx.me.id}`, {
     event(frame) {
-      if (frame.type === "message.created") {
+      if (frame.type === "message.created" || frame.type === "message.translated") {
         api
           .get("/api/conversations")
           .then((fresh) => {
@@ -256,7 +257,9 @@ export async function conversation(ctx) {
           showOriginal = !showOriginal;
           draw();
         });
-        meta.push(h("span", { class: "muted" }, `Translated from ${languageName(m.original.lang)} · `, toggle));
+        meta.push(h("span", { class: "muted" }, `Translated from ${languageName(m.original.lang)} · `, toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
+      } else if (!mine && m.translation && m.translation.status === "unavailable") {
+        meta.push(notTranslatedLine(m.lang));
       }
       if (!mine && m.sender && m.sender.id) {
         const report = h("button", { type: "button", class: "link-button muted" }, "Report");
@@ -372,6 +375,11 @@ export async function conversation(ctx) {
         if (fresh && d.message.sender && d.message.sender.id !== ctx.me.id) {
           playPop();
           markRead();
+        }
+      } else if (frame.type === "message.translated" && d.conversation_id === id && shown.has(d.message_id)) {
+        // The translation arrived: show it at once, keeping the original behind "See original".
+        if (base(d.lang) === base(ctx.me.language)) {
+          shown.get(d.message_id).update?.({ text: d.text, lang: d.lang, translation: { status: "ready", engine: d.engine } });
         }
       } else if (frame.type === "message.read" && d.conversation_id === id && d.reader_id !== ctx.me.id) {
         for (const [mid, li] of shown) if (mid <= d.message_id && li.classList.contains("is-mine")) li.setRead?.();

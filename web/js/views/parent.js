@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { h, icon, mount, s } from "../dom.js";
 import { loadCatalogue, monster } from "../avatar.js";
-import { date, number, timeEl } from "../format.js";
+import { base, date, dirOf, languageName, number, timeEl } from "../format.js";
 import { empty, failure, loading, pageTitle } from "../ui.js";
 import { skillIcon } from "./board.js";
 import { mediaBlock, storyList } from "./stories.js";
@@ -297,8 +297,11 @@ async function portfolioView(ctx, host, kid) {
     return;
   }
   const list = h("div", { class: "portfolio-list" });
+  const cards = new Map();
   const add = (item, top = false) => {
     const card = portfolioCard(item);
+    cards.get(item.id)?.remove();
+    cards.set(item.id, card);
     if (top) list.prepend(card);
     else list.append(card);
     list.querySelector(".empty")?.remove();
@@ -308,26 +311,60 @@ async function portfolioView(ctx, host, kid) {
   mount(host, list);
   ctx.scope.live(`student:${kid.id}`, {
     event(frame) {
-      if (frame.type === "portfolio.approved" && frame.data.item) add(frame.data.item, true);
+      const d = frame.data || {};
+      if (frame.type === "portfolio.approved" && d.item) add(d.item, true);
+      else if (frame.type === "portfolio.translated" && cards.has(d.item_id) && base(d.lang) === base(ctx.me.language)) {
+        cards.get(d.item_id).translated(d.lang, d.text);
+      }
     },
     reset: () => portfolioView(ctx, host, kid),
   });
 }
 
-export function portfolioCard(item) {
+export function portfolioCard(initial) {
+  let item = initial;
+  let showOriginal = false;
   const statusText = { pending: "Waiting for the teacher", approved: "Approved", returned: "Returned" }[item.status];
-  return h(
-    "article",
-    { class: "card portfolio-item", "data-item-id": item.id },
-    h(
-      "header",
-      { class: "portfolio-head" },
-      h("h3", { class: "activity-title" }, item.activity ? item.activity.title : "Work"),
-      statusText ? h("span", { class: `badge badge-${item.status}` }, statusText) : null,
-    ),
-    item.text ? h("p", { class: "activity-text" }, item.text) : null,
-    item.media && item.media.length ? mediaBlock(item.media) : null,
-    item.comment ? h("p", { class: "teacher-comment" }, icon("chat", "icon-small"), item.comment) : null,
-    h("p", { class: "post-when" }, timeEl(item.created_at)),
-  );
+  const card = h("article", { class: "card portfolio-item", "data-item-id": item.id });
+  const comment = () => {
+    if (!item.comment) return null;
+    const original = item.comment_original;
+    const translated = item.comment_translation && item.comment_translation.status === "ready" && original && original.lang !== item.comment_lang;
+    const text = translated && showOriginal ? original.text : item.comment;
+    const lang = translated && showOriginal ? original.lang : item.comment_lang;
+    const parts = [h("p", { class: "teacher-comment", lang: lang || null, dir: lang ? dirOf(lang) : null }, icon("chat", "icon-small"), text)];
+    if (translated) {
+      const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? "See translation" : "See original");
+      toggle.addEventListener("click", () => {
+        showOriginal = !showOriginal;
+        draw();
+      });
+      parts.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(original.lang)} · `, toggle));
+    } else if (item.comment_translation && item.comment_translation.status === "pending") {
+      parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+    }
+    return parts;
+  };
+  const draw = () =>
+    mount(
+      card,
+      h(
+        "header",
+        { class: "portfolio-head" },
+        h("h3", { class: "activity-title" }, item.activity ? item.activity.title : "Work"),
+        statusText ? h("span", { class: `badge badge-${item.status}` }, statusText) : null,
+      ),
+      item.text ? h("p", { class: "activity-text" }, item.text) : null,
+      item.media && item.media.length ? mediaBlock(item.media) : null,
+      comment(),
+      h("p", { class: "post-when" }, timeEl(item.created_at)),
+    );
+  card.translated = (lang, text) => {
+    if (!item.comment) return;
+    const original = item.comment_original || { text: item.comment, lang: item.comment_lang || "en" };
+    item = { ...item, comment: text, comment_lang: lang, comment_original: original, comment_translation: { status: "ready" } };
+    draw();
+  };
+  draw();
+  return card;
 }

@@ -8,6 +8,7 @@ import { h, icon, mount, focus, uid } from "../dom.js";
 import { base, dirOf, languageName, number, timeEl } from "../format.js";
 import { playPop } from "../sound.js";
 import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
+import { reportTranslationButton } from "../translation.js";
 
 const PAGE = 20;
 
@@ -132,6 +133,8 @@ export function postCard(initial, opts) {
             : `Translated from ${languageName(post.original.lang)}`,
           " · ",
           toggle,
+          " · ",
+          reportTranslationButton("post", post.id, post.lang),
         ),
       );
     } else if (post.translation && post.translation.status === "pending") {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 13:55:51.996269
+Create Date: 2026-12-03 14:37:55.631220
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("office_email", sa.String(length=254), nullable=False),
         sa.Column("policy_text", sa.Text(), nullable=False),
         sa.Column("policy_version", sa.Integer(), nullable=False),
+        sa.Column("translation_glossary", sa.JSON(), server_default="[]", nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schools")),
     )
@@ -333,6 +334,42 @@ def upgrade() -> None:
     with op.batch_alter_table("students", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_students_class_id"), ["class_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_students_school_id"), ["school_id"], unique=False)
+
+    op.create_table(
+        "translation_reports",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("lang", sa.String(length=16), nullable=False),
+        sa.Column("original_text", sa.Text(), nullable=False),
+        sa.Column("translated_text", sa.Text(), nullable=False),
+        sa.Column("engine", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["reporter_id"],
+            ["users.id"],
+            name=op.f("fk_translation_reports_reporter_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_translation_reports_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_translation_reports")),
+        sa.UniqueConstraint(
+            "reporter_id", "kind", "item_id", "lang", name=op.f("uq_translation_reports_reporter_id")
+        ),
+    )
+    with op.batch_alter_table("translation_reports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_translation_reports_school_id"), ["school_id"], unique=False)
 
     op.create_table(
         "upload_charges",
@@ -824,6 +861,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_upload_charges_school_created")
 
     op.drop_table("upload_charges")
+    with op.batch_alter_table("translation_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_translation_reports_school_id"))
+
+    op.drop_table("translation_reports")
     with op.batch_alter_table("students", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_students_school_id"))
         batch_op.drop_index(batch_op.f("ix_students_class_id"))
