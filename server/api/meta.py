@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import metrics
+from server.api import openapi
 from server.api.http import authenticate, ok, services_of
 from server.errors import ApiError
 from server.languages import KNOWN, describe
@@ -21,6 +22,7 @@ async def healthz(request: Request) -> Response:
     return ok({"status": "ok"})
 
 
+@openapi.describe(responses={503: {"$ref": "#/components/responses/Unavailable"}})
 async def readyz(request: Request) -> Response:
     """Ready when the database and every registered part (the broker, …) answer within 2 s."""
     services = services_of(request)
@@ -50,6 +52,7 @@ async def languages(request: Request) -> Response:
     return ok({"items": items})
 
 
+@openapi.describe(responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics_text(request: Request) -> Response:
     """Prometheus exposition of this process's series."""
     body, content_type = metrics.render()

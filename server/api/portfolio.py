@@ -25,6 +25,7 @@ from server.api.http import (
     query_int,
     services_of,
 )
+from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
 from server.media import discard_files
@@ -243,6 +244,7 @@ async def my_submissions(request: Request) -> Response:
     return ok(_page(items, next_before))
 
 
+@describe(responses={304: {"description": "Not modified (ETag matched)"}})
 async def avatar_parts(request: Request) -> Response:
     """The static parts catalogue, privately cacheable for a day and revalidated by ETag."""
     await authenticate(request)

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from server import audit
 from server.api.http import Body, authenticate, limit, ok, page_params, parse, query_int, services_of
+from server.api.openapi import describe
 from server.auth.passwords import verify_password
 from server.auth.principal import require_role
 from server.db.models import AuditEntry, User
@@ -29,6 +30,18 @@ def _filename(user_id: int, suffix: str) -> str:
     return f'attachment; filename="homeroom-export-{user_id}.{suffix}"'
 
 
+@describe(
+    summary="Everything the server holds about the user, as JSON or a zip",
+    query={"format": {"enum": ["json", "zip"]}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/zip": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
 async def export_me(request: Request) -> Response:
     principal = await authenticate(request)
     services = services_of(request)

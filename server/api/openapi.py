@@ -1,0 +1,480 @@
+"""The OpenAPI 3.1 document of the HTTP API, generated from the routes themselves.
+
+Nothing here lists endpoints by hand. :func:`build_document` walks the app's starlette
+``Route`` objects and reads each handler's own code (its source, parsed with ``ast``):
+
+- the path and its parameters come from the route (``{id:int}`` is an integer);
+- the request body is the pydantic model the handler passes to ``parse(request, Model)``,
+  described by ``Model.model_json_schema()``;
+- query parameters are the names it reads through ``page_params``, ``query_int`` and
+  ``request.query_params.get("name")`` (through helpers of its module too);
+- it needs a session when it calls ``authenticate`` (bearer token, or the ``session``
+  cookie plus ``X-CSRF-Token`` on unsafe methods), and its roles are those given to
+  ``require_role``;
+- success statuses are the literals given to ``ok(..., 201)`` or ``status_code=``;
+- the summary is the first line of the handler's docstring, or made from its name.
+
+A route that needs more (a response schema, a non-JSON body, an enum of a query
+parameter) says so next to its handler with :func:`describe`. Every error is the
+API.md error shape, one shared component. What this module does not do: serve the
+document (``server.api.reference``) or check it (``tests/api/test_openapi.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.convertors import FloatConvertor, IntegerConvertor
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+F = TypeVar("F", bound=Callable[..., Any])
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+REF = "#/components/schemas/{model}"
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+MAX_ID = 2**62
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "API.md's one error shape: every failure, whatever its status.",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "examples": ["not_found"]},
+                "message": {"type": "string", "minLength": 1},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token returned by POST /api/auth/login (or /api/auth/student, /api/join).",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "The HttpOnly session cookie set at sign-in (same token as bearer).",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "Double-submit token returned at sign-in and by GET /api/me; "
+        "needed with the cookie on POST, PUT, PATCH and DELETE.",
+    },
+}
+
+PAGE_PARAMETERS = {
+    "before": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_ID,
+        "description": "Only items older than this id (the previous page's `next_before`).",
+    },
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+}
+
+# Calls whose meaning the reader knows; it never descends into them.
+_KNOWN = {"parse", "authenticate", "require_role", "page_params", "query_int", "ok", "limit"}
+
+
+@dataclass
+class Described:
+    """What a handler says about itself beyond what its code shows."""
+
+    summary: str | None = None
+    description: str | None = None
+    responses: dict[int | str, Any] = field(default_factory=dict)
+    request: dict[str, Any] | None = None
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hidden: bool = False
+
+
+def describe(
+    *,
+    summary: str | None = None,
+    description: str | None = None,
+    responses: dict[int | str, Any] | None = None,
+    request: dict[str, Any] | None = None,
+    query: dict[str, dict[str, Any]] | None = None,
+    hidden: bool = False,
+) -> Callable[[F], F]:
+    """Attach extra OpenAPI description to a route handler.
+
+    ``responses`` maps a status to a pydantic model, a JSON schema, or a full OpenAPI
+    response object (one with ``content`` or ``description``); ``request`` is a whole
+    ``requestBody`` for bodies that are not a ``parse()`` model (uploads); ``query`` adds
+    to or refines the query parameters found in the code; ``hidden`` leaves the route out
+    (the catch-all 404 route).
+    """
+
+    def attach(handler: F) -> F:
+        handler.__openapi__ = Described(  # type: ignore[attr-defined]
+            summary, description, dict(responses or {}), request, dict(query or {}), hidden
+        )
+        return handler
+
+    return attach
+
+
+@dataclass
+class Findings:
+    """What reading a handler's code found."""
+
+    models: list[type[BaseModel]] = field(default_factory=list)
+    authenticated: bool = False
+    policy_exempt: bool = False
+    roles: list[str] = field(default_factory=list)
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    statuses: set[int] = field(default_factory=set)
+    home: str = ""  # the handler's module: its helpers are read too
+
+
+def described(handler: Callable[..., Any]) -> Described:
+    """The handler's :func:`describe` data (empty when it has none)."""
+    return getattr(handler, "__openapi__", None) or Described()
+
+
+def _call_name(node: ast.Call) -> str | None:
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def _literal(node: ast.AST | None, bound: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in bound:
+        return bound[node.id]
+    return None
+
+
+def _ints(node: ast.AST | None) -> set[int]:
+    if node is None:
+        return set()
+    return {
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and type(n.value) is int and 100 <= n.value < 600
+    }
+
+
+@cache
+def _tree(function: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return None
+    node = ast.parse(source).body[0]
+    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+
+
+def _is_query_get(node: ast.Call) -> bool:
+    """``request.query_params.get(...)``."""
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "get"
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "query_params"
+    )
+
+
+def read_handler(handler: Callable[..., Any]) -> Findings:
+    """Read a handler (and the helpers of ``server.api`` it calls) for what the document needs."""
+    found = Findings(home=handler.__module__)
+    _read(handler, {}, found, set(), depth=0)
+    return found
+
+
+def _read(
+    function: Callable[..., Any], bound: dict[str, Any], found: Findings, seen: set[Any], depth: int
+) -> None:
+    tree = _tree(function)
+    if tree is None or depth > 4:
+        return
+    names = function.__globals__
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "status_code" for t in node.targets
+        ):
+            found.statuses |= _ints(node.value)
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        args = node.args
+        for keyword in node.keywords:
+            if keyword.arg == "status_code":
+                found.statuses |= _ints(keyword.value)
+        if name == "parse" and len(args) == 2 and isinstance(args[1], ast.Name):
+            model = names.get(args[1].id)
+            if isinstance(model, type) and issubclass(model, BaseModel) and model not in found.models:
+                found.models.append(model)
+        elif name == "authenticate":
+            found.authenticated = True
+            if any(k.arg == "allow_unaccepted" and _literal(k.value, bound) for k in node.keywords):
+                found.policy_exempt = True
+        elif name == "require_role":
+            found.roles += [r for r in (_literal(a, bound) for a in args[1:]) if isinstance(r, str)]
+        elif name == "page_params":
+            for key, schema in PAGE_PARAMETERS.items():
+                found.query.setdefault(key, dict(schema))
+        elif name == "query_int" and len(args) >= 2:
+            key = _literal(args[1], bound)
+            if isinstance(key, str):
+                found.query.setdefault(key, {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+        elif name == "ok":
+            found.statuses |= _ints(args[1] if len(args) > 1 else None) or {200}
+        elif _is_query_get(node) and args:
+            key = _literal(args[0], bound)
+            if isinstance(key, str):
+                found.query.setdefault(key, {"type": "string"})
+        elif name not in _KNOWN and isinstance(node.func, ast.Name):
+            _follow(names.get(node.func.id), node, bound, found, seen, depth)
+
+
+def _follow(
+    callee: Any, call: ast.Call, bound: dict[str, Any], found: Findings, seen: set[Any], depth: int
+) -> None:
+    """Read a helper (of the handler's module or ``server.api``) with the literals it was given bound."""
+    if not inspect.isfunction(callee) or callee in seen:
+        return
+    if not (callee.__module__ == found.home or callee.__module__.startswith("server.api")):
+        return
+    seen.add(callee)
+    params = list(inspect.signature(callee).parameters)
+    inner: dict[str, Any] = {}
+    for index, arg in enumerate(call.args):
+        if index < len(params):
+            inner[params[index]] = _literal(arg, bound)
+    for keyword in call.keywords:
+        if keyword.arg:
+            inner[keyword.arg] = _literal(keyword.value, bound)
+    _read(callee, {k: v for k, v in inner.items() if v is not None}, found, seen, depth + 1)
+    seen.discard(callee)
+
+
+def _path_parameters(route: Route) -> list[dict[str, Any]]:
+    parameters = []
+    for name, convertor in route.param_convertors.items():
+        schema: dict[str, Any] = {"type": "string"}
+        if isinstance(convertor, IntegerConvertor):
+            schema = {"type": "integer", "minimum": 0}
+        elif isinstance(convertor, FloatConvertor):
+            schema = {"type": "number", "minimum": 0}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+def _summary(handler: Callable[..., Any], extra: Described) -> str:
+    if extra.summary:
+        return extra.summary
+    doc = inspect.getdoc(handler)
+    if doc:
+        return doc.splitlines()[0].rstrip(".")
+    return handler.__name__.strip("_").replace("_", " ").capitalize()
+
+
+def _schema_of(value: Any, models: dict[type[BaseModel], str]) -> dict[str, Any]:
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        return {"$ref": REF.format(model=models[value])}
+    return dict(value)
+
+
+def _response(status: int | str, value: Any, models: dict[type[BaseModel], str]) -> dict[str, Any]:
+    if isinstance(value, dict) and ("content" in value or "description" in value):
+        return {"description": value.get("description", _reason(status)), **value}
+    return {
+        "description": _reason(status),
+        "content": {"application/json": {"schema": _schema_of(value, models)}},
+    }
+
+
+def _reason(status: int | str) -> str:
+    return {
+        "200": "OK",
+        "201": "Created",
+        "202": "Accepted",
+        "204": "No content",
+        "304": "Not modified (ETag matched)",
+        "4XX": "Refused: the API.md error shape",
+        "503": "A backing service is briefly unavailable (Retry-After)",
+    }.get(str(status), "Reply")
+
+
+@dataclass
+class Operation:
+    """One (method, path) of the document, with the handler it came from."""
+
+    method: str
+    path: str
+    route: Route
+    handler: Callable[..., Any]
+    extra: Described
+    findings: Findings
+
+
+def operations(routes: Iterable[BaseRoute]) -> list[Operation]:
+    """Every HTTP operation the document describes: each method of each visible ``Route``."""
+    found = []
+    for route in routes:
+        if not isinstance(route, Route):
+            continue
+        handler = route.endpoint
+        extra = described(handler)
+        if extra.hidden:
+            continue
+        findings = read_handler(handler)
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            found.append(Operation(method, route.path_format, route, handler, extra, findings))
+    return found
+
+
+def _models(ops: list[Operation]) -> tuple[dict[type[BaseModel], str], dict[str, Any]]:
+    """Component names and schemas of every model a body or response uses."""
+    wanted: list[type[BaseModel]] = []
+    for op in ops:
+        candidates = [*op.findings.models, *op.extra.responses.values()]
+        for model in candidates:
+            if isinstance(model, type) and issubclass(model, BaseModel) and model not in wanted:
+                wanted.append(model)
+    keys, schema = models_json_schema([(m, "validation") for m in wanted], ref_template=REF)
+    names = {model: keys[(model, "validation")]["$ref"].rsplit("/", 1)[1] for model in wanted}
+    return names, schema.get("$defs", {})
+
+
+def _operation(op: Operation, models: dict[type[BaseModel], str], tags: set[str]) -> dict[str, Any]:
+    handler, extra, findings = op.handler, op.extra, op.findings
+    tag = handler.__module__.rsplit(".", 1)[-1]
+    tags.add(tag)
+    doc: dict[str, Any] = {
+        "operationId": f"{tag}_{handler.__name__.strip('_')}",
+        "summary": _summary(handler, extra),
+        "tags": [tag],
+    }
+    notes = []
+    if extra.description:
+        notes.append(extra.description)
+    roles = sorted(set(findings.roles))
+    if roles:
+        notes.append(f"Who: {', '.join(roles)} (others get 403 `forbidden`).")
+    if findings.authenticated and not findings.policy_exempt:
+        notes.append(
+            "Parents who have not accepted the current code of conduct get 403 `policy_not_accepted`."
+        )
+    if notes:
+        doc["description"] = "\n\n".join(notes)
+    query = {**findings.query}
+    for key, schema in extra.query.items():
+        query[key] = {**query.get(key, {"type": "string"}), **schema}
+    parameters = _path_parameters(op.route) + [
+        {"name": key, "in": "query", "required": False, "schema": schema} for key, schema in query.items()
+    ]
+    if parameters:
+        doc["parameters"] = parameters
+    if extra.request is not None:
+        doc["requestBody"] = extra.request
+    elif findings.models:
+        schemas = [_schema_of(m, models) for m in findings.models]
+        required = any(
+            field.is_required() for model in findings.models for field in model.model_fields.values()
+        )
+        doc["requestBody"] = {
+            "required": required,
+            "content": {
+                "application/json": {"schema": schemas[0] if len(schemas) == 1 else {"anyOf": schemas}}
+            },
+        }
+    responses: dict[str, Any] = {}
+    statuses = set(findings.statuses)
+    if not any(200 <= status < 300 for status in statuses):
+        statuses.add(200)
+    for status in sorted(statuses):
+        responses[str(status)] = {"description": _reason(status)}
+        if status not in (204, 304):
+            responses[str(status)]["content"] = {"application/json": {"schema": {}}}
+    for status, value in extra.responses.items():
+        responses[str(status)] = _response(status, value, models)
+    for status in ("4XX", "503"):
+        responses.setdefault(
+            status, {"$ref": f"#/components/responses/{'Error' if status == '4XX' else 'Unavailable'}"}
+        )
+    doc["responses"] = responses
+    if findings.authenticated:
+        cookie = {"session": [], "csrf": []} if op.method in UNSAFE else {"session": []}
+        doc["security"] = [{"bearer": []}, cookie]
+        if findings.roles:
+            doc["x-roles"] = roles
+    else:
+        doc["security"] = []
+    return doc
+
+
+def build_document(routes: Iterable[BaseRoute], version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``routes`` (the app's), for server version ``version``."""
+    routes = list(routes)
+    ops = operations(routes)
+    models, schemas = _models(ops)
+    tags: set[str] = set()
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, models, tags)
+    sockets = [
+        {"path": r.path, "description": inspect.getdoc(r.endpoint) or ""}
+        for r in routes
+        if isinstance(r, WebSocketRoute)
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Homeroom API",
+            "version": version,
+            "description": (
+                "The HTTP API of a Homeroom server, generated from its routes. JSON in, JSON out; "
+                'every failure is `{"error": {"code", "message", "details"}}`. Sign in with '
+                "`POST /api/auth/login`, then send `Authorization: Bearer <token>`, or the `session` "
+                "cookie with `X-CSRF-Token` on unsafe methods. Live updates use the websocket at "
+                "`/ws` (see `x-websockets`); its frames are described in API.md."
+            ),
+            "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": tag} for tag in sorted(tags)],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA, **schemas},
+            "responses": {
+                "Error": {
+                    "description": _reason("4XX"),
+                    "content": {"application/json": {"schema": ERROR_REF}},
+                },
+                "Unavailable": {
+                    "description": _reason("503"),
+                    "content": {"application/json": {"schema": ERROR_REF}},
+                },
+            },
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+        "x-websockets": sockets,
+    }
