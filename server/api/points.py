@@ -13,7 +13,9 @@ from starlette.routing import Route
 
 from server import points, skills
 from server.access import get_class, get_student
+from server.api import replies
 from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
+from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.errors import bad_request
 
@@ -108,6 +110,7 @@ async def class_points(request: Request) -> Response:
     return ok(reply)
 
 
+@describe(responses={201: replies.Skill})
 async def create_skill(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
@@ -119,6 +122,7 @@ async def create_skill(request: Request) -> Response:
     return ok(skills.skill_shape(skill), 201)
 
 
+@describe(responses={200: replies.Skill})
 async def patch_skill(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
@@ -130,6 +134,7 @@ async def patch_skill(request: Request) -> Response:
     return ok(skills.skill_shape(skill))
 
 
+@describe(responses={200: replies.Deleted})
 async def delete_skill(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")

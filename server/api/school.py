@@ -14,7 +14,7 @@ from starlette.routing import Route
 from server import roster, stories
 from server import school as school_domain
 from server.access import get_class, get_student, guardians_of, names_for_classes, visible_class_ids
-from server.api import shapes
+from server.api import replies, shapes
 from server.api.http import (
     Body,
     EmailAddress,
@@ -29,6 +29,7 @@ from server.api.http import (
     services_of,
     text,
 )
+from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Skill
 from server.errors import validation_error
@@ -284,6 +285,7 @@ async def patch_staff(request: Request) -> Response:
     return ok(shapes.staff_member(user, classes))
 
 
+@describe(responses={200: replies.SkillList})
 async def list_skills(request: Request) -> Response:
     principal = await authenticate(request)
     async with services_of(request).read() as session:
