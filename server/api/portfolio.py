@@ -14,6 +14,7 @@ from server import avatars
 from server import portfolio as domain
 from server.access import get_class, get_student, own_student
 from server.api.http import (
+    InUtcRange,
     JSONResponse,
     authenticate,
     changes_of,
@@ -60,14 +61,14 @@ SUBMISSIONS_PER_10_MINUTES = 30
 class ActivityBody(BaseModel):
     title: Title
     instructions: LongText = ""
-    due_at: AwareDatetime | None = None
+    due_at: Annotated[AwareDatetime, InUtcRange] | None = None
     media_ids: MediaIds = []
 
 
 class ActivityPatch(BaseModel):
     title: Title | None = None
     instructions: LongText | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Annotated[AwareDatetime, InUtcRange] | None = None
 
 
 class SubmissionBody(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -98,6 +98,10 @@ def _when(request: Request, name: str) -> datetime | None:
         raise bad_request(f"'{name}' must be an ISO 8601 date-time.", field=name) from None
     if value.tzinfo is None:
         raise bad_request(f"'{name}' must carry a time zone.", field=name)
+    try:
+        value.astimezone(UTC)  # compared with the UTC times stored
+    except OverflowError:
+        raise bad_request(f"'{name}' is outside the years 1 to 9999 in UTC.", field=name) from None
     return value
 
 
@@ -113,6 +117,7 @@ def _shape(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+@describe(query={name: {"format": "date-time"} for name in ("from", "to")})
 async def list_audit(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")

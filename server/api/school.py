@@ -19,6 +19,7 @@ from server.api.http import (
     Body,
     EmailAddress,
     Id,
+    InUtcRange,
     LanguageCode,
     Password,
     authenticate,
@@ -71,7 +72,7 @@ class StudentPatch(Body):
     photo_consent: bool | None = None
     la_care: bool | None = None
     class_id: Id | None = None
-    left_at: datetime | None = None
+    left_at: Annotated[datetime, InUtcRange] | None = None
 
 
 class StaffBody(Body):

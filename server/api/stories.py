@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
@@ -14,7 +14,7 @@ from starlette.routing import Route
 from server import feed, likes, stories
 from server.access import get_class
 from server.api import replies
-from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
+from server.api.http import MAX_ID, authenticate, ok, page_params, parse, path_id, services_of
 from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Post
@@ -22,18 +22,19 @@ from server.media import discard_files
 
 Ids = Field(default_factory=list, max_length=100)
 OptionalIds = Field(default=None, max_length=100)
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class PostBody(BaseModel):
     text: str = Field(default="", max_length=20_000)
-    media_ids: list[int] = Ids
-    student_ids: list[int] = Ids
+    media_ids: list[RowId] = Ids
+    student_ids: list[RowId] = Ids
 
 
 class PostPatch(BaseModel):
     text: str | None = Field(default=None, max_length=20_000)
-    media_ids: list[int] | None = OptionalIds
-    student_ids: list[int] | None = OptionalIds
+    media_ids: list[RowId] | None = OptionalIds
+    student_ids: list[RowId] | None = OptionalIds
 
 
 def _page(items: list[dict[str, Any]], posts: list[Post], limit: int) -> dict[str, Any]:
