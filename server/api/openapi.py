@@ -105,6 +105,7 @@ class Described:
     request: dict[str, Any] | None = None
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     hidden: bool = False
+    creates: str | None = None
 
 
 def describe(
@@ -115,6 +116,7 @@ def describe(
     request: dict[str, Any] | None = None,
     query: dict[str, dict[str, Any]] | None = None,
     hidden: bool = False,
+    creates: str | None = None,
 ) -> Callable[[F], F]:
     """Attach extra OpenAPI description to a route handler.
 
@@ -122,12 +124,15 @@ def describe(
     response object (one with ``content`` or ``description``); ``request`` is a whole
     ``requestBody`` for bodies that are not a ``parse()`` model (uploads); ``query`` adds
     to or refines the query parameters found in the code; ``hidden`` leaves the route out
-    (the catch-all 404 route).
+    (the catch-all 404 route); ``creates`` is the path template (``/api/posts/{id}``) of what
+    a 201 reply's ``id`` names, when it is not this path plus ``/{id}``: the document links
+    the 201 reply to the operations there and below (OpenAPI links, for stateful fuzzing);
+    ``""`` when the reply has no such ``id``.
     """
 
     def attach(handler: F) -> F:
         handler.__openapi__ = Described(  # type: ignore[attr-defined]
-            summary, description, dict(responses or {}), request, dict(query or {}), hidden
+            summary, description, dict(responses or {}), request, dict(query or {}), hidden, creates
         )
         return handler
 
@@ -431,6 +436,30 @@ def _operation(op: Operation, models: dict[type[BaseModel], str], tags: set[str]
     return doc
 
 
+def _link_created(ops: list[Operation], paths: dict[str, dict[str, Any]]) -> None:
+    """Link each 201 reply's ``id`` to the operations on what it created (``creates``, else ``path/{id}``)."""
+    for op in ops:
+        reply = paths[op.path][op.method.lower()]["responses"].get("201")
+        if reply is None or "$ref" in reply:
+            continue
+        created = f"{op.path}/{{id}}" if op.extra.creates is None else op.extra.creates
+        if not created:
+            continue
+        links = {}
+        for path, item in paths.items():
+            if path != created and not path.startswith(created + "/"):
+                continue
+            for target in item.values():
+                names = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                if names == {"id"}:
+                    links[target["operationId"]] = {
+                        "operationId": target["operationId"],
+                        "parameters": {"path.id": "$response.body#/id"},
+                    }
+        if links:
+            reply["links"] = links
+
+
 def build_document(routes: Iterable[BaseRoute], version: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes`` (the app's), for server version ``version``."""
     routes = list(routes)
@@ -440,6 +469,7 @@ def build_document(routes: Iterable[BaseRoute], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, models, tags)
+    _link_created(ops, paths)
     sockets = [
         {"path": r.path, "description": inspect.getdoc(r.endpoint) or ""}
         for r in routes

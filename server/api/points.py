@@ -61,6 +61,7 @@ def _day(request: Request, name: str) -> date | None:
     return day
 
 
+@describe(creates="")  # the reply holds a list of awards, not one id
 async def award(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "staff")

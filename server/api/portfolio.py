@@ -109,6 +109,7 @@ async def list_activities(request: Request) -> Response:
     return ok(_page(items, found[-1].id if len(found) == count else None))
 
 
+@describe(creates="/api/activities/{id}")
 async def create_activity(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "staff")
@@ -159,6 +160,7 @@ async def delete_activity(request: Request) -> Response:
     return ok({"deleted": True})
 
 
+@describe(creates="/api/submissions/{id}")
 async def submit(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "student")

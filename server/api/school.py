@@ -177,6 +177,7 @@ async def list_students(request: Request) -> Response:
     return ok({"items": [shapes.student(p, names[p.id], full=True, staff=True) for p in pupils]})
 
 
+@describe(creates="/api/students/{id}")
 async def create_student(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")

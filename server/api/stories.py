@@ -63,12 +63,12 @@ async def _create_post(request: Request, *, in_class: bool) -> Response:
     return ok(shape, 201)
 
 
-@describe(responses={201: replies.Post})
+@describe(responses={201: replies.Post}, creates="/api/posts/{id}")
 async def create_class_post(request: Request) -> Response:
     return await _create_post(request, in_class=True)
 
 
-@describe(responses={201: replies.Post})
+@describe(responses={201: replies.Post}, creates="/api/posts/{id}")
 async def create_school_post(request: Request) -> Response:
     return await _create_post(request, in_class=False)
 

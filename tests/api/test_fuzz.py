@@ -61,6 +61,7 @@ from tests.factories import Actor, add_activity, make_world
 ROLES = ("admin", "teacher", "parent", "pupil")
 EXAMPLES = int(os.environ.get("HOMEROOM_FUZZ_EXAMPLES", "6"))
 DEEP_EXAMPLES = int(os.environ.get("HOMEROOM_FUZZ_EXAMPLES", "200"))
+SEQUENCES = int(os.environ.get("HOMEROOM_FUZZ_SEQUENCES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Operations that end the caller's session: fuzzed with a session of their own.
 SESSION_ENDING = {("POST", "/api/auth/logout")}
@@ -270,6 +271,31 @@ async def _fresh_token(settings: Settings, actor: Actor) -> str:
         await db.dispose()
 
 
+def fuzz_sequences(fuzz: Fuzz, role: str, examples: int, steps: int, *, derandomize: bool = True) -> None:
+    """Stateful runs: a 201 reply's ``id`` feeds the next request through the document's links."""
+    school = fuzz.seed()
+    token = school.actors[role].token
+    machine = fuzz.schema.as_state_machine()
+
+    class Sequences(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            check_reply(case, response, CHECKS)
+
+    Sequences.run(
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            derandomize=derandomize,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_fuzz_operation(fuzz: Fuzz, method: str, path: str) -> None:
     fuzz_operation(fuzz, method, path, EXAMPLES)
@@ -279,6 +305,17 @@ def test_fuzz_operation(fuzz: Fuzz, method: str, path: str) -> None:
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_fuzz_operation_deep(fuzz: Fuzz, method: str, path: str) -> None:
     fuzz_operation(fuzz, method, path, DEEP_EXAMPLES, derandomize=False)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_fuzz_sequences(fuzz: Fuzz, role: str) -> None:
+    fuzz_sequences(fuzz, role, examples=SEQUENCES, steps=4)
+
+
+@pytest.mark.fuzz_deep
+@pytest.mark.parametrize("role", ROLES)
+def test_fuzz_sequences_deep(fuzz: Fuzz, role: str) -> None:
+    fuzz_sequences(fuzz, role, examples=DEEP_EXAMPLES, steps=10, derandomize=False)
 
 
 class _Like(BaseModel):

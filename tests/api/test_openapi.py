@@ -269,3 +269,21 @@ def test_page_files_ship_with_the_package() -> None:
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     data = pyproject["tool"]["setuptools"]["package-data"]["server"]
     assert "api/reference_page/*" in data
+
+
+def test_links_lead_to_operations_on_what_was_created(document: dict[str, Any]) -> None:
+    """A 201 reply's links name real operations that take the new ``id`` in their path."""
+    by_id = {
+        op["operationId"]: (path, op) for path, item in document["paths"].items() for op in item.values()
+    }
+    linked = 0
+    for item in document["paths"].values():
+        for operation in item.values():
+            for link in operation["responses"].get("201", {}).get("links", {}).values():
+                path, _target = by_id[link["operationId"]]
+                assert "{id}" in path and link["parameters"] == {"path.id": "$response.body#/id"}
+                linked += 1
+    assert linked >= 20
+    post_links = document["paths"]["/api/classes/{id}/posts"]["post"]["responses"]["201"]["links"]
+    assert "stories_get_post" in post_links
+    assert "links" not in document["paths"]["/api/points"]["post"]["responses"]["201"]
