@@ -25,7 +25,8 @@ from starlette.routing import Route, WebSocketRoute
 from server import __version__
 from server.api import openapi as openapi_module
 from server.api.http import Body, authenticate, ok, page_params, parse, query_int
-from server.api.openapi import REF, build_document, described, read_handler
+from server.api.openapi import REF, build_document, described
+from server.api.route_reading import read_handler
 from server.app import create_app
 from server.auth.principal import require_role
 from server.errors import ApiError, not_found
