@@ -109,7 +109,8 @@ def describe(
     ``responses`` maps a status to a pydantic model, a JSON schema, or a full OpenAPI
     response object (one with ``content`` or ``description``); ``request`` is a whole
     ``requestBody`` for bodies that are not a ``parse()`` model (uploads); ``query`` adds
-    to or refines the query parameters found in the code; ``hidden`` leaves the route out
+    to or refines the query parameters found in the code (``"allowEmptyValue": True`` marks
+    one whose empty value means "not given"); ``hidden`` leaves the route out
     (the catch-all 404 route); ``creates`` is the path template (``/api/posts/{id}``) of what
     a 201 reply's ``id`` names, when it is not this path plus ``/{id}``: the document links
     the 201 reply to the operations there and below (OpenAPI links, for stateful fuzzing);
@@ -140,6 +141,20 @@ def _path_parameters(route: Route) -> list[dict[str, Any]]:
             schema = {"type": "number", "minimum": 0}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return parameters
+
+
+def _query_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter, with ``allowEmptyValue`` where ``?name=`` means "not given".
+
+    That is so for integers (``query_int`` reads an empty value as absent) and wherever
+    ``describe(query={name: {"allowEmptyValue": True}})`` says so.
+    """
+    schema = dict(schema)
+    empty = schema.pop("allowEmptyValue", schema.get("type") == "integer")
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+    if empty:
+        parameter["allowEmptyValue"] = True
+    return parameter
 
 
 def _summary(handler: Callable[..., Any], extra: Described) -> str:
@@ -245,9 +260,7 @@ def _operation(op: Operation, models: dict[type[BaseModel], str], tags: set[str]
     query = {**findings.query}
     for key, schema in extra.query.items():
         query[key] = {**query.get(key, {"type": "string"}), **schema}
-    parameters = _path_parameters(op.route) + [
-        {"name": key, "in": "query", "required": False, "schema": schema} for key, schema in query.items()
-    ]
+    parameters = _path_parameters(op.route) + [_query_parameter(key, schema) for key, schema in query.items()]
     if parameters:
         doc["parameters"] = parameters
     if extra.request is not None:

@@ -45,7 +45,9 @@ class SkillPatch(BaseModel):
 
 # Days far from year 1 and 9999, so the school-time midnights and week starts around them exist.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
-PERIOD = {name: {"format": "date", "examples": ["2026-03-02"]} for name in ("from", "to")}
+PERIOD = {
+    name: {"format": "date", "examples": ["2026-03-02"], "allowEmptyValue": True} for name in ("from", "to")
+}
 
 
 def _day(request: Request, name: str) -> date | None:

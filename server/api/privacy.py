@@ -117,7 +117,7 @@ def _shape(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-@describe(query={name: {"format": "date-time"} for name in ("from", "to")})
+@describe(query={name: {"format": "date-time", "allowEmptyValue": True} for name in ("from", "to")})
 async def list_audit(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
