@@ -14,6 +14,7 @@ from server import avatars
 from server import portfolio as domain
 from server.access import get_class, get_student, own_student
 from server.api.http import (
+    InUtcRange,
     JSONResponse,
     authenticate,
     changes_of,
@@ -25,6 +26,7 @@ from server.api.http import (
     query_int,
     services_of,
 )
+from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
 from server.media import discard_files
@@ -60,14 +62,14 @@ SUBMISSIONS_PER_10_MINUTES = 30
 class ActivityBody(BaseModel):
     title: Title
     instructions: LongText = ""
-    due_at: AwareDatetime | None = None
+    due_at: Annotated[AwareDatetime, InUtcRange] | None = None
     media_ids: MediaIds = []
 
 
 class ActivityPatch(BaseModel):
     title: Title | None = None
     instructions: LongText | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Annotated[AwareDatetime, InUtcRange] | None = None
 
 
 class SubmissionBody(BaseModel):
@@ -108,6 +110,7 @@ async def list_activities(request: Request) -> Response:
     return ok(_page(items, found[-1].id if len(found) == count else None))
 
 
+@describe(creates="/api/activities/{id}")
 async def create_activity(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "staff")
@@ -158,6 +161,7 @@ async def delete_activity(request: Request) -> Response:
     return ok({"deleted": True})
 
 
+@describe(creates="/api/submissions/{id}")
 async def submit(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "student")
@@ -246,6 +250,7 @@ async def my_submissions(request: Request) -> Response:
     return ok(_page(items, next_before))
 
 
+@describe(responses={304: {"description": "Not modified (ETag matched)"}})
 async def avatar_parts(request: Request) -> Response:
     """The static parts catalogue, privately cacheable for a day and revalidated by ETag."""
     await authenticate(request)
