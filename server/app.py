@@ -27,9 +27,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, join_preview, messages, meta, onboarding
-from server.api import guardians as guardians_api
 from server.api import auth, join_preview, messages, meta, onboarding, reference
+from server.api import guardians as guardians_api
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api

@@ -25,8 +25,8 @@ from server.api.http import (
     session_cookie_name,
     text,
 )
-from server.auth import throttle
 from server.api.openapi import describe
+from server.auth import throttle
 from server.auth.principal import start_session
 from server.auth.throttle import Budget, budget_key
 from server.auth.tokens import csrf_token, normalise_code

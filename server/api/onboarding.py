@@ -28,8 +28,8 @@ from server.api.http import (
     services_of,
     text,
 )
-from server.auth import throttle
 from server.api.openapi import describe
+from server.auth import throttle
 from server.auth.principal import require_role
 from server.auth.throttle import Budget, budget_key
 from server.db.models import GuardianRequest, Student
