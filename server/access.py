@@ -24,7 +24,7 @@ from server.errors import not_found
 from server.names import display_names
 
 
-def children_ids(guardian_id: int) -> Select[tuple[int]]:
+def children_ids(guardian_id: int) -> Select[int]:
     """SQL: the ids of a guardian's children: pupils linked to them that have not left."""
     return (
         select(GuardianLink.student_id)

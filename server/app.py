@@ -140,23 +140,26 @@ def create_app(
             large=(("/api/translation/packages", settings.max_package_bytes + 64 * 1024),),
         ),
     ]
+    # Each handler takes the exception class it is keyed by; Starlette types every handler as
+    # taking any Exception, so the mapping is typed with the exception left open.
+    handlers: dict[Any, Callable[[Request, Any], Awaitable[Response]]] = {
+        ApiError: _api_error,
+        HTTPException: _http_error,
+        IntegrityError: _integrity,
+        DataError: _refused_value,
+        OperationalError: _unavailable,
+        InterfaceError: _unavailable,
+        RedisError: _unavailable,
+        OSError: _unavailable,
+        PoolTimeout: _unavailable,
+        DBAPIError: _database_error,
+        Exception: _crash,
+    }
     return Starlette(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={  # type: ignore[dict-item]
-            ApiError: _api_error,
-            HTTPException: _http_error,
-            IntegrityError: _integrity,
-            DataError: _refused_value,
-            OperationalError: _unavailable,
-            InterfaceError: _unavailable,
-            RedisError: _unavailable,
-            OSError: _unavailable,
-            PoolTimeout: _unavailable,
-            DBAPIError: _database_error,
-            Exception: _crash,
-        },
+        exception_handlers=handlers,
     )
 
 

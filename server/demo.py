@@ -422,8 +422,8 @@ async def seed_week(
     storage = LocalStorage(media_dir) if media_dir is not None else None
 
     plan: list[tuple[datetime, int | None]] = [(m, None) for m in _school_hours_this_week(rng, now, 3)]
-    for index in range(len(classes)):
-        plan += [(m, index) for m in _school_hours_this_week(rng, now, rng.randint(4, 6))]
+    for position in range(len(classes)):
+        plan += [(m, position) for m in _school_hours_this_week(rng, now, rng.randint(4, 6))]
     plan.sort(key=lambda item: item[0])
     likes: list[dict[str, object]] = []
     for when, index in plan:

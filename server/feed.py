@@ -34,7 +34,7 @@ async def followed_classes(session: AsyncSession, principal: Principal) -> set[i
     return set((await session.scalars(query)).all())
 
 
-def _story(school_id: int, class_id: int | None, before: int | None, limit: int) -> Select[tuple[int]]:
+def _story(school_id: int, class_id: int | None, before: int | None, limit: int) -> Select[int]:
     query = select(Post.id).where(Post.school_id == school_id)
     if class_id is None:
         query = query.where(Post.scope == "school", Post.class_id.is_(None))

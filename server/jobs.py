@@ -30,6 +30,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.engine import rowcount
 from server.db.models import JobLease
 from server.messaging.writes import write
 from server.services import Services
@@ -129,7 +130,7 @@ class JobRunner:
                 .values(holder=self.holder, until=now + timedelta(seconds=job.lease))
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount:  # type: ignore[attr-defined]
+            if rowcount(result):
                 return True
             if await session.get(JobLease, job.name) is not None:
                 return False

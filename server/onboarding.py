@@ -24,6 +24,7 @@ from server.accounts import (
 from server.auth.passwords import hash_password
 from server.auth.principal import Principal
 from server.auth.tokens import digest, new_code, normalise_code
+from server.db.engine import rowcount
 from server.db.models import (
     GuardianLink,
     GuardianRequest,
@@ -108,7 +109,7 @@ async def claim_invite(session: AsyncSession, code: str, now: datetime) -> Invit
     claimed = await session.execute(
         update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(claimed) != 1:
         raise _invalid_code("used", "That code has already been used. Ask the school for a new one.")
     return invite
 

@@ -362,7 +362,7 @@ async def class_board(
     )
     sums = {sid: int(total or 0) for sid, total in rows}
     names = await names_for_classes(session, [school_class.id])
-    items = sorted(
+    items: list[dict[str, Any]] = sorted(
         (
             {
                 "student": {"id": p.id, "name": names[p.id], "avatar": p.avatar},

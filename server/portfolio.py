@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.access import get_class, is_guardian_of, names_for_classes, own_student
 from server.auth.principal import Principal
+from server.db.engine import rowcount
 from server.db.models import (
     Activity,
     ActivityMedia,
@@ -139,6 +140,7 @@ async def shape_activities(
             .group_by(Submission.activity_id, Submission.status)
         )
         for activity_id, status, count in rows:
+            assert activity_id is not None  # matched by `in_(ids)` above
             shapes[activity_id]["counts"][status] = count
     elif principal.role == "student":
         pupil = await own_student(session, principal.id)
@@ -151,6 +153,7 @@ async def shape_activities(
                 .order_by(Submission.id)
             )
             for activity_id, submission_id, status in mine:
+                assert activity_id is not None  # matched by `in_(ids)` above
                 shapes[activity_id]["my_submission"] = {"id": submission_id, "status": status}
     return [shapes[i] for i in ids]
 
@@ -375,7 +378,7 @@ async def decide(
     await session.refresh(item)
     # Nothing changed when another member of staff decided it at the same moment:
     # the same decision is then already done, the other one is 409.
-    if changed.rowcount == 0 and next_status(item.status, decision) is None:  # type: ignore[attr-defined]
+    if rowcount(changed) == 0 and next_status(item.status, decision) is None:
         return (await shape_items(session, [item]))[0]
     audit.record(session, principal.school_id, principal.id, f"portfolio.{target}", "submission", item.id)
     [shape] = await shape_items(session, [item])
@@ -414,8 +417,8 @@ async def get_item(session: AsyncSession, principal: Principal, submission_id: i
 
 
 def _page_query(
-    query: Select[tuple[Submission]], statuses: Sequence[str], before: int | None, limit: int
-) -> Select[tuple[Submission]]:
+    query: Select[Submission], statuses: Sequence[str], before: int | None, limit: int
+) -> Select[Submission]:
     query = query.where(Submission.status.in_(statuses))
     if before is not None:
         query = query.where(Submission.id < before)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 PREFIX = "HOMEROOM_"
 ARGOS_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
@@ -75,9 +76,9 @@ class Settings:
         """True when running in production mode (secrets required, JSON logs)."""
         return self.env == "production"
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (handy in tests)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
 
 def _bool(value: str) -> bool:
@@ -133,7 +134,8 @@ def _seconds(value: str) -> float:
     return number
 
 
-_PARSERS = {
+# Each field read from the environment, with the function that parses its text.
+_PARSERS: dict[str, Callable[[str], Any]] = {
     "env": str,
     "data_dir": Path,
     "database_url": _database_url,
@@ -185,7 +187,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ``<data_dir>/secret_key`` so sessions survive restarts; in production it is required.
     """
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for name, parse in _PARSERS.items():
         raw = environ.get(PREFIX + name.upper())
         if raw is None or raw == "":
@@ -194,7 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[name] = parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{PREFIX}{name.upper()}: {exc}") from exc
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)
     if settings.env not in {"development", "production"}:
         raise SettingsError(f"{PREFIX}ENV must be 'development' or 'production', not {settings.env!r}")
     if "data_dir" in values:

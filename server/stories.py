@@ -266,7 +266,7 @@ async def _check_consent(session: AsyncSession, media: Sequence[Media], pupils: 
     if not refused:
         return
     names = await names_for_classes(session, {p.class_id for p in refused})
-    named = [{"id": p.id, "name": names[p.id]} for p in refused]
+    named: list[dict[str, Any]] = [{"id": p.id, "name": names[p.id]} for p in refused]
     raise ApiError(
         422,
         "consent_required",

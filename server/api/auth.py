@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 from starlette.requests import Request
@@ -34,7 +34,7 @@ from server.db.models import School, User
 from server.errors import ApiError
 from server.services import Services
 
-Name = text(200)
+Name = Annotated[str, text(200)]
 
 
 class LoginBody(Body):

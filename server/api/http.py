@@ -64,11 +64,10 @@ InUtcRange = AfterValidator(_in_utc_range)
 """For a datetime field stored as UTC: refuse an instant UTC cannot hold (``9999-12-31T23:00:00-14:00``)."""
 
 
-def text(max_length: int, min_length: int = 1) -> Any:
-    """A string field trimmed of surrounding whitespace, then held to a length."""
-    return Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
-    ]
+def text(max_length: int, min_length: int = 1) -> StringConstraints:
+    """A string field's constraints, for `Annotated[str, text(...)]`: trimmed of surrounding
+    whitespace, then held to a length."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
 class JSONResponse(Response):

@@ -37,8 +37,8 @@ from server.errors import ApiError, validation_error
 from server.services import Services
 from server.timeutil import iso
 
-Code = text(32, min_length=4)
-PersonName = text(200)
+Code = Annotated[str, text(32, min_length=4)]
+PersonName = Annotated[str, text(200)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 

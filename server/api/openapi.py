@@ -284,15 +284,15 @@ def _operation(op: Operation, models: dict[type[BaseModel], str], tags: set[str]
         responses[str(status)] = {"description": _reason(status)}
         if status not in (204, 304):
             responses[str(status)]["content"] = {"application/json": {"schema": {}}}
-    for status, value in extra.responses.items():
-        responses[str(status)] = _response(status, value, models)
-    for status in ("4XX", "503"):
+    for code, value in extra.responses.items():
+        responses[str(code)] = _response(code, value, models)
+    for key in ("4XX", "503"):
         responses.setdefault(
-            status, {"$ref": f"#/components/responses/{'Error' if status == '4XX' else 'Unavailable'}"}
+            key, {"$ref": f"#/components/responses/{'Error' if key == '4XX' else 'Unavailable'}"}
         )
     doc["responses"] = responses
     if findings.authenticated:
-        cookie = {"session": [], "csrf": []} if op.method in UNSAFE else {"session": []}
+        cookie: dict[str, list[str]] = {"session": [], "csrf": []} if op.method in UNSAFE else {"session": []}
         doc["security"] = [{"bearer": []}, cookie]
         if findings.roles:
             doc["x-roles"] = roles

@@ -43,18 +43,15 @@ def _plain(value: str) -> str:
     return value
 
 
-def _text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_plain),
-    ]
+def _text(max_length: int, min_length: int = 0) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-Title = _text(200, 1)
-LongText = _text(10_000)
-WorkText = _text(5_000)
-Comment = _text(2_000)
+Title = Annotated[str, _text(200, 1), AfterValidator(_plain)]
+LongText = Annotated[str, _text(10_000), AfterValidator(_plain)]
+WorkText = Annotated[str, _text(5_000), AfterValidator(_plain)]
+Comment = Annotated[str, _text(2_000), AfterValidator(_plain)]
+ReturnComment = Annotated[str, _text(2_000, 1), AfterValidator(_plain)]
 MediaIds = Annotated[list[Annotated[int, Field(ge=1, le=2**62)]], Field(max_length=100)]
 SUBMISSIONS_PER_10_MINUTES = 30
 
@@ -82,7 +79,7 @@ class ApproveBody(BaseModel):
 
 
 class ReturnBody(BaseModel):
-    comment: _text(2_000, 1)  # type: ignore[valid-type]
+    comment: ReturnComment
 
 
 class AvatarBody(BaseModel):

@@ -44,8 +44,8 @@ from server.errors import validation_error
 from server.media.uploads import discard_files
 from server.privacy import erasure
 
-ClassName = text(100)
-PersonName = text(200)
+ClassName = Annotated[str, text(100)]
+PersonName = Annotated[str, text(200)]
 Role = Annotated[str, StringConstraints(pattern="^(admin|teacher|office)$")]
 
 

@@ -20,7 +20,7 @@ from server.auth.principal import require_role
 from server.db.models import Post
 from server.media import discard_files
 
-Ids = Field(default_factory=list, max_length=100)
+Ids: list[int] = Field(default_factory=list, max_length=100)
 OptionalIds = Field(default=None, max_length=100)
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 

@@ -145,18 +145,18 @@ class RedisBroker(Broker):
         try:
             if sha:
                 try:
-                    return await self._redis.evalsha(sha, len(keys), *keys, *args)  # type: ignore[misc]
+                    return await self._redis.evalsha(sha, len(keys), *keys, *args)
                 except RedisError as exc:
                     if "NOSCRIPT" not in str(exc):
                         raise
-            return await self._redis.eval(source, len(keys), *keys, *args)  # type: ignore[misc]
+            return await self._redis.eval(source, len(keys), *keys, *args)
         except (RedisError, OSError) as exc:
             raise BrokerUnavailable(str(exc)) from exc
 
     async def _load_scripts(self) -> None:
         assert self._redis is not None
-        self._publish_sha = await self._redis.script_load(PUBLISH)  # type: ignore[no-untyped-call]
-        self._history_sha = await self._redis.script_load(HISTORY)  # type: ignore[no-untyped-call]
+        self._publish_sha = await self._redis.script_load(PUBLISH)
+        self._history_sha = await self._redis.script_load(HISTORY)
 
     async def publish(
         self,
@@ -226,7 +226,7 @@ class RedisBroker(Broker):
 
     async def ping(self) -> None:
         assert self._redis is not None, "broker not started"
-        await self._redis.ping()  # type: ignore[misc]
+        await self._redis.ping()
         if not self._connected.is_set():
             raise BrokerUnavailable("pub/sub connection is down")
 
@@ -249,13 +249,13 @@ class RedisBroker(Broker):
         first = True
         while True:
             try:
-                await self._connect_pubsub()
+                pubsub = await self._connect_pubsub()
                 failures = 0
                 if not first:
                     log.info("broker: reconnected to Redis; recovering missed events")
                     self.on_reconnect()
                 first = False
-                await self._read(self._pubsub)  # type: ignore[arg-type]
+                await self._read(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -265,7 +265,7 @@ class RedisBroker(Broker):
                 await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
                 failures += 1
 
-    async def _connect_pubsub(self) -> None:
+    async def _connect_pubsub(self) -> PubSub:
         assert self._pubsub_client is not None
         await self._load_scripts()
         pubsub = self._pubsub_client.pubsub()
@@ -284,6 +284,7 @@ class RedisBroker(Broker):
                 if message["type"] == "subscribe":
                     pending.discard(message["channel"].decode())
         self._connected.set()
+        return pubsub
 
     async def _read(self, pubsub: PubSub) -> None:
         while True:

@@ -31,6 +31,7 @@ from sqlalchemy import delete, func, select, update
 
 from server import metrics
 from server.channels.broker import Broker, BrokerUnavailable
+from server.db.engine import rowcount
 from server.db.models import OutboxEvent
 from server.services import Services
 from server.timeutil import aware, utcnow
@@ -215,7 +216,7 @@ class OutboxPublisher:
                 )
             )
             await session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return rowcount(result)
 
     async def pending(self) -> int:
         """Committed events not yet published."""

@@ -186,7 +186,7 @@ class HomeroomWSProtocol(WSProtocol):
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
-        extensions = self.scope.setdefault("extensions", {})  # type: ignore[typeddict-item]
+        extensions = self.scope.setdefault("extensions", {})
         if extensions is not None:
             extensions[EXTENSION] = {"outlet": FrameOutlet(self)}
 

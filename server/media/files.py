@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from server.errors import ApiError
 from server.media import pdf
@@ -128,7 +128,7 @@ def _open(source: IO[bytes], content_type: str) -> Image.Image:
         image = Image.open(source, formats=_DECODERS[content_type])
     except Image.DecompressionBombError:
         raise too_many from None
-    except (Image.UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise unsupported("That image could not be read.", "damaged_image") from None
     width, height = image.size
     if width < 1 or height < 1 or width * height > limit or max(width, height) > 30_000:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 import pikepdf
 
@@ -104,7 +104,8 @@ def checked(source: IO[bytes]) -> Iterator[pikepdf.Pdf]:
     """
     source.seek(0)
     try:
-        pdf = pikepdf.open(source, attempt_recovery=False)
+        # pikepdf types its streams as BinaryIO; any binary file object (IO[bytes]) serves.
+        pdf = pikepdf.open(cast(BinaryIO, source), attempt_recovery=False)
     except pikepdf.PasswordError:
         raise RefusedPdf("encrypted_pdf") from None
     except (pikepdf.PdfError, ValueError):
@@ -201,4 +202,4 @@ def active_content(pdf: pikepdf.Pdf) -> str | None:
 
 def write_clean(pdf: pikepdf.Pdf, out: IO[bytes]) -> None:
     """Write the parsed document (only what was checked, unencrypted) to ``out``."""
-    pdf.save(out, encryption=False)
+    pdf.save(cast(BinaryIO, out), encryption=False)  # BinaryIO: as in checked()

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import STAFF_ROLES, Principal
+from server.db.engine import rowcount
 from server.db.models import School, UploadCharge
 from server.errors import ApiError
 from server.services import Services
@@ -97,4 +98,4 @@ def _scopes(settings: Settings, principal: Principal) -> list[tuple[str, object,
 async def purge_charges(session: AsyncSession, now: datetime) -> int:
     """Delete charges older than the quota window; returns how many went."""
     gone = await session.execute(delete(UploadCharge).where(UploadCharge.created_at < now - WINDOW))
-    return gone.rowcount or 0  # type: ignore[attr-defined]
+    return rowcount(gone)

@@ -47,7 +47,7 @@ def storage_of(services: Services) -> Storage:
     storage = services.extras.get("media_storage")
     if storage is None:
         storage = services.extras["media_storage"] = storage_for(services.settings)
-    return storage  # type: ignore[no-any-return]
+    return storage
 
 
 def media_url(media: Media, *, display: bool = False) -> str:

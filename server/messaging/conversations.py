@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.access import get_student, is_guardian_of, names_for_classes
 from server.auth.principal import STAFF_ROLES, Principal
+from server.db.engine import rowcount
 from server.db.models import (
     Conversation,
     GuardianLink,
@@ -414,7 +415,7 @@ async def mark_read(
             .values(read_at=now)
             .execution_options(synchronize_session=False)
         )
-        marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        marked = rowcount(result)
         if marked:
             data = {"conversation_id": conv.id, "message_id": message_id, "reader_id": principal.id}
             for member in (conv.guardian_id, conv.staff_id):

@@ -124,15 +124,15 @@ class RedisPresence(Presence):
         member = f"{user['id']}:{conn_key}"
         args = [member, user["id"], orjson.dumps(user), expires, channel, now]
         keys = [*self._keys(channel), self._index]
-        return bool(await self._client().eval(JOIN, 3, *keys, *args))  # type: ignore[misc]
+        return bool(await self._client().eval(JOIN, 3, *keys, *args))
 
     async def leave(self, channel: str, conn_key: str, user_id: int) -> bool:
         now, _ = self._expiry()
-        args = [f"{user_id}:{conn_key}", user_id, now]
-        return bool(await self._client().eval(LEAVE, 2, *self._keys(channel), *args))  # type: ignore[misc]
+        args: list[str | int] = [f"{user_id}:{conn_key}", user_id, now]
+        return bool(await self._client().eval(LEAVE, 2, *self._keys(channel), *args))
 
     async def members(self, channel: str) -> list[User]:
-        raw = await self._client().hgetall(self._keys(channel)[1])  # type: ignore[misc]
+        raw = await self._client().hgetall(self._keys(channel)[1])
         users = [orjson.loads(value) for value in raw.values()]
         return sorted(users, key=lambda user: user["id"])
 
@@ -154,8 +154,8 @@ class RedisPresence(Presence):
         client = self._client()
         gone: list[tuple[str, User]] = []
         for raw in await client.zrange(self._index, 0, -1):
-            channel = raw.decode()
-            for user in await client.eval(EXPIRE, 2, *self._keys(channel), now):  # type: ignore[misc]
+            channel = raw.decode() if isinstance(raw, bytes) else str(raw)
+            for user in await client.eval(EXPIRE, 2, *self._keys(channel), now):
                 gone.append((channel, orjson.loads(user)))
         await client.zremrangebyscore(self._index, "-inf", f"({now}")
         return gone
@@ -168,12 +168,12 @@ class RedisPresence(Presence):
     ) -> str | None:
         now, expires = self._expiry()
         member, ttl_ms = f"{session_id}:{conn_key}", int(self.ttl * 1000)
-        args = [member, f"{session_id}:", now, expires, per_session, per_user, ttl_ms]
-        answer = await self._client().eval(CLAIM_SOCKET, 1, self._sockets_key(user_id), *args)  # type: ignore[misc]
+        args: list[str | int] = [member, f"{session_id}:", now, expires, per_session, per_user, ttl_ms]
+        answer = await self._client().eval(CLAIM_SOCKET, 1, self._sockets_key(user_id), *args)
         return _CLAIM_ANSWERS[int(answer)]
 
     async def release_socket(self, conn_key: str, user_id: int, session_id: int) -> None:
-        await self._client().zrem(self._sockets_key(user_id), f"{session_id}:{conn_key}")  # type: ignore[misc]
+        await self._client().zrem(self._sockets_key(user_id), f"{session_id}:{conn_key}")
 
     async def renew_sockets(self, sockets: list[tuple[str, int, int]]) -> None:
         if not sockets:

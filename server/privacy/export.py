@@ -305,8 +305,8 @@ async def stream_export(services: Services, viewer: Principal) -> AsyncIterator[
             AuditEntry.actor_id == user_id,
             (AuditEntry.target_type == "user") & (AuditEntry.target_id == user_id),
         )
-        query = select(AuditEntry).where(AuditEntry.school_id == user.school_id, about_me)
-        async for entries in _batches(session, query, AuditEntry.id):
+        audit = select(AuditEntry).where(AuditEntry.school_id == user.school_id, about_me)
+        async for entries in _batches(session, audit, AuditEntry.id):
             for e in entries:
                 shaped = {
                     "id": e.id,

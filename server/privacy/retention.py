@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 
 from server.access import guardians_of
+from server.db.engine import rowcount
 from server.db.models import Invite, Session, Student
 from server.media.uploads import discard_files
 from server.privacy.erasure import erase_student, live_channels_of
@@ -64,9 +65,9 @@ async def run_retention(services: Services) -> RetentionResult:
         gone = await session.execute(
             delete(Session).where(or_(Session.expires_at < ended, Session.revoked_at < ended))
         )
-        result.sessions = gone.rowcount or 0  # type: ignore[attr-defined]
+        result.sessions = rowcount(gone)
         gone = await session.execute(delete(Invite).where(Invite.expires_at < now))
-        result.invites = gone.rowcount or 0  # type: ignore[attr-defined]
+        result.invites = rowcount(gone)
     if result.pupils or result.sessions or result.invites:
         log.info(
             "retention: erased %d pupils, purged %d sessions and %d invites",

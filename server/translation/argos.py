@@ -17,6 +17,7 @@ to the user's home and nothing is fetched.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import secrets
@@ -87,9 +88,7 @@ def argos_package_module(data_dir: Path) -> ModuleType:
                         os.environ.pop(name, None)
                     else:
                         os.environ[name] = value
-        import argostranslate.package as package
-
-        return package
+        return importlib.import_module("argostranslate.package")
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ class Coalescer:
         while (running := self._running.get(key)) is not None:
             self.joined += 1
             try:
-                return await asyncio.shield(running)  # type: ignore[no-any-return]
+                return await asyncio.shield(running)
             except asyncio.CancelledError:
                 if not running.cancelled():
                     raise  # this caller was cancelled

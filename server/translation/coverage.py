@@ -95,7 +95,7 @@ def language_rows(
     counts: dict[str, dict[str, int]], registry: Registry, school_language: str, reader_language: str
 ) -> list[dict[str, Any]]:
     """One row per chosen language, most families first, the school's own language last."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code, numbers in counts.items():
         rows.append(
             {

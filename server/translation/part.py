@@ -100,7 +100,7 @@ class TranslationPart:
         register: Any = services.extras.get("register_renderer")
         if register is None:
             try:
-                from server.channels.render import register_renderer as register  # type: ignore[import-not-found,no-redef]
+                from server.channels.render import register_renderer as register
             except ImportError:
                 log.info("translation: no live layer to register the reader renderer with")
                 return

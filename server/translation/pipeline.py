@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import metrics
@@ -74,6 +74,7 @@ def needed_languages(languages: Iterable[str | None], source: str) -> set[str]:
 
 async def post_audience_languages(session: AsyncSession, post: Post) -> set[str]:
     """Preferred languages of everyone who reads a post: its class's families and pupils, or the school."""
+    query: Select[str] | CompoundSelect[str]
     if post.scope == "class" and post.class_id is not None:
         families = (
             select(User.language)

@@ -268,7 +268,7 @@ class RedisQueue:
 
     async def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
         assert self._handler is not None
-        raw = fields.get(b"job") or fields.get("job")
+        raw = fields.get(b"job") or fields.get("job") or b""
         try:
             job = Job.decode(raw)
         except (ValueError, KeyError, TypeError):
