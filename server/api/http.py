@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from server.auth.principal import Principal, resolve_token
@@ -84,8 +84,9 @@ def ok(content: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def services_of(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+def services_of(request: HTTPConnection) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -226,7 +227,7 @@ def page_params(request: Request) -> tuple[int | None, int]:
     return before, limit
 
 
-def request_token(request: Request) -> tuple[str, str] | None:
+def request_token(request: HTTPConnection) -> tuple[str, str] | None:
     """The presented token and how it came (``bearer`` or ``cookie``), if any."""
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer " and header[7:].strip():

@@ -125,11 +125,10 @@ async def download(request: Request) -> Response:
     }
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    disposition = {"filename": found.file_name, "content_disposition_type": "attachment"}
-    extra = disposition if found.kind == "pdf" else {}
     path: Path | None = storage.local_path(name)
     if path is not None:
-        return FileResponse(path, media_type=content_type, headers=headers, **extra)  # type: ignore[arg-type]
+        filename = found.file_name if found.kind == "pdf" else None
+        return FileResponse(path, media_type=content_type, headers=headers, filename=filename)
     if found.kind == "pdf":
         headers["Content-Disposition"] = f'attachment; filename="{found.file_name}"'
     return StreamingResponse(

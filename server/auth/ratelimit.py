@@ -11,6 +11,7 @@ Memory for one process; Redis so that several processes share one count.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -39,12 +40,12 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     """Per-process counters; fine for the single-process embedded server."""
 
-    def __init__(self, clock: object = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._windows: dict[str, tuple[float, int]] = {}
 
     def _current(self, key: str, window: float) -> tuple[float, float, int]:
-        now: float = self._clock()  # type: ignore[operator]
+        now = self._clock()
         start, count = self._windows.get(key, (now, 0))
         if now - start >= window:
             start, count = now, 0

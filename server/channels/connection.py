@@ -17,13 +17,16 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.types import Send
 
 from server import metrics
 from server.channels.protocol import CLOSE_TOO_SLOW, Frame
 from server.channels.render import Variant
+
+if TYPE_CHECKING:
+    from server.auth.principal import Principal
 
 _ids = itertools.count(1)
 
@@ -81,7 +84,7 @@ class Connection:
         self.variant = variant
         self.user = user  # {"id", "name", "role"}: what presence shows of this user
         self.channels: set[str] = set()
-        self.principal: object = None  # the Principal it signed in as, refreshed on re-checks
+        self.principal: Principal | None = None  # the Principal it signed in as, refreshed on re-checks
         self.rechecks = 0  # re-checks of its rights begun so far (a subscribe in flight compares it)
         self.close_code: int | None = None
 

@@ -123,7 +123,7 @@ async def _deny(websocket: WebSocket) -> None:
 
 
 async def _sign_in(services: Services, websocket: WebSocket) -> tuple[Principal | None, Any]:
-    presented = request_token(websocket)  # type: ignore[arg-type]
+    presented = request_token(websocket)
     if presented is None:
         return None, (CLOSE_UNAUTHENTICATED, ApiError(401, "unauthenticated", "Please sign in."))
     try:
@@ -189,8 +189,9 @@ async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
         conn.deliver(error_frame("too_many_subscriptions", message, op.ref, name))
         return
     rechecks = conn.rechecks
+    assert conn.principal is not None, "set when the connection signed in"
     async with live.services.read() as session:
-        allowed = await may_subscribe(session, conn.principal, op.channel)  # type: ignore[arg-type]
+        allowed = await may_subscribe(session, conn.principal, op.channel)
     if not allowed:
         conn.deliver(error_frame("forbidden", "You may not subscribe to that channel.", op.ref, name))
         return

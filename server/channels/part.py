@@ -206,8 +206,8 @@ class LivePart:
         """:meth:`recheck_user` for every parent of the school connected to this process."""
         assert self.hub is not None
         for conn in self.hub.all_connections():
-            principal: Principal = conn.principal  # type: ignore[assignment]
-            if principal.school_id == school_id and principal.role == "parent":
+            principal = conn.principal
+            if principal is not None and principal.school_id == school_id and principal.role == "parent":
                 await self.recheck(conn)
 
     async def recheck(self, conn: Connection) -> None:
@@ -232,7 +232,8 @@ class LivePart:
     async def reauthenticate(self, conn: Connection) -> Principal | None:
         """The connection's principal again; None (and the connection closed with 4003) if it ended."""
         assert self.services is not None
-        principal: Principal = conn.principal  # type: ignore[assignment]
+        principal = conn.principal
+        assert principal is not None, "set when the connection signed in"
         try:
             fresh = await resolve_token(self.services, conn.token, principal.via)
         except ApiError as exc:

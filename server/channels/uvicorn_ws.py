@@ -176,13 +176,14 @@ class HomeroomWSProtocol(WSProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = _Inbox()  # type: ignore[assignment]
-        self.writable = _Flag()  # type: ignore[assignment]
+        # Stand-ins with the few methods uvicorn calls, not subclasses of the types it declares.
+        self.queue = _Inbox()  # type: ignore[assignment]  # for asyncio.Queue
+        self.writable = _Flag()  # type: ignore[assignment]  # for asyncio.Event
 
     async def send(self, message: Any) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept" and self.conn.connection is not None:
-            self.conn.handshake = _Handshaken()  # type: ignore[assignment]
+            self.conn.handshake = _Handshaken()  # type: ignore[assignment]  # for wsproto's H11Handshake
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from server.auth.principal import STAFF_ROLES, Principal
 from server.db.engine import rowcount
@@ -51,10 +52,12 @@ def quota_exceeded(scope: str, limit: int, used: int) -> ApiError:
     )
 
 
-async def _used(session: AsyncSession, column: object, value: int, since: datetime) -> int:
+async def _used(
+    session: AsyncSession, column: InstrumentedAttribute[int], value: int, since: datetime
+) -> int:
     total = await session.scalar(
         select(func.coalesce(func.sum(UploadCharge.size), 0)).where(
-            column == value,  # type: ignore[arg-type]
+            column == value,
             UploadCharge.created_at >= since,
         )
     )
@@ -88,7 +91,9 @@ async def charge_upload(services: Services, principal: Principal, size: int) -> 
                 raise quota_exceeded(scope, limit, used - size)
 
 
-def _scopes(settings: Settings, principal: Principal) -> list[tuple[str, object, int, int]]:
+def _scopes(
+    settings: Settings, principal: Principal
+) -> list[tuple[str, InstrumentedAttribute[int], int, int]]:
     return [
         ("user", UploadCharge.user_id, principal.id, user_quota(settings, principal.role)),
         ("school", UploadCharge.school_id, principal.school_id, settings.upload_quota_school_bytes),

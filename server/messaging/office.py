@@ -35,9 +35,9 @@ OFFICE_NOTICE_EVERY = timedelta(hours=12)
 
 def office_rules(services: Services) -> Rules:
     """The topic table, extended by ``<data_dir>/office_topics.json`` when the school has one."""
-    cached = services.extras.get("office_rules")
+    cached: Rules | None = services.extras.get("office_rules")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     rules = DEFAULT_RULES
     path = services.settings.data_dir / "office_topics.json"
     if path.is_file():
