@@ -118,7 +118,7 @@ def describe(
     """
 
     def attach(handler: F) -> F:
-        # A function attribute, read back by described(); setattr() with a constant name is lint.
+        # A function attribute, read back by described() (ruff refuses setattr() with a constant name).
         handler.__openapi__ = Described(  # type: ignore[attr-defined]
             summary, description, dict(responses or {}), request, dict(query or {}), hidden, creates
         )
