@@ -145,3 +145,42 @@ def test_a_parents_open_portfolio_switches_the_teachers_comment_to_spanish(brows
     card.get_by_role("button", name="See original").click()
     assert comment in card.locator(".teacher-comment").inner_text()
     assert not_reloaded(page)
+
+
+def test_a_pupils_open_home_learning_switches_a_new_task_to_spanish(browsers, school, server):
+    """A pupil who reads Spanish sees the teacher's new task switch to Spanish live, original one tap away."""
+    need(f"/api/classes/{school.class_id}/activities", "/ws")
+    leo = pupil(server, school, "Leo")
+    server.call("PATCH", "/api/me", leo, json={"language": "es"})
+    made: dict[str, object] = {}
+    try:
+        page = browsers.page(leo, path="/#/learning")
+        page.wait_for_selector(".activity-list")
+        wait_subscribed(page, f"class:{school.class_id}")
+        mark(page)
+
+        title = f"Read a book with your family {secrets.token_hex(2)}"
+        instructions = "Write three sentences about the story."
+        made = server.call(
+            "POST",
+            f"/api/classes/{school.class_id}/activities",
+            school.teacher,
+            json={"title": title, "instructions": instructions},
+        )
+        card = page.locator(f"[data-activity-id='{made['id']}']")
+        card.locator(".activity-title[lang='es']").wait_for()
+        spanish_title = card.locator(".activity-title").inner_text()
+        spanish_text = card.locator(".activity-text").inner_text()
+        assert "libro" in spanish_title.lower() and spanish_title != title
+        assert spanish_text != instructions and card.locator(".activity-text[lang='es']").count() == 1
+        card.get_by_role("button", name="See original").click()
+        assert card.locator(".activity-title").inner_text() == title
+        assert card.locator(".activity-text").inner_text() == instructions
+        card.get_by_role("button", name="See translation").click()
+        assert card.locator(".activity-title").inner_text() == spanish_title
+        assert card.get_by_label("My work").is_visible()  # the hand-in form is still there
+        assert not_reloaded(page)
+    finally:
+        if made:
+            server.call("DELETE", f"/api/activities/{made['id']}", school.teacher)
+        server.call("PATCH", "/api/me", leo, json={"language": "en"})
