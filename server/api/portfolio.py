@@ -30,7 +30,7 @@ from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
 from server.media import discard_files
-from server.translation.view import translated_comments
+from server.translation.view import translated_activities, translated_comments
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 
@@ -104,6 +104,7 @@ async def list_activities(request: Request) -> Response:
         school_class = await get_class(session, principal, path_id(request))
         found = await domain.list_activities(session, school_class, before, count)
         items = await domain.shape_activities(session, principal, found)
+        items = await translated_activities(session, items, principal.user.language)
     return ok(_page(items, found[-1].id if len(found) == count else None))
 
 
@@ -125,6 +126,7 @@ async def create_activity(request: Request) -> Response:
             media_ids=body.media_ids,
             now=services.clock(),
         )
+        [shape] = await translated_activities(session, [shape], principal.user.language)
     return ok(shape, 201)
 
 
@@ -133,6 +135,7 @@ async def get_activity(request: Request) -> Response:
     async with services_of(request).read() as session:
         found = await domain.get_activity(session, principal, path_id(request))
         [shape] = await domain.shape_activities(session, principal, [found])
+        [shape] = await translated_activities(session, [shape], principal.user.language)
     return ok(shape)
 
 
@@ -144,6 +147,7 @@ async def patch_activity(request: Request) -> Response:
     async with services_of(request).transaction() as session:
         found = await domain.get_activity(session, principal, path_id(request))
         shape = await domain.update_activity(session, principal, found, changes)
+        [shape] = await translated_activities(session, [shape], principal.user.language)
     return ok(shape)
 
 
