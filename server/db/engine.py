@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,12 +11,18 @@ from typing import Any, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import CursorResult, Result, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+# PostgreSQL's connection pool, per process.
+POOL_SIZE = 10
+MAX_OVERFLOW = 20
+POOL_TIMEOUT = 30.0
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -30,6 +38,15 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_engine(url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL sessions take turns at the pool's connections first come, first served
+        # (see _turn). The pool alone is not fair: a connection handed back goes to whichever
+        # task asks next, often a newcomer, while the waiter woken for it finds it gone and
+        # queues again at the back. Under a burst (a thousand messages at once) some waiters
+        # lost every time and got the pool timeout (503) although the pool kept serving others.
+        self._turns: asyncio.Semaphore | None = None
+        self._last_turn_ended = time.monotonic()
+        if not self.is_sqlite:
+            self._turns = asyncio.Semaphore(POOL_SIZE + MAX_OVERFLOW)
 
     @property
     def is_sqlite(self) -> bool:
@@ -39,12 +56,55 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session that rolls back on error and always closes."""
-        async with self.sessions() as session:
+        async with self._turn(), self.sessions() as session:
             try:
                 yield session
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Wait for a turn at a connection, in order of arrival.
+
+        A long queue that keeps moving is waited out: the process is busy, not the database
+        unreachable. Only when no session has ended for ``POOL_TIMEOUT`` seconds (every
+        connection stuck) does the wait fail, as the pool's own timeout would.
+        """
+        turns = self._turns
+        if turns is None:
+            yield
+            return
+        if turns.locked():
+            await self._queue_for(turns)
+        else:
+            await turns.acquire()
+        try:
+            yield
+        finally:
+            self._last_turn_ended = time.monotonic()
+            turns.release()
+
+    async def _queue_for(self, turns: asyncio.Semaphore) -> None:
+        started = time.monotonic()
+        waiting = asyncio.ensure_future(turns.acquire())
+        try:
+            while True:
+                stalled = time.monotonic() - max(started, self._last_turn_ended)
+                if stalled >= POOL_TIMEOUT:
+                    raise PoolTimeout(
+                        f"no database session ended for {POOL_TIMEOUT:.0f} s "
+                        f"({POOL_SIZE + MAX_OVERFLOW} connections in use)"
+                    )
+                done, _ = await asyncio.wait({waiting}, timeout=POOL_TIMEOUT - stalled)
+                if done:
+                    waiting.result()
+                    return
+        except BaseException:
+            waiting.cancel()
+            if waiting.done() and not waiting.cancelled() and waiting.exception() is None:
+                turns.release()  # the turn came just as the wait was given up
+            raise
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -67,7 +127,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+        kwargs.update(
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

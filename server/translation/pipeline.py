@@ -59,6 +59,10 @@ KINDS = ("post", "message", "comment", "activity")
 JOB_ATTEMPTS = 3
 # At start-up the newest this many posts and messages are checked for translations still missing.
 CATCH_UP_ITEMS = 1000
+# Planning tasks that may read the database at once. Planning runs off the request path, one
+# task per committed post or message: unbounded, a burst of messages would have as many tasks
+# as messages waiting for the connection pool alongside the requests, and starve them.
+PLANNING_CONNECTIONS = 3
 Listener = Callable[[Job, "Result"], None]
 
 
@@ -229,6 +233,7 @@ class Pipeline:
             self._lock = cache.RedisLock(redis, services.settings.redis_prefix, ttl_seconds=ttl)
         self._recent: OrderedDict[tuple[str, int, str, str], float] = OrderedDict()
         self._planning: set[asyncio.Task[None]] = set()
+        self._planning_slots = asyncio.Semaphore(PLANNING_CONNECTIONS)
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -428,14 +433,15 @@ class Pipeline:
 
     async def _plan(self, kind: str, item_id: int) -> None:
         try:
-            if kind == "post":
-                await self.request_for_post(item_id)
-            elif kind == "comment":
-                await self.request_for_comment(item_id)
-            elif kind == "activity":
-                await self.request_for_activity(item_id)
-            else:
-                await self.request_for_message(item_id)
+            async with self._planning_slots:
+                if kind == "post":
+                    await self.request_for_post(item_id)
+                elif kind == "comment":
+                    await self.request_for_comment(item_id)
+                elif kind == "activity":
+                    await self.request_for_activity(item_id)
+                else:
+                    await self.request_for_message(item_id)
         except Exception:
             log.exception("could not plan translations for %s %s", kind, item_id)
 

@@ -25,6 +25,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+FORBIDDEN = "Failed to load resource: the server responded with a status of 403"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -72,10 +73,23 @@ class Problems:
 
     errors: list[str] = field(default_factory=list)
     allowed: list[str] = field(default_factory=list)
+    # Set by allow_policy_refusals: 403s judged at the end, once their bodies are read.
+    policy_refusals_expected: bool = False
+    refused_for_policy: set[str] = field(default_factory=set)
+    forbidden: list[tuple[str, str]] = field(default_factory=list)
 
     def allow(self, fragment: str) -> None:
         """Expect a console error containing ``fragment`` (e.g. a 401 from a wrong password)."""
         self.allowed.append(fragment)
+
+    def allow_policy_refusals(self) -> None:
+        """Expect requests the server refuses with 403 ``policy_not_accepted``, and no other 403.
+
+        When a new code of conduct comes in, a parent's page may have a request under way
+        (a lazily loaded photo, say) that the server now refuses until the parent accepts it.
+        Chromium logs every such response as a console error, whatever the page does with it.
+        """
+        self.policy_refusals_expected = True
 
     def console(self, message: Any) -> None:
         if message.type != "error":
@@ -88,10 +102,31 @@ class Problems:
             return
         if any(fragment in text for fragment in self.allowed):
             return
+        if self.policy_refusals_expected and text.startswith(FORBIDDEN):
+            self.forbidden.append((text, url))  # its body may not be read yet: see unexpected()
+            return
         self.errors.append(f"console error: {text} ({url})")
+
+    def response(self, response: Any) -> None:
+        if not self.policy_refusals_expected or response.status != 403:
+            return
+        try:
+            code = (response.json().get("error") or {}).get("code")
+        except Exception:  # not JSON, or the page is gone: not a refusal shown to be expected
+            return
+        if code == "policy_not_accepted":
+            self.refused_for_policy.add(response.url)
 
     def page_error(self, error: Any) -> None:
         self.errors.append(f"page error: {error}")
+
+    def unexpected(self) -> list[str]:
+        """The problems seen, less the 403s that were refusals for the code of conduct."""
+        return self.errors + [
+            f"console error: {text} ({url})"
+            for text, url in self.forbidden
+            if url not in self.refused_for_policy
+        ]
 
 
 @dataclass
@@ -122,6 +157,7 @@ class Browsers:
         page = context.new_page()
         page.set_default_timeout(10_000)
         page.on("console", self.problems.console)
+        page.on("response", self.problems.response)
         page.on("pageerror", self.problems.page_error)
         page.goto(path)
         page.wait_for_selector("body[data-ready='true']")
@@ -144,7 +180,8 @@ def browsers(browser: Any, server: Server, problems: Problems) -> Iterator[Brows
         yield opened
     finally:
         opened.close()
-    assert not problems.errors, "\n".join(problems.errors)
+    found = problems.unexpected()
+    assert not found, "\n".join(found)
 
 
 class Shooter:

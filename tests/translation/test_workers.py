@@ -33,6 +33,12 @@ from tests.translation.conftest import ARGOS_LANG, ROOT, needs_apertium, needs_a
 
 pytestmark = [needs_argos, needs_apertium]
 SECRET = "worker-test-secret-key-that-is-long-enough-0123456789"
+# Guards against a hang, not limits on speed: a few times what each step takes on a loaded
+# two-core machine (a worker starts in ~5 s; the 160 translations arrive in ~15 s).
+STARTUP_GUARD = 60
+PICKUP_GUARD = 30
+COMPLETION_GUARD = 150
+STOP_GUARD = 30
 
 
 @pytest.fixture
@@ -58,7 +64,7 @@ async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 30)
+    line = await asyncio.wait_for(process.stdout.readline(), STARTUP_GUARD)
     assert b"translation worker ready" in line, line
     return process
 
@@ -121,7 +127,7 @@ async def test_killing_a_worker_mid_job_still_completes_every_translation(
                     int(c["pending"]) for c in info["consumers"] if c["name"].decode().startswith(victim)
                 )
 
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + PICKUP_GUARD
             while await victim_pending() == 0:
                 assert time.monotonic() < deadline, "the first worker never picked up a job"
                 await asyncio.sleep(0.005)
@@ -137,7 +143,7 @@ async def test_killing_a_worker_mid_job_still_completes_every_translation(
                     return {(row.data["post_id"], row.data["lang"]) for row in rows.all()}
 
             wanted = {(post_id, lang) for post_id in ids for lang in ("es", ARGOS_LANG)}
-            deadline = time.monotonic() + 40
+            deadline = time.monotonic() + COMPLETION_GUARD
             while not wanted <= (found := await delivered()):
                 assert time.monotonic() < deadline, (
                     f"{sorted(wanted - found)[:5]} {len(wanted - found)} translations never arrived"
@@ -148,13 +154,13 @@ async def test_killing_a_worker_mid_job_still_completes_every_translation(
             assert await redis.xlen(stream) == 0
             # The survivor stops cleanly on SIGTERM.
             workers[1].send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(workers[1].wait(), 15) == 0
+            assert await asyncio.wait_for(workers[1].wait(), STOP_GUARD) == 0
     finally:
         for worker in workers:
             if worker.returncode is None:
                 worker.send_signal(signal.SIGTERM)
                 try:
-                    await asyncio.wait_for(worker.wait(), 15)
+                    await asyncio.wait_for(worker.wait(), STOP_GUARD)
                 except TimeoutError:
                     worker.kill()
         keys = [key async for key in redis.scan_iter(f"{prefix}:*")]
