@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 
 from server.media import processing
 from server.media.processing import RecordingPart
-from server.services import Services
 from server.timeutil import utcnow
 from tests.factories import World, events_on
 from tests.media.recording_files import (
@@ -22,37 +20,17 @@ from tests.media.recording_files import (
     OWNER,
     ffprobe,
     needs_ffmpeg,
-    phone_video,
     status_of,
     upload_recording,
-    voice_note,
     wait_processed,
-    worker,
 )
 
 pytestmark = needs_ffmpeg
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    folder = tmp_path_factory.mktemp("recordings")
-    return {
-        "video": phone_video(folder / "clip.mov"),
-        "small": phone_video(folder / "small.mp4", size="320x240", container="mp4"),
-        "voice": voice_note(folder / "voice.ogg"),
-        "long": phone_video(folder / "long.mp4", seconds=240, size="64x48", rate=1, container="mp4"),
-    }
-
-
 @pytest.fixture
-async def paused(services: Services) -> AsyncIterator[RecordingPart]:
-    """The server's recording worker with its loop stopped: jobs run only when the test says."""
-    part = worker(services)
-    await part.stop()
-    try:
-        yield part
-    finally:
-        await part.start(services)
+def files(recording_files: dict[str, bytes]) -> dict[str, bytes]:
+    return recording_files
 
 
 def _no_private_tags(probe: dict[str, Any]) -> None:
