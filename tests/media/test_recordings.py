@@ -187,3 +187,22 @@ async def test_range_requests_return_exactly_the_bytes_asked_for_and_416_when_im
         if refused.status_code == 416:
             assert refused.headers["content-range"] == f"bytes */{size}"
     assert (await api.get(shape["url"], headers={**headers, "Range": f"bytes={size}-"})).status_code == 416
+
+
+async def test_the_orphan_file_sweep_keeps_a_videos_copy_and_poster_and_erasure_removes_them(
+    api: httpx.AsyncClient, world: World, files: dict[str, bytes]
+) -> None:
+    from server.media import remove_files
+    from server.privacy.erasure import sweep_orphan_files
+
+    shape = (await upload_recording(api, world.teacher.headers, files["small"], "a.mp4")).json()
+    assert await wait_processed(world.services, shape["id"]) == "ready"
+    storage = world.services.extras["media_storage"]
+    key = shape["url"].split("k=", 1)[1]
+    names = [key, processing.poster_name(key)]
+    assert all(storage.exists(name) for name in names)
+    assert not storage.exists(processing.source_name(key))  # the upload goes once transcoded
+    await sweep_orphan_files(world.services, grace=-1.0)
+    assert all(storage.exists(name) for name in names)
+    remove_files(storage, [key])
+    assert not any(storage.exists(name) for name in names)
