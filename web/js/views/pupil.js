@@ -204,11 +204,20 @@ export async function learning(ctx) {
     const previews = h("ul", { class: "composer-previews", "aria-label": "My photos" });
     const picker = h("input", {
       type: "file",
-      accept: "image/jpeg,image/png,image/webp",
+      accept: "image/jpeg,image/png,image/webp,video/*,audio/*",
       multiple: true,
       class: "visually-hidden",
       id: uid("photo"),
     });
+    // On a phone or tablet this opens the camera (or the sound recorder) straight away.
+    const recorder = h("input", {
+      type: "file",
+      accept: "video/*,audio/*",
+      capture: true,
+      class: "visually-hidden",
+      id: uid("record"),
+    });
+    const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
     function drawPhotos() {
       mount(
         previews,
@@ -216,7 +225,11 @@ export async function learning(ctx) {
           h(
             "li",
             { class: "composer-preview" },
-            h("img", { src: p.url, alt: `My photo ${i + 1}` }),
+            p.kind === "video"
+              ? h("video", { src: p.url, muted: true, playsinline: true, preload: "metadata", "aria-label": `My video ${i + 1}` })
+              : p.kind === "audio"
+                ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `My recording ${i + 1}` }, icon("sound"), p.file.name)
+                : h("img", { src: p.url, alt: `My photo ${i + 1}` }),
             h(
               "button",
               {
@@ -235,22 +248,26 @@ export async function learning(ctx) {
         ),
       );
     }
-    picker.addEventListener("change", () => {
-      for (const file of picker.files) {
+    function addFiles(input) {
+      for (const file of input.files) {
         if (photos.length >= MAX_WORK_PHOTOS) {
-          toast(`You can add up to ${MAX_WORK_PHOTOS} photos.`, "error");
+          toast(`You can add up to ${MAX_WORK_PHOTOS} photos and recordings.`, "error");
           break;
         }
-        if (file.size > 10 * 1024 * 1024) {
-          toast("That photo is too big. Ask a grown-up to help.", "error");
+        const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
+        const limit = kind === "image" ? 10 * 1024 * 1024 : 200 * 1024 * 1024;
+        if (file.size > limit) {
+          toast(`That ${kind === "image" ? "photo" : "recording"} is too big. Ask a grown-up to help.`, "error");
           continue;
         }
-        photos.push({ file, url: URL.createObjectURL(file) });
+        photos.push({ file, kind, url: URL.createObjectURL(file) });
       }
-      picker.value = "";
+      input.value = "";
       if (photos.length) error.clear();
       drawPhotos();
-    });
+    }
+    picker.addEventListener("change", () => addFiles(picker));
+    recorder.addEventListener("change", () => addFiles(recorder));
     ctx.scope.onDispose(() => photos.forEach((p) => URL.revokeObjectURL(p.url)));
     const form = h(
       "form",
@@ -258,12 +275,15 @@ export async function learning(ctx) {
       h("label", { for: (text.id = uid("work")) }, "My work"),
       text,
       previews,
+      progress,
       error.el,
       h(
         "div",
         { class: "row" },
         h("label", { class: "button button-soft", for: picker.id }, icon("camera"), "Add a photo"),
         picker,
+        h("label", { class: "button button-soft", for: recorder.id }, icon("sound"), "Record myself"),
+        recorder,
         send,
       ),
     );
@@ -278,10 +298,20 @@ export async function learning(ctx) {
       await busy(send, async () => {
         try {
           const mediaIds = [];
-          for (const p of photos) {
-            const data = new FormData();
-            data.append("file", p.file, p.file.name);
-            mediaIds.push((await api.post("/api/media", data)).id);
+          const total = photos.reduce((sum, p) => sum + p.file.size, 0) || 1;
+          let done = 0;
+          progress.hidden = false;
+          progress.value = 0;
+          try {
+            for (const p of photos) {
+              const uploaded = await api.uploadFile(p.file, (fraction) => {
+                progress.value = (done + fraction * p.file.size) / total;
+              });
+              done += p.file.size;
+              mediaIds.push(uploaded.id);
+            }
+          } finally {
+            progress.hidden = true;
           }
           const body = { media_ids: mediaIds };
           if (text.value.trim()) body.text = text.value.trim();

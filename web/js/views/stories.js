@@ -23,10 +23,37 @@ function mediaUrl(url, size) {
   }
 }
 
-/** Photos (a grid) and other files (links) of a post or a piece of work. */
+/** A video or voice recording: a player once ready, else a line saying where it is. */
+function recordingBlock(m) {
+  const what = m.kind === "video" ? "video" : "recording";
+  if (m.status === "processing") {
+    return h("p", { class: "post-recording-status", role: "status" }, icon("clock", "icon-small"), `The ${what} is being prepared…`);
+  }
+  if (m.status === "failed") {
+    return h("p", { class: "post-recording-status error" }, `This ${what} could not be prepared.`);
+  }
+  const src = mediaUrl(m.url);
+  if (!src) return null;
+  if (m.kind === "video") {
+    const poster = m.poster_url ? mediaUrl(m.poster_url) : null;
+    return h("video", {
+      class: "post-video",
+      src,
+      poster,
+      controls: true,
+      preload: "metadata",
+      playsinline: true,
+      "aria-label": "Video",
+    });
+  }
+  return h("audio", { class: "post-audio", src, controls: true, preload: "metadata", "aria-label": "Voice recording" });
+}
+
+/** Photos (a grid), videos and recordings (players) and other files (links) of a post or a piece of work. */
 export function mediaBlock(media) {
   const images = media.filter((m) => m.kind === "image");
-  const files = media.filter((m) => m.kind !== "image");
+  const recordings = media.filter((m) => m.kind === "video" || m.kind === "audio");
+  const files = media.filter((m) => m.kind !== "image" && m.kind !== "video" && m.kind !== "audio");
   const out = [];
   if (images.length) {
     out.push(
@@ -55,6 +82,10 @@ export function mediaBlock(media) {
         }),
       ),
     );
+  }
+  for (const m of recordings) {
+    const el = recordingBlock(m);
+    if (el) out.push(el);
   }
   for (const m of files) {
     const href = mediaUrl(m.url);
