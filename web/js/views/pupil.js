@@ -348,8 +348,10 @@ export async function learning(ctx) {
     list.querySelector(".empty")?.remove();
   }
 
+  const mediaOfWork = new Map(); // item id → ids of its files, to follow recordings being prepared
   function addWork(item, top = false) {
     work.querySelector(`[data-item-id="${item.id}"]`)?.remove();
+    mediaOfWork.set(item.id, (item.media || []).map((m) => m.id));
     const card = portfolioCard(item);
     if (top) work.prepend(card);
     else work.append(card);
@@ -376,7 +378,22 @@ export async function learning(ctx) {
       }
     },
   });
+  // A recording of ours finished preparing: show the player (or why not) in the work that has it.
+  async function refreshWork(itemId) {
+    try {
+      const item = await api.get(`/api/submissions/${itemId}`);
+      const old = work.querySelector(`[data-item-id="${itemId}"]`);
+      if (!old) return;
+      mediaOfWork.set(item.id, (item.media || []).map((m) => m.id));
+      old.replaceWith(portfolioCard(item));
+    } catch {
+      // the next visit shows it
+    }
+  }
   const onItem = (frame) => {
+    if ((frame.type === "media.ready" || frame.type === "media.failed") && frame.data.media) {
+      for (const [itemId, ids] of mediaOfWork) if (ids.includes(frame.data.media.id)) refreshWork(itemId);
+    }
     if ((frame.type === "portfolio.approved" || frame.type === "portfolio.returned") && frame.data.item) {
       addWork(frame.data.item, true);
       toast(frame.type === "portfolio.approved" ? "Your teacher approved your work!" : "Your teacher sent your work back with a comment.");

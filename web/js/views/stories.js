@@ -472,11 +472,12 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
   const files = [];
   const fileInput = h("input", {
     type: "file",
-    accept: "image/jpeg,image/png,image/webp",
+    accept: "image/jpeg,image/png,image/webp,video/*,audio/*",
     multiple: true,
     class: "visually-hidden",
     id: uid("photos"),
   });
+  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
   const previews = h("ul", { class: "composer-previews", "aria-label": "Photos to post" });
   const chosen = new Set();
   const warning = h("p", { class: "notice notice-warn", role: "alert", hidden: true });
@@ -508,7 +509,11 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
         h(
           "li",
           { class: "composer-preview" },
-          h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
+          f.kind === "video"
+            ? h("video", { src: f.url, muted: true, playsinline: true, preload: "metadata", "aria-label": `Video ${i + 1}: ${f.file.name}` })
+            : f.kind === "audio"
+              ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `Recording ${i + 1}: ${f.file.name}` }, icon("sound"), f.file.name)
+              : h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
           h(
             "button",
             {
@@ -532,11 +537,13 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
   fileInput.addEventListener("change", () => {
     for (const file of fileInput.files) {
       if (files.length >= 10) break;
-      if (file.size > 10 * 1024 * 1024) {
-        toast(`${file.name} is larger than 10 MB.`, "error");
+      const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
+      const limit = kind === "image" ? 10 : 200; // MB: photos, and video or audio recordings
+      if (file.size > limit * 1024 * 1024) {
+        toast(`${file.name} is larger than ${limit} MB.`, "error");
         continue;
       }
-      files.push({ file, url: URL.createObjectURL(file) });
+      files.push({ file, kind, url: URL.createObjectURL(file) });
     }
     fileInput.value = "";
     drawPreviews();
@@ -550,6 +557,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     h("label", { class: "visually-hidden", for: (text.id = uid("compose")) }, "Post text"),
     text,
     previews,
+    progress,
     tagBox,
     warning,
     error.el,
@@ -578,11 +586,20 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     await busy(submit, async () => {
       try {
         const mediaIds = [];
-        for (const f of files) {
-          const data = new FormData();
-          data.append("file", f.file, f.file.name);
-          const uploaded = await api.post("/api/media", data);
-          mediaIds.push(uploaded.id);
+        const total = files.reduce((sum, f) => sum + f.file.size, 0) || 1;
+        let sent = 0;
+        progress.value = 0;
+        progress.hidden = false;
+        try {
+          for (const f of files) {
+            const uploaded = await api.uploadFile(f.file, (fraction) => {
+              progress.value = (sent + fraction * f.file.size) / total;
+            });
+            sent += f.file.size;
+            mediaIds.push(uploaded.id);
+          }
+        } finally {
+          progress.hidden = true;
         }
         const payload = { text: body, media_ids: mediaIds };
         if (pupils) payload.student_ids = [...chosen];
