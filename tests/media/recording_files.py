@@ -107,6 +107,33 @@ def voice_note(path: Path, *, seconds: float = 2) -> bytes:
     return path.read_bytes()
 
 
+def pattern_clip(path: Path, output_args: list[str], seconds: float = 1) -> None:
+    """A short test picture and tone, tagged with a location, encoded with ``output_args``."""
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size=160x120:rate=10:d={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=500:duration={seconds}",
+            "-metadata",
+            f"location={LOCATION}",
+            "-shortest",
+            *output_args,
+            str(path),
+        ],
+        check=True,
+    )
+
+
 def ffprobe(data: bytes, path: Path) -> dict[str, Any]:
     """``ffprobe -show_format -show_streams`` of some bytes, as JSON."""
     path.write_bytes(data)

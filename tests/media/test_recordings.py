@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tests.media.recording_files import (
     OWNER,
     ffprobe,
     needs_ffmpeg,
+    pattern_clip,
     status_of,
     upload_recording,
     wait_processed,
@@ -206,3 +208,36 @@ async def test_the_orphan_file_sweep_keeps_a_videos_copy_and_poster_and_erasure_
     assert all(storage.exists(name) for name in names)
     remove_files(storage, [key])
     assert not any(storage.exists(name) for name in names)
+
+
+FORMATS = {
+    # what phones and browsers record: (ffmpeg output arguments, file name, kind)
+    "webm-video": (
+        ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus", "-f", "webm"],
+        "clip.webm",
+        "video",
+    ),
+    "webm-audio": (["-vn", "-c:a", "libopus", "-f", "webm"], "note.webm", "audio"),
+    "mp3": (["-vn", "-c:a", "libmp3lame", "-f", "mp3"], "note.mp3", "audio"),
+    "m4a": (["-vn", "-c:a", "aac", "-f", "ipod"], "note.m4a", "audio"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_each_recording_format_from_phones_and_browsers_plays_as_mp4_afterwards(
+    api: httpx.AsyncClient, world: World, tmp_path: Path, fmt: str
+) -> None:
+    args, name, kind = FORMATS[fmt]
+    source = tmp_path / name
+    await asyncio.to_thread(pattern_clip, source, args)
+    reply = await upload_recording(api, world.teacher.headers, source.read_bytes(), name)
+    assert reply.status_code == 201, reply.text
+    shape = reply.json()
+    assert shape["kind"] == kind
+    assert await wait_processed(world.services, shape["id"]) == "ready"
+    served = await api.get(shape["url"], headers=world.teacher.headers)
+    assert served.headers["content-type"] == ("video/mp4" if kind == "video" else "audio/mp4")
+    probe = ffprobe(served.content, tmp_path / "out")
+    _no_private_tags(probe)
+    expected = ["aac", "h264"] if kind == "video" else ["aac"]
+    assert sorted(s["codec_name"] for s in probe["streams"]) == expected
