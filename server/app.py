@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, join_preview, messages, meta, onboarding
+from server.api import auth, join_preview, messages, meta, onboarding, reference
 from server.api import guardians as guardians_api
 from server.api import media as media_api
 from server.api import points as points_api
@@ -38,6 +38,7 @@ from server.api import stories as stories_api
 from server.api import translation as translation_api
 from server.api import translation_reports as translation_reports_api
 from server.api.http import JSONResponse
+from server.api.openapi import describe
 from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.channels import endpoint as live_endpoint
 from server.db.engine import Database
@@ -83,6 +84,7 @@ def api_routes() -> list[BaseRoute]:
         *join_preview.routes,
         *translation_api.routes,
         *translation_reports_api.routes,
+        *reference.routes,
     ]
 
 
@@ -185,10 +187,12 @@ def default_jobs() -> list[Job]:
     ]
 
 
+@describe(hidden=True)
 async def _no_such_endpoint(request: Request) -> Response:
     raise not_found("That endpoint")
 
 
+@describe(hidden=True)
 async def _api_only(request: Request) -> Response:
     """The front page of a build without the web client: say what is here."""
     return JSONResponse({"name": "Homeroom", "api": "/api", "health": "/healthz"})

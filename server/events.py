@@ -9,7 +9,7 @@ committed change is ever silently missing from the live stream.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,14 @@ class MessageTranslatedPayload(_Payload):
 class PortfolioTranslatedPayload(_Payload):
     item_id: int
     student_id: int
+    lang: str
+    text: str
+
+
+class ActivityTranslatedPayload(_Payload):
+    activity_id: int
+    class_id: int
+    field: Literal["title", "instructions"]
     lang: str
     text: str
 
@@ -124,6 +132,7 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "activity.created": ActivityPayload,
     "activity.updated": ActivityPayload,
     "activity.deleted": ActivityIdPayload,
+    "activity.translated": ActivityTranslatedPayload,
     "presence.joined": UserPayload,
     "presence.left": UserPayload,
     "report.created": AnyPayload,

@@ -47,6 +47,7 @@ from server.events import emit
 from server.media import claim_media, drop_unlinked, media_shape
 from server.media.processing import any_processing
 from server.timeutil import aware, iso
+from server.translation.view import activity_translations
 
 STATUSES = ("pending", "approved", "returned")
 DECISIONS = {"approve": "approved", "return": "returned"}
@@ -112,6 +113,8 @@ def activity_shape(activity: Activity, author: User | None, media: Sequence[Medi
         "class_id": activity.class_id,
         "title": activity.title,
         "instructions": activity.instructions,
+        # The language it was written in: its author's (what translation starts from).
+        "lang": author.language if author is not None else "en",
         "due_at": iso(activity.due_at),
         "created_by": user_ref(author) if author is not None else None,
         "created_at": iso(activity.created_at),
@@ -188,6 +191,19 @@ async def get_activity(session: AsyncSession, principal: Principal, activity_id:
     return found
 
 
+async def _emit_activity(
+    session: AsyncSession, event_type: str, shape: dict[str, Any], channel: str | None = None
+) -> None:
+    """Tell the class (or ``channel``); the event carries the cached translations, so each reader gets their language."""
+    translations = await activity_translations(session, shape["title"], shape["instructions"], shape["lang"])
+    emit(
+        session,
+        channel or f"class:{shape['class_id']}",
+        event_type,
+        {"activity": {**shape, "translations": translations}},
+    )
+
+
 async def create_activity(
     session: AsyncSession,
     principal: Principal,
@@ -217,8 +233,8 @@ async def create_activity(
     audit.record(session, principal.school_id, principal.id, "activity.created", "activity", activity.id)
     shape = activity_shape(activity, principal.user, media)
     # With recordings still processing, the class hears of it when they are ready.
-    channel = f"user:{principal.id}" if activity.awaiting_media else f"class:{school_class.id}"
-    emit(session, channel, "activity.created", {"activity": shape})
+    channel = f"user:{principal.id}" if activity.awaiting_media else None
+    await _emit_activity(session, "activity.created", shape, channel)
     return shape
 
 
@@ -230,7 +246,7 @@ async def announce_ready_activity(session: AsyncSession, services: object, activ
     author = await session.get(User, activity.created_by) if activity.created_by else None
     media = await _media(session, ActivityMedia.activity_id, ActivityMedia.media_id, [activity.id])
     shape = activity_shape(activity, author, media.get(activity.id, []))
-    emit(session, f"class:{activity.class_id}", "activity.created", {"activity": shape})
+    await _emit_activity(session, "activity.created", shape)
 
 
 async def announce_ready_submission(session: AsyncSession, services: object, submission_id: int) -> None:
@@ -267,7 +283,7 @@ async def update_activity(
     authors = await _users(session, {activity.created_by} if activity.created_by else set())
     media = await _media(session, ActivityMedia.activity_id, ActivityMedia.media_id, [activity.id])
     shape = activity_shape(activity, authors.get(activity.created_by or 0), media.get(activity.id, []))
-    emit(session, f"class:{activity.class_id}", "activity.updated", {"activity": shape})
+    await _emit_activity(session, "activity.updated", shape)
     return shape
 
 

@@ -43,6 +43,7 @@ from server.media.processing import any_processing
 from server.timeutil import iso
 from server.translation import view as translation_view
 from server.translation.cache import forget as forget_translations
+from server.translation.cache import forget_reports
 
 MAX_TEXT = 5000
 MAX_TAGS = 60
@@ -407,6 +408,7 @@ async def update_post(
     await session.flush()
     if text != previous_text:
         await forget_translations(session, previous_text, post.lang)
+        await forget_reports(session, "post", [post.id])
     keys = await drop_unlinked(session, removed)
     audit.record(session, principal.school_id, principal.id, "post.edited", "post", post.id, fields=changed)
     if post.awaiting_media:
@@ -443,6 +445,7 @@ async def delete_post(session: AsyncSession, principal: Principal, post: Post) -
     await session.delete(post)
     await session.flush()
     await forget_translations(session, post.text, post.lang)
+    await forget_reports(session, "post", [post.id])
     return await drop_unlinked(session, media_ids)
 
 
@@ -499,5 +502,6 @@ async def announce_after_erasure(session: AsyncSession, post_ids: Iterable[int])
             await _emit_post(session, "post.updated", post)
             continue
         emit(session, channels_of(post)[0], "post.deleted", {"post_id": post.id})
+        await forget_reports(session, "post", [post.id])
         await session.delete(post)
     await session.flush()

@@ -117,6 +117,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/healthz"): Spec(actor="none"),
     ("GET", "/readyz"): Spec(actor="none"),
     ("GET", "/metrics"): Spec(actor="none"),
+    ("GET", "/api/openapi.json"): Spec(actor="none"),
+    ("GET", "/api/docs"): Spec(actor="none"),
+    ("GET", "/api/docs/{name}"): Spec(actor="none"),
     ("GET", "/api/languages"): Spec(),
     ("POST", "/api/auth/login"): Spec(
         actor="none",

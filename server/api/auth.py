@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from server import accounts
 from server.access import children_of, names_for_classes, own_student
-from server.api import shapes
+from server.api import replies, shapes
 from server.api.http import (
     Body,
     LanguageCode,
@@ -25,6 +25,7 @@ from server.api.http import (
     session_cookie_name,
     text,
 )
+from server.api.openapi import describe
 from server.auth import throttle
 from server.auth.principal import start_session
 from server.auth.throttle import Budget, budget_key
@@ -114,6 +115,7 @@ def _wrong_credentials(error: ApiError) -> bool:
     return error.status == 401
 
 
+@describe(responses={200: replies.SignedIn})
 async def login(request: Request) -> Response:
     body = await parse(request, LoginBody)
     services = services_of(request)
@@ -130,6 +132,7 @@ async def login(request: Request) -> Response:
     return await _signed_in(request, user)
 
 
+@describe(responses={200: replies.SignedIn})
 async def pupil_login(request: Request) -> Response:
     body = await parse(request, PupilLoginBody)
     services = services_of(request)
@@ -159,12 +162,14 @@ async def logout(request: Request) -> Response:
     return response
 
 
+@describe(responses={200: replies.Me})
 async def get_me(request: Request) -> Response:
     principal = await authenticate(request, allow_unaccepted=True)
     token = principal.token if principal.via == "cookie" else None
     return ok(await me_shape(services_of(request), principal.user, token))
 
 
+@describe(responses={200: replies.Me})
 async def patch_me(request: Request) -> Response:
     principal = await authenticate(request)
     body = await parse(request, MeBody)

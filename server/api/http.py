@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -48,6 +49,19 @@ LanguageCode = Annotated[str, StringConstraints(min_length=2, max_length=16)]
 """A language code; whether the server knows it is checked by ``server.languages``."""
 Password = Annotated[str, StringConstraints(max_length=256)]
 """A password as typed; the length rules are checked (with a clear message) by ``server.accounts``."""
+
+
+def _in_utc_range(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Time is outside the years 1 to 9999 in UTC.") from None
+    return value
+
+
+InUtcRange = AfterValidator(_in_utc_range)
+"""For a datetime field stored as UTC: refuse an instant UTC cannot hold (``9999-12-31T23:00:00-14:00``)."""
 
 
 def text(max_length: int, min_length: int = 1) -> Any:
@@ -113,6 +127,10 @@ async def parse(request: Request, model: type[M]) -> M:
         raise ApiError(
             422, "validation_error", "Text may not contain NUL characters.", {"fields": {"body": "nul"}}
         )
+    if _too_big(data):  # the database cannot bind it, and error details could not echo it
+        raise ApiError(
+            422, "validation_error", "Numbers must fit in 64 bits.", {"fields": {"body": "out_of_range"}}
+        )
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -148,6 +166,19 @@ def _has_nul(value: Any) -> bool:
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_has_nul(v) for v in value)
+    return False
+
+
+def _too_big(value: Any) -> bool:
+    """A number outside the signed 64-bit range anywhere in a parsed body (orjson gives those as floats)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return any(_too_big(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_big(v) for v in value)
     return False
 
 

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from server import media as media_domain
 from server.api.http import authenticate, limit, ok, path_id, services_of
+from server.api.openapi import describe
 from server.db.models import Media
 from server.errors import bad_request, not_found
 from server.media import files, processing, quota, recordings
@@ -36,6 +37,23 @@ UPLOADS_PER_MINUTE = 60
 CACHE_SECONDS = 24 * 3600
 
 
+@describe(
+    summary="Upload a photo (JPEG, PNG, WebP) or a PDF",
+    request={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "contentMediaType": "application/octet-stream"}
+                    },
+                }
+            }
+        },
+    },
+)
 async def upload(request: Request) -> Response:
     principal = await authenticate(request)
     await limit(request, "upload", str(principal.id), UPLOADS_PER_MINUTE)
@@ -110,6 +128,11 @@ def _chunks(storage: Storage, name: str) -> Iterator[bytes]:
             yield chunk
 
 
+@describe(
+    summary="Download a file you may see (needs its key `k` from the URL)",
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}}},
+    query={"size": {"enum": ["original", "display"]}},
+)
 async def download(request: Request) -> Response:
     principal = await authenticate(request)
     media_id = path_id(request)

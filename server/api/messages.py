@@ -7,6 +7,8 @@ shape. Pupils are refused first, before their body is read (P5).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +32,7 @@ class ConversationBody(BaseModel):
 
 class MessageBody(BaseModel):
     text: str = Field(default="", max_length=5000)
-    media_ids: list[int] = Field(default_factory=list, max_length=10)
+    media_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(default_factory=list, max_length=10)
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("text")

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import metrics
+from server.api import openapi
 from server.api.http import authenticate, ok, services_of
 from server.errors import ApiError, not_found
 from server.languages import KNOWN, describe
@@ -22,6 +23,7 @@ async def healthz(request: Request) -> Response:
     return ok({"status": "ok"})
 
 
+@openapi.describe(responses={503: {"$ref": "#/components/responses/Unavailable"}})
 async def readyz(request: Request) -> Response:
     """Ready when the database and every registered part (the broker, …) answer within 2 s."""
     services = services_of(request)
@@ -69,6 +71,7 @@ def metrics_allowed(headers: Mapping[str, str], token: str) -> bool:
     return not any(name in headers for name in FORWARDING_HEADERS)
 
 
+@openapi.describe(responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics_text(request: Request) -> Response:
     """Prometheus exposition of this process's series, for direct scrapers or the token's holders."""
     if not metrics_allowed(request.headers, services_of(request).settings.metrics_token):

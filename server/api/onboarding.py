@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from server import onboarding, school
 from server.access import get_student, names_for_classes
-from server.api import shapes
+from server.api import replies, shapes
 from server.api.auth import _signed_in, me_shape
 from server.api.http import (
     Body,
@@ -28,6 +28,7 @@ from server.api.http import (
     services_of,
     text,
 )
+from server.api.openapi import describe
 from server.auth import throttle
 from server.auth.principal import require_role
 from server.auth.throttle import Budget, budget_key
@@ -103,6 +104,7 @@ async def create_invite(request: Request) -> Response:
     )
 
 
+@describe(responses={201: replies.SignedIn})
 async def join(request: Request) -> Response:
     services = services_of(request)
     body = await parse(request, JoinBody)
@@ -180,6 +182,7 @@ async def reject_request(request: Request) -> Response:
     return await _decide(request, False)
 
 
+@describe(responses={200: replies.Policy})
 async def get_policy(request: Request) -> Response:
     principal = await authenticate(request, allow_unaccepted=True)
     async with services_of(request).read() as session:

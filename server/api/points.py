@@ -5,6 +5,7 @@ the admin side of ``/api/skills`` (``GET /api/skills`` lives with the school rou
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
@@ -13,7 +14,9 @@ from starlette.routing import Route
 
 from server import points, skills
 from server.access import get_class, get_student
+from server.api import replies
 from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
+from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.errors import bad_request
 
@@ -22,7 +25,7 @@ DbId = Field(ge=1, le=2**62)
 
 class AwardBody(BaseModel):
     skill_id: int = DbId
-    student_ids: list[int] | None = Field(default=None, max_length=points.MAX_PUPILS)
+    student_ids: list[Annotated[int, DbId]] | None = Field(default=None, max_length=points.MAX_PUPILS)
     class_id: int | None = Field(default=None, ge=1, le=2**62)
     points: int | None = Field(default=None, ge=-1000, le=1000)
     note: str = Field(default="", max_length=2000)
@@ -40,16 +43,27 @@ class SkillPatch(BaseModel):
     points: int | None = Field(default=None, ge=-1000, le=1000)
 
 
+# Days far from year 1 and 9999, so the school-time midnights and week starts around them exist.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+PERIOD = {
+    name: {"format": "date", "examples": ["2026-03-02"], "allowEmptyValue": True} for name in ("from", "to")
+}
+
+
 def _day(request: Request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise bad_request(f"'{name}' must be a date like 2026-03-04.", field=name) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise bad_request(f"'{name}' must be between {FIRST_DAY} and {LAST_DAY}.", field=name)
+    return day
 
 
+@describe(creates="")  # the reply holds a list of awards, not one id
 async def award(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "staff")
@@ -83,6 +97,7 @@ async def undo(request: Request) -> Response:
     return ok({"removed": shape, "total": total})
 
 
+@describe(query=PERIOD)
 async def student_points(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
@@ -97,6 +112,7 @@ async def student_points(request: Request) -> Response:
     return ok(reply)
 
 
+@describe(query=PERIOD)
 async def class_points(request: Request) -> Response:
     principal = await authenticate(request)
     async with services_of(request).read() as session:
@@ -108,6 +124,7 @@ async def class_points(request: Request) -> Response:
     return ok(reply)
 
 
+@describe(responses={201: replies.Skill})
 async def create_skill(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
@@ -119,6 +136,7 @@ async def create_skill(request: Request) -> Response:
     return ok(skills.skill_shape(skill), 201)
 
 
+@describe(responses={200: replies.Skill})
 async def patch_skill(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
@@ -130,6 +148,7 @@ async def patch_skill(request: Request) -> Response:
     return ok(skills.skill_shape(skill))
 
 
+@describe(responses={200: replies.Deleted})
 async def delete_skill(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")

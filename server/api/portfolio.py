@@ -14,6 +14,7 @@ from server import avatars
 from server import portfolio as domain
 from server.access import get_class, get_student, own_student
 from server.api.http import (
+    InUtcRange,
     JSONResponse,
     authenticate,
     changes_of,
@@ -25,10 +26,11 @@ from server.api.http import (
     query_int,
     services_of,
 )
+from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
 from server.media import discard_files
-from server.translation.view import translated_comments
+from server.translation.view import translated_activities, translated_comments
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 
@@ -60,14 +62,14 @@ SUBMISSIONS_PER_10_MINUTES = 30
 class ActivityBody(BaseModel):
     title: Title
     instructions: LongText = ""
-    due_at: AwareDatetime | None = None
+    due_at: Annotated[AwareDatetime, InUtcRange] | None = None
     media_ids: MediaIds = []
 
 
 class ActivityPatch(BaseModel):
     title: Title | None = None
     instructions: LongText | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Annotated[AwareDatetime, InUtcRange] | None = None
 
 
 class SubmissionBody(BaseModel):
@@ -105,9 +107,11 @@ async def list_activities(request: Request) -> Response:
         school_class = await get_class(session, principal, path_id(request))
         found = await domain.list_activities(session, school_class, before, count, principal.id)
         items = await domain.shape_activities(session, principal, found)
+        items = await translated_activities(session, items, principal.user.language)
     return ok(_page(items, found[-1].id if len(found) == count else None))
 
 
+@describe(creates="/api/activities/{id}")
 async def create_activity(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "staff")
@@ -125,6 +129,7 @@ async def create_activity(request: Request) -> Response:
             media_ids=body.media_ids,
             now=services.clock(),
         )
+        [shape] = await translated_activities(session, [shape], principal.user.language)
     return ok(shape, 201)
 
 
@@ -133,6 +138,7 @@ async def get_activity(request: Request) -> Response:
     async with services_of(request).read() as session:
         found = await domain.get_activity(session, principal, path_id(request))
         [shape] = await domain.shape_activities(session, principal, [found])
+        [shape] = await translated_activities(session, [shape], principal.user.language)
     return ok(shape)
 
 
@@ -144,6 +150,7 @@ async def patch_activity(request: Request) -> Response:
     async with services_of(request).transaction() as session:
         found = await domain.get_activity(session, principal, path_id(request))
         shape = await domain.update_activity(session, principal, found, changes)
+        [shape] = await translated_activities(session, [shape], principal.user.language)
     return ok(shape)
 
 
@@ -158,6 +165,7 @@ async def delete_activity(request: Request) -> Response:
     return ok({"deleted": True})
 
 
+@describe(creates="/api/submissions/{id}")
 async def submit(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "student")
@@ -246,6 +254,7 @@ async def my_submissions(request: Request) -> Response:
     return ok(_page(items, next_before))
 
 
+@describe(responses={304: {"description": "Not modified (ETag matched)"}})
 async def avatar_parts(request: Request) -> Response:
     """The static parts catalogue, privately cacheable for a day and revalidated by ETag."""
     await authenticate(request)

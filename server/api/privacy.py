@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from server import audit
 from server.api.http import Body, authenticate, limit, ok, page_params, parse, query_int, services_of
+from server.api.openapi import describe
 from server.auth.passwords import verify_password
 from server.auth.principal import require_role
 from server.db.models import AuditEntry, User
@@ -29,6 +30,18 @@ def _filename(user_id: int, suffix: str) -> str:
     return f'attachment; filename="homeroom-export-{user_id}.{suffix}"'
 
 
+@describe(
+    summary="Everything the server holds about the user, as JSON or a zip",
+    query={"format": {"enum": ["json", "zip"]}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/zip": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
 async def export_me(request: Request) -> Response:
     principal = await authenticate(request)
     services = services_of(request)
@@ -85,6 +98,10 @@ def _when(request: Request, name: str) -> datetime | None:
         raise bad_request(f"'{name}' must be an ISO 8601 date-time.", field=name) from None
     if value.tzinfo is None:
         raise bad_request(f"'{name}' must carry a time zone.", field=name)
+    try:
+        value.astimezone(UTC)  # compared with the UTC times stored
+    except OverflowError:
+        raise bad_request(f"'{name}' is outside the years 1 to 9999 in UTC.", field=name) from None
     return value
 
 
@@ -100,6 +117,7 @@ def _shape(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+@describe(query={name: {"format": "date-time", "allowEmptyValue": True} for name in ("from", "to")})
 async def list_audit(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")

@@ -21,11 +21,12 @@ from server.access import (
     sees_pupil_codes,
     visible_class_ids,
 )
-from server.api import shapes
+from server.api import replies, shapes
 from server.api.http import (
     Body,
     EmailAddress,
     Id,
+    InUtcRange,
     LanguageCode,
     Password,
     authenticate,
@@ -36,6 +37,7 @@ from server.api.http import (
     services_of,
     text,
 )
+from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Skill
 from server.errors import validation_error
@@ -78,7 +80,7 @@ class StudentPatch(Body):
     photo_consent: bool | None = None
     la_care: bool | None = None
     class_id: Id | None = None
-    left_at: datetime | None = None
+    left_at: Annotated[datetime, InUtcRange] | None = None
 
 
 class StaffBody(Body):
@@ -184,6 +186,7 @@ async def list_students(request: Request) -> Response:
     return ok({"items": [shapes.student(p, names[p.id], full=True, staff=True, code=code) for p in pupils]})
 
 
+@describe(creates="/api/students/{id}")
 async def create_student(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
@@ -310,6 +313,7 @@ async def patch_staff(request: Request) -> Response:
     return ok(shapes.staff_member(user, classes))
 
 
+@describe(responses={200: replies.SkillList})
 async def list_skills(request: Request) -> Response:
     principal = await authenticate(request)
     async with services_of(request).read() as session:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
@@ -13,25 +13,28 @@ from starlette.routing import Route
 
 from server import feed, likes, stories
 from server.access import get_class
-from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
+from server.api import replies
+from server.api.http import MAX_ID, authenticate, ok, page_params, parse, path_id, services_of
+from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Post
 from server.media import discard_files
 
 Ids = Field(default_factory=list, max_length=100)
 OptionalIds = Field(default=None, max_length=100)
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class PostBody(BaseModel):
     text: str = Field(default="", max_length=20_000)
-    media_ids: list[int] = Ids
-    student_ids: list[int] = Ids
+    media_ids: list[RowId] = Ids
+    student_ids: list[RowId] = Ids
 
 
 class PostPatch(BaseModel):
     text: str | None = Field(default=None, max_length=20_000)
-    media_ids: list[int] | None = OptionalIds
-    student_ids: list[int] | None = OptionalIds
+    media_ids: list[RowId] | None = OptionalIds
+    student_ids: list[RowId] | None = OptionalIds
 
 
 def _page(items: list[dict[str, Any]], posts: list[Post], limit: int) -> dict[str, Any]:
@@ -60,14 +63,17 @@ async def _create_post(request: Request, *, in_class: bool) -> Response:
     return ok(shape, 201)
 
 
+@describe(responses={201: replies.Post}, creates="/api/posts/{id}")
 async def create_class_post(request: Request) -> Response:
     return await _create_post(request, in_class=True)
 
 
+@describe(responses={201: replies.Post}, creates="/api/posts/{id}")
 async def create_school_post(request: Request) -> Response:
     return await _create_post(request, in_class=False)
 
 
+@describe(responses={200: replies.PostPage})
 async def list_class_posts(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
@@ -78,6 +84,7 @@ async def list_class_posts(request: Request) -> Response:
     return ok(_page(items, posts, limit))
 
 
+@describe(responses={200: replies.PostPage})
 async def list_school_posts(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
@@ -87,6 +94,7 @@ async def list_school_posts(request: Request) -> Response:
     return ok(_page(items, posts, limit))
 
 
+@describe(responses={200: replies.PostPage})
 async def get_feed(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
@@ -96,6 +104,7 @@ async def get_feed(request: Request) -> Response:
     return ok(_page(items, posts, limit))
 
 
+@describe(responses={200: replies.Post})
 async def get_post(request: Request) -> Response:
     principal = await authenticate(request)
     async with services_of(request).read() as session:
@@ -104,6 +113,7 @@ async def get_post(request: Request) -> Response:
     return ok(shape)
 
 
+@describe(responses={200: replies.Post})
 async def patch_post(request: Request) -> Response:
     principal = await authenticate(request)
     body = await parse(request, PostPatch)
@@ -118,6 +128,7 @@ async def patch_post(request: Request) -> Response:
     return ok(shape)
 
 
+@describe(responses={200: replies.Deleted})
 async def delete_post(request: Request) -> Response:
     principal = await authenticate(request)
     services = services_of(request)
@@ -137,10 +148,12 @@ async def _set_like(request: Request, liked: bool) -> Response:
     return ok({"like_count": count, "liked": liked})
 
 
+@describe(responses={200: replies.Like})
 async def like_post(request: Request) -> Response:
     return await _set_like(request, True)
 
 
+@describe(responses={200: replies.Like})
 async def unlike_post(request: Request) -> Response:
     return await _set_like(request, False)
 

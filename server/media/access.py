@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server.access import children_ids, shown_in_photos, visible_class_ids
 from server.auth.principal import Principal
@@ -42,8 +43,11 @@ from server.db.models import (
     SubmissionMedia,
 )
 from server.errors import not_found
+from server.messaging.conversations import visible_clause
 
 CHUNK = 500  # ids per IN (...) list
+# Any message of the conversation, as the one reported (the file's own message is ``Message``).
+ReportedMessage = aliased(Message)
 
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
@@ -99,9 +103,23 @@ async def _via_posts(session: AsyncSession, principal: Principal, media_ids: lis
 
 
 async def _via_messages(session: AsyncSession, principal: Principal, media_ids: list[int]) -> set[int]:
-    member = (Conversation.guardian_id == principal.id) | (Conversation.staff_id == principal.id)
+    """Files of messages the user may read, by the messaging rules themselves.
+
+    The guardian sees every message of their conversations; the member of staff only
+    those :func:`~server.messaging.conversations.visible_clause` shows them (not one held
+    in quiet hours until it is released); an admin the messages of a conversation in which
+    something was reported (P9, P19); pupils no message at all (P5).
+    """
+    if principal.role == "student":
+        return set()
+    reported = exists().where(
+        Report.message_id == ReportedMessage.id, ReportedMessage.conversation_id == Conversation.id
+    )
+    member = (Conversation.guardian_id == principal.id) | (
+        (Conversation.staff_id == principal.id) & visible_clause(False, principal.id)
+    )
     if principal.is_admin:
-        member = member | exists().where(Report.message_id == Message.id)
+        member = member | reported
     rows = await session.scalars(
         select(MessageMedia.media_id)
         .join(Message, Message.id == MessageMedia.message_id)

@@ -432,30 +432,3 @@ async def mark_read(
         }
 
     return await write(services, work)
-
-
-async def may_see_message_media(session: AsyncSession, principal: Principal, media_id: int) -> bool:
-    """True when the media is attached to a message the user may read (for ``GET /api/media``)."""
-    if principal.role not in STAFF_ROLES and principal.role != "parent":
-        return False
-    rows = await session.execute(
-        select(Conversation, Message)
-        .join(Message, Message.conversation_id == Conversation.id)
-        .join(MessageMedia, MessageMedia.message_id == Message.id)
-        .where(MessageMedia.media_id == media_id, Conversation.school_id == principal.school_id)
-    )
-    for conv, message in rows.all():
-        if principal.id == conv.guardian_id:
-            return True
-        if principal.id == conv.staff_id and (
-            not message.system
-            and (
-                message.delivery == LIVE
-                or message.released_at is not None
-                or message.sender_id == principal.id
-            )
-        ):
-            return True
-        if principal.is_admin and await is_reported(session, conv.id):
-            return True
-    return False

@@ -10,6 +10,9 @@ post and message it is on, and from storage; open pages get ``post.updated`` (or
 tag and stays, unless the pupil could not be shown in photos (P12), since it was withheld
 because of them and would otherwise come back into view.
 
+Readers' reports of bad translations keep copies of both texts: they go with the message
+they report, and with the reader who made them.
+
 The audit log keeps one entry per erasure (``student.erased`` / ``user.erased``) with the
 numeric id of what went and no names; every other entry about the erased person goes.
 """
@@ -55,7 +58,7 @@ from server.db.models import (
 from server.media.storage import LocalStorage
 from server.media.uploads import LINK_TABLES, drop_unlinked, drop_uploads_of, storage_of
 from server.services import Services
-from server.translation.cache import content_hash
+from server.translation.cache import content_hash, forget_reports, forget_reports_by
 
 log = logging.getLogger("homeroom.privacy")
 ORPHAN_GRACE_SECONDS = 3600.0
@@ -213,6 +216,7 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
             (await session.scalars(select(Report.id).where(Report.message_id.in_(message_ids)))).all()
         )
         await session.execute(delete(Report).where(Report.message_id.in_(message_ids)))
+        await forget_reports(session, "message", message_ids)
         await session.execute(delete(Message).where(Message.id.in_(message_ids)))
     if conversation_ids:
         await session.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
@@ -251,6 +255,7 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
     await session.execute(delete(Session).where(Session.user_id == uid))
     await session.execute(delete(PolicyAcceptance).where(PolicyAcceptance.user_id == uid))
     await session.execute(delete(Like).where(Like.user_id == uid))
+    await forget_reports_by(session, uid)
     await session.execute(delete(Student).where(Student.id == sid))
     await session.execute(delete(User).where(User.id == uid))
     session.expunge(student)
@@ -287,6 +292,8 @@ async def erase_account(session: AsyncSession, user: User) -> list[str]:
     uid, school_id = user.id, user.school_id
     sent = (await session.execute(select(Message.id, Message.text).where(Message.sender_id == uid))).all()
     await _forget_texts(session, [row.text for row in sent])
+    await forget_reports(session, "message", [row.id for row in sent])
+    await forget_reports_by(session, uid)
     if sent:
         await session.execute(
             update(Message)

@@ -44,6 +44,7 @@ from server.db.models import (
     Submission,
     SubmissionMedia,
     Translation,
+    TranslationReport,
     User,
 )
 from server.media.access import viewable_media_ids
@@ -247,6 +248,28 @@ async def stream_export(services: Services, viewer: Principal) -> AsyncIterator[
             await session.execute(select(Like.post_id, Like.created_at).where(Like.user_id == user_id))
         ).all()
         yield b',"likes":' + _dump([{"post_id": p, "created_at": c} for p, c in likes])
+
+        reported = (
+            await session.scalars(
+                select(TranslationReport)
+                .where(TranslationReport.reporter_id == user_id)
+                .order_by(TranslationReport.id)
+            )
+        ).all()
+        yield b',"translation_reports":' + _dump(
+            [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "item_id": r.item_id,
+                    "original": {"text": r.original_text, "lang": r.source},
+                    "translation": {"text": r.translated_text, "lang": r.lang, "engine": r.engine},
+                    "reason": r.reason,
+                    "created_at": r.created_at,
+                }
+                for r in reported
+            ]
+        )
 
         conversations = (
             await session.scalars(

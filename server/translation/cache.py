@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Message, Post, Translation
+from server.db.models import Message, Post, Translation, TranslationReport
 
 T = TypeVar("T")
 CacheKey = tuple[str, str, str]
@@ -128,6 +128,27 @@ async def forget(session: AsyncSession, text: str, source: str) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget_reports(session: AsyncSession, kind: str, item_ids: Iterable[int]) -> None:
+    """Drop readers' reports of these posts or messages: they keep copies of both texts (P18).
+
+    Call it when the post or message goes, when its text is blanked or replaced (the
+    reported translation is forgotten then too).
+    """
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        await session.execute(
+            delete(TranslationReport).where(
+                TranslationReport.kind == kind, TranslationReport.item_id.in_(chunk)
+            )
+        )
+
+
+async def forget_reports_by(session: AsyncSession, user_id: int) -> None:
+    """Drop the reports a user made; they go with the user's account (P18)."""
+    await session.execute(delete(TranslationReport).where(TranslationReport.reporter_id == user_id))
 
 
 class Coalescer:

@@ -8,8 +8,13 @@ then emits ``post.translated`` (or ``message.translated``) to the readers of tha
 language only. Office routing borrows the same cached path
 (:meth:`Pipeline.translate_for_routing`).
 
+Teachers' comments on portfolio items go to the pupil's family (``portfolio.translated``);
+an activity's title and instructions, written in their author's language, go to the
+class's readers (``activity.translated`` on ``class:{id}``, one event per field).
+
 The pipeline learns about commits by watching the events they emit (``post.created``,
-``post.updated``, ``message.created``), so the domain modules only emit their events.
+``post.updated``, ``message.created``, ``portfolio.approved``/``returned``,
+``activity.created``/``updated``), so the domain modules only emit their events.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import metrics
 from server.db.models import (
+    Activity,
     Conversation,
     GuardianLink,
     Message,
@@ -49,6 +55,7 @@ from server.translation.registry import Registry
 log = logging.getLogger("homeroom.translation")
 
 STAFF_ROLES = ("admin", "teacher", "office")
+KINDS = ("post", "message", "comment", "activity")
 JOB_ATTEMPTS = 3
 # At start-up the newest this many posts and messages are checked for translations still missing.
 CATCH_UP_ITEMS = 1000
@@ -72,22 +79,34 @@ def needed_languages(languages: Iterable[str | None], source: str) -> set[str]:
     return {code for code in languages if code and code != source}
 
 
+async def class_audience_languages(session: AsyncSession, school_id: int, class_id: int) -> set[str]:
+    """Preferred languages of a class's readers: its pupils, their families and the school's staff."""
+    families = (
+        select(User.language)
+        .join(GuardianLink, GuardianLink.guardian_id == User.id)
+        .join(Student, Student.id == GuardianLink.student_id)
+        .where(Student.class_id == class_id, Student.left_at.is_(None))
+    )
+    pupils = (
+        select(User.language)
+        .join(Student, Student.user_id == User.id)
+        .where(Student.class_id == class_id, Student.left_at.is_(None))
+    )
+    staff = select(User.language).where(User.school_id == school_id, User.role.in_(STAFF_ROLES))
+    return set((await session.scalars(families.union(pupils, staff))).all())
+
+
+async def activity_language(session: AsyncSession, activity: Activity) -> str:
+    """The language an activity was written in: its author's preferred language."""
+    if activity.created_by is None:
+        return "en"
+    return await session.scalar(select(User.language).where(User.id == activity.created_by)) or "en"
+
+
 async def post_audience_languages(session: AsyncSession, post: Post) -> set[str]:
     """Preferred languages of everyone who reads a post: its class's families and pupils, or the school."""
     if post.scope == "class" and post.class_id is not None:
-        families = (
-            select(User.language)
-            .join(GuardianLink, GuardianLink.guardian_id == User.id)
-            .join(Student, Student.id == GuardianLink.student_id)
-            .where(Student.class_id == post.class_id, Student.left_at.is_(None))
-        )
-        pupils = (
-            select(User.language)
-            .join(Student, Student.user_id == User.id)
-            .where(Student.class_id == post.class_id, Student.left_at.is_(None))
-        )
-        staff = select(User.language).where(User.school_id == post.school_id, User.role.in_(STAFF_ROLES))
-        query = families.union(pupils, staff)
+        return await class_audience_languages(session, post.school_id, post.class_id)
     else:
         query = select(User.language).where(User.school_id == post.school_id).distinct()
     rows = await session.scalars(query)
@@ -172,6 +191,8 @@ async def item_school(session: AsyncSession, kind: str, item_id: int) -> int | N
         return await session.scalar(select(Post.school_id).where(Post.id == item_id))
     if kind == "comment":
         return await session.scalar(select(Submission.school_id).where(Submission.id == item_id))
+    if kind == "activity":
+        return await session.scalar(select(Activity.school_id).where(Activity.id == item_id))
     return await session.scalar(
         select(Conversation.school_id)
         .join(Message, Message.conversation_id == Conversation.id)
@@ -214,7 +235,7 @@ class Pipeline:
         self, kind: str, item_id: int, text: str, source: str, languages: set[str]
     ) -> int:
         """Queue one job per language that needs one and some engine serves; return how many."""
-        if kind not in ("post", "message", "comment"):
+        if kind not in KINDS:
             raise ValueError(f"unknown item kind {kind!r}")
         if not text.strip():
             return 0
@@ -268,6 +289,20 @@ class Pipeline:
             text = submission.comment
         return await self.request_translations("comment", submission_id, text, source, languages)
 
+    async def request_for_activity(self, activity_id: int) -> int:
+        """Queue the jobs an activity's title and instructions need (its class's readers)."""
+        async with self.services.read() as session:
+            activity = await session.get(Activity, activity_id)
+            if activity is None:
+                return 0
+            languages = await class_audience_languages(session, activity.school_id, activity.class_id)
+            source = await activity_language(session, activity)
+            texts = (activity.title, activity.instructions)
+        queued = 0
+        for text in texts:
+            queued += await self.request_translations("activity", activity_id, text, source, languages)
+        return queued
+
     def observe(self, rows: list[OutboxEvent]) -> None:
         """Plan jobs for the posts and messages in just-committed events, off the request path."""
         wanted: dict[tuple[str, int], None] = {}
@@ -283,6 +318,12 @@ class Pipeline:
                 item_id = data["item"].get("id")
                 if isinstance(item_id, int) and data["item"].get("comment"):
                     wanted[("comment", item_id)] = None
+            elif row.type in ("activity.created", "activity.updated") and isinstance(
+                data.get("activity"), dict
+            ):
+                item_id = data["activity"].get("id")
+                if isinstance(item_id, int):
+                    wanted[("activity", item_id)] = None
             elif row.type == "message.created" and isinstance(data.get("message"), dict):
                 item_id = data["message"].get("id")
                 if isinstance(item_id, int) and not data["message"].get("system"):
@@ -340,6 +381,18 @@ class Pipeline:
                 languages = await comment_readers(session, submission)
                 source = await comment_language(session, submission)
                 wanted.append(("comment", submission.id, submission.comment, source, languages))
+            activities = (
+                await session.scalars(select(Activity).order_by(Activity.id.desc()).limit(limit))
+            ).all()
+            classes: dict[int, set[str]] = {}
+            for activity in activities:
+                if activity.class_id not in classes:
+                    classes[activity.class_id] = await class_audience_languages(
+                        session, activity.school_id, activity.class_id
+                    )
+                source = await activity_language(session, activity)
+                for text in (activity.instructions, activity.title):  # reversed below: title first
+                    wanted.append(("activity", activity.id, text, source, classes[activity.class_id]))
             by_target: dict[str, list[tuple[str, str]]] = {}
             for _, _, text, source, languages in wanted:
                 for target in needed_languages(languages, source):
@@ -378,6 +431,8 @@ class Pipeline:
                 await self.request_for_post(item_id)
             elif kind == "comment":
                 await self.request_for_comment(item_id)
+            elif kind == "activity":
+                await self.request_for_activity(item_id)
             else:
                 await self.request_for_message(item_id)
         except Exception:
@@ -524,6 +579,8 @@ class Pipeline:
                 await self._deliver_post(session, job, result)
             elif job.kind == "comment":
                 await self._deliver_comment(session, job, result)
+            elif job.kind == "activity":
+                await self._deliver_activity(session, job, result)
             else:
                 await self._deliver_message(session, job, result)
 
@@ -544,6 +601,28 @@ class Pipeline:
                 "audience": {"language": job.target},
             },
         )
+
+    async def _deliver_activity(self, session: AsyncSession, job: Job, result: Result) -> None:
+        activity = await session.get(Activity, job.item_id)
+        if activity is None or job.source != await activity_language(session, activity):
+            return  # deleted since, or its author now writes in another language
+        for field in ("title", "instructions"):
+            if getattr(activity, field) != job.text:
+                continue  # edited since: the edit has its own jobs
+            emit(
+                session,
+                f"class:{activity.class_id}",
+                "activity.translated",
+                {
+                    "activity_id": activity.id,
+                    "class_id": activity.class_id,
+                    "field": field,
+                    "lang": job.target,
+                    "text": result.text,
+                    "engine": result.engine,
+                    "audience": {"language": job.target},
+                },
+            )
 
     async def _deliver_post(self, session: AsyncSession, job: Job, result: Result) -> None:
         post = await session.get(Post, job.item_id)

@@ -39,7 +39,7 @@ Handler = Callable[["Job"], Awaitable[None]]
 class Job:
     """Translate one item's text into one language, then tell that language's readers."""
 
-    kind: str  # "post" or "message"
+    kind: str  # "post", "message", "comment" or "activity"
     item_id: int
     text: str
     source: str

@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.translation import cache
 from server.translation.registry import Registry, current_registry
 
-RENDERED_EVENTS = {"post.created": "post", "post.updated": "post", "message.created": "message"}
+RENDERED_EVENTS = {
+    "post.created": "post",
+    "post.updated": "post",
+    "message.created": "message",
+    "activity.created": "activity",
+    "activity.updated": "activity",
+}
 
 
 class Variant(Protocol):
@@ -156,8 +162,97 @@ async def translated_comments(
     return out
 
 
+ACTIVITY_FIELDS = ("title", "instructions")
+
+
+def activity_view(
+    item: Mapping[str, Any],
+    reader_language: str,
+    found: Mapping[str, str] | None = None,
+    *,
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """An activity as ``reader_language`` reads it: title and instructions translated when ready.
+
+    ``found`` maps a field to its translation into the reader's language; the item's own
+    ``translations`` ({field: {lang: text}}, carried by live events) are used too and left
+    out of the result. ``original`` holds what the teacher wrote ({title, instructions,
+    lang}); ``translation.status`` is ``ready`` once every field with text is translated.
+    A field switches as soon as its translation exists. Rendering a rendered item again
+    starts from its original.
+    """
+    registry = registry if registry is not None else current_registry()
+    view = dict(item)
+    carried = view.pop("translations", None)
+    original = view.get("original")
+    if isinstance(original, Mapping) and "title" in original:
+        texts = {f: str(original.get(f) or "") for f in ACTIVITY_FIELDS}
+        source = str(original.get("lang") or "en")
+    else:
+        texts = {f: str(view.get(f) or "") for f in ACTIVITY_FIELDS}
+        source = str(view.get("lang") or "en")
+    ready = dict(found or {})
+    if isinstance(carried, Mapping):
+        for field in ACTIVITY_FIELDS:
+            by_lang = carried.get(field)
+            if isinstance(by_lang, Mapping) and by_lang.get(reader_language) and field not in ready:
+                ready[field] = str(by_lang[reader_language])
+    wanted = [f for f in ACTIVITY_FIELDS if texts[f].strip()]
+    route = registry.engine_for(source, reader_language) if source != reader_language else None
+    done = bool(wanted) and all(f in ready for f in wanted)
+    status = translation_status(source, reader_language, done, route is not None)
+    view["original"] = {**texts, "lang": source}
+    view.update(texts)
+    view["lang"] = source
+    if status not in ("not_needed", "unavailable"):
+        for field in wanted:
+            if field in ready:
+                view[field] = ready[field]
+        if status == "ready":
+            view["lang"] = reader_language
+    view["translation"] = {"status": status}
+    return view
+
+
+async def translated_activities(
+    session: AsyncSession,
+    items: list[dict[str, Any]],
+    reader_language: str,
+    *,
+    registry: Registry | None = None,
+) -> list[dict[str, Any]]:
+    """Activities (as :func:`server.portfolio.activity_shape` makes them) as one reader reads them."""
+    wanted = [
+        (item[f], item.get("lang") or "en")
+        for item in items
+        for f in ACTIVITY_FIELDS
+        if str(item.get(f) or "")
+    ]
+    hits = await cache.lookup_many(session, wanted, reader_language) if wanted else {}
+    out = []
+    for item in items:
+        source = item.get("lang") or "en"
+        found = {}
+        for field in ACTIVITY_FIELDS:
+            hit = hits.get((item.get(field) or "", source))
+            if hit is not None:
+                found[field] = hit.text
+        out.append(activity_view(item, reader_language, found, registry=registry))
+    return out
+
+
+async def activity_translations(
+    session: AsyncSession, title: str, instructions: str, source: str
+) -> dict[str, Any]:
+    """Every stored translation of an activity's fields, {field: {lang: text}}: what its events carry."""
+    return {
+        field: await cache.languages_of(session, text, source) if text else {}
+        for field, text in (("title", title), ("instructions", instructions))
+    }
+
+
 def make_renderer(registry: Registry | None) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
-    """The live layer's per-variant renderer for post and message events.
+    """The live layer's per-variant renderer for post, message and activity events.
 
     With ``registry=None`` it consults :func:`current_registry` at each rendering.
     """
@@ -169,6 +264,9 @@ def make_renderer(registry: Registry | None) -> Callable[[dict[str, Any], Varian
             item = data.get(key)
             if isinstance(item, Mapping):
                 out[key] = reader_view(item, variant.language, registry=engines)
+        activity = data.get("activity")
+        if isinstance(activity, Mapping):
+            out["activity"] = activity_view(activity, variant.language, registry=engines)
         return out
 
     return render

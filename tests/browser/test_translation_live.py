@@ -145,3 +145,48 @@ def test_a_parents_open_portfolio_switches_the_teachers_comment_to_spanish(brows
     card.get_by_role("button", name="See original").click()
     assert comment in card.locator(".teacher-comment").inner_text()
     assert not_reloaded(page)
+
+
+def test_open_home_learning_pages_switch_a_new_task_to_spanish(browsers, school, server):
+    """A pupil and a head who read Spanish see the teacher's new task switch to Spanish live."""
+    need(f"/api/classes/{school.class_id}/activities", "/ws")
+    leo = pupil(server, school, "Leo")
+    readers = (leo, school.admin)
+    for reader in readers:
+        server.call("PATCH", "/api/me", reader, json={"language": "es"})
+    made: dict[str, object] = {}
+    try:
+        pupil_page = browsers.page(leo, path="/#/learning")
+        head_page = browsers.page(school.admin, size=DESKTOP, path=f"/#/class/{school.class_id}/learning")
+        for page in (pupil_page, head_page):
+            page.wait_for_selector(".activity-list")
+            wait_subscribed(page, f"class:{school.class_id}")
+            mark(page)
+
+        title = f"Read a book with your family {secrets.token_hex(2)}"
+        instructions = "Write three sentences about the story."
+        made = server.call(
+            "POST",
+            f"/api/classes/{school.class_id}/activities",
+            school.teacher,
+            json={"title": title, "instructions": instructions},
+        )
+        for page in (pupil_page, head_page):
+            card = page.locator(f"[data-activity-id='{made['id']}']")
+            card.locator(".activity-title[lang='es']").wait_for()
+            spanish_title = card.locator(".activity-title").inner_text()
+            spanish_text = card.locator(".activity-text").inner_text()
+            assert "libro" in spanish_title.lower() and spanish_title != title
+            assert spanish_text != instructions and card.locator(".activity-text[lang='es']").count() == 1
+            card.get_by_role("button", name="See original").click()
+            assert card.locator(".activity-title").inner_text() == title
+            assert card.locator(".activity-text").inner_text() == instructions
+            card.get_by_role("button", name="See translation").click()
+            assert card.locator(".activity-title").inner_text() == spanish_title
+            assert not_reloaded(page)
+        assert pupil_page.locator(f"[data-activity-id='{made['id']}']").get_by_label("My work").is_visible()
+    finally:
+        if made:
+            server.call("DELETE", f"/api/activities/{made['id']}", school.teacher)
+        for reader in readers:
+            server.call("PATCH", "/api/me", reader, json={"language": "en"})

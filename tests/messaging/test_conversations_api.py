@@ -301,7 +301,7 @@ async def test_staff_attach_their_own_uploads_and_only_members_may_see_them(
 
     from server.auth.principal import Principal
     from server.db.models import Media
-    from server.messaging.conversations import may_see_message_media
+    from server.media.access import can_view_media
 
     async with services.transaction() as session:
         upload = Media(
@@ -330,10 +330,12 @@ async def test_staff_attach_their_own_uploads_and_only_members_may_see_them(
         return Principal(user=actor.user, session_id=0, token="", via="bearer", policy_version=1)  # type: ignore[attr-defined]
 
     async with services.read() as session:
-        assert await may_see_message_media(session, principal(chat.parent), upload.id)
-        assert await may_see_message_media(session, principal(chat.teacher), upload.id)
-        assert not await may_see_message_media(session, principal(world.office), upload.id)
-        assert not await may_see_message_media(session, principal(chat.pupil), upload.id)
+        stored = await session.get(Media, upload.id)
+        assert stored is not None
+        assert await can_view_media(session, principal(chat.parent), stored)
+        assert await can_view_media(session, principal(chat.teacher), stored)
+        assert not await can_view_media(session, principal(world.office), stored)
+        assert not await can_view_media(session, principal(chat.pupil), stored)
 
 
 async def test_starting_the_same_conversation_at_once_creates_one(api: httpx.AsyncClient, chat: Chat) -> None:

@@ -25,8 +25,14 @@ async def test_p6_teacher_sets_an_activity_and_the_class_hears(api: httpx.AsyncC
     assert activity["due_at"] == "2026-03-06T16:00:00+00:00"
     assert activity["created_by"] == {"id": world.teacher.id, "name": "Mrs Patel", "role": "teacher"}
     assert activity["media"] == []
-    events = await events_on(world.services, f"class:{school_class.id}")
-    assert events == [{"type": "activity.created", "data": {"activity": activity}}]
+    assert activity["lang"] == "en" and activity["translation"] == {"status": "not_needed"}
+    [event] = await events_on(world.services, f"class:{school_class.id}")
+    assert event["type"] == "activity.created"
+    # the event carries the activity as written, with its cached translations (none yet);
+    # the live layer renders it for each reader's language
+    sent = dict(event["data"]["activity"])
+    assert sent.pop("translations") == {"title": {}, "instructions": {}}
+    assert sent == {k: v for k, v in activity.items() if k not in ("original", "translation")}
 
 
 async def test_class_members_read_activities_others_get_404(api: httpx.AsyncClient, world: World) -> None:

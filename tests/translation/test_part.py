@@ -66,7 +66,13 @@ async def test_part_registers_renderers_keeps_the_live_sink_and_offers_its_entry
             assert name in services.extras
         assert "es" in await services.extras["translatable_languages"]()
         assert current_registry() is services.extras["translation_registry"]
-        assert set(live.renderers) == {"post.created", "post.updated", "message.created"}
+        assert set(live.renderers) == {
+            "post.created",
+            "post.updated",
+            "message.created",
+            "activity.created",
+            "activity.updated",
+        }
         render = live.renderers["post.created"]
         data = {"post": {"id": 1, "text": "Hello.", "lang": "en", "translations": {}}}
         assert render(data, Variant("es"))["post"]["translation"]["status"] == "pending"

@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import { h, icon, uid, focus } from "./dom.js";
-import { languageName } from "./format.js";
+import { base, dirOf, languageName } from "./format.js";
 import { busy, dialog, errorLine, messageOf, toast } from "./ui.js";
 
 const NOTE_KEY = "homeroom.no-translation-note";
@@ -85,4 +85,59 @@ function reportTranslation(kind, id, lang) {
     }),
   );
   focus(reason);
+}
+
+const ACTIVITY_FIELDS = ["title", "instructions"];
+
+/**
+ * An activity's title, due line and instructions as the reader reads them, with
+ * "See original" when translated. `box.translated(data)` takes an `activity.translated`
+ * event's data and switches that field in place (the rest of the card, a half-written
+ * answer included, is left alone).
+ */
+export function activityBody(initial, me, { heading = "h3", due = null } = {}) {
+  let a = initial;
+  let showOriginal = false;
+  const box = h("div", { class: "activity-body" });
+  const draw = () => {
+    const original = a.original;
+    const translated = a.translation && a.translation.status === "ready" && original && original.lang !== a.lang;
+    const show = translated && showOriginal ? original : a;
+    const lang = show.lang || null;
+    const attrs = (cls) => ({ class: cls, lang, dir: lang ? dirOf(lang) : null });
+    let note = null;
+    if (translated) {
+      const toggle = h("button", { type: "button", class: "link-button see-original", "aria-pressed": showOriginal ? "true" : "false" }, showOriginal ? "See translation" : "See original");
+      toggle.addEventListener("click", () => {
+        showOriginal = !showOriginal;
+        draw();
+        box.querySelector(".see-original")?.focus();
+      });
+      note = h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(original.lang)} · `, toggle);
+    } else if (a.translation && a.translation.status === "pending") {
+      note = h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…");
+    }
+    box.replaceChildren(
+      ...[h(heading, attrs("activity-title"), show.title), due, show.instructions ? h("p", attrs("activity-text"), show.instructions) : null, note].filter(Boolean),
+    );
+  };
+  box.translated = (data) => {
+    if (!data || !ACTIVITY_FIELDS.includes(data.field) || (me && base(data.lang) !== base(me.language))) return;
+    const original = a.original || { title: a.title, instructions: a.instructions, lang: a.lang || "en" };
+    if (original.lang === data.lang) return;
+    const done = new Set(a.translatedFields || ACTIVITY_FIELDS.filter((f) => original[f] && a[f] !== original[f]));
+    done.add(data.field);
+    const ready = ACTIVITY_FIELDS.every((f) => !original[f] || done.has(f));
+    a = {
+      ...a,
+      [data.field]: data.text,
+      original,
+      translatedFields: [...done],
+      lang: ready ? data.lang : original.lang,
+      translation: { status: ready ? "ready" : "pending" },
+    };
+    draw();
+  };
+  draw();
+  return box;
 }

@@ -9,6 +9,7 @@ import { playAward } from "../sound.js";
 import { busy, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { pointsView, portfolioCard } from "./parent.js";
 import { storyList } from "./stories.js";
+import { activityBody } from "../translation.js";
 
 const CATEGORY_LABELS = { body: "Body", eyes: "Eyes", mouth: "Mouth", colour: "Colour", accessory: "Extras" };
 
@@ -328,15 +329,11 @@ export async function learning(ctx) {
     const status = submitted
       ? h("p", { class: `badge badge-${submitted.status}` }, submitted.status === "returned" ? "Returned: have another go" : submitted.status === "approved" ? "Approved" : "Handed in")
       : null;
-    return h(
-      "article",
-      { class: "card activity", "data-activity-id": a.id },
-      h("h2", { class: "activity-title" }, a.title),
-      a.due_at ? h("p", { class: "activity-due" }, icon("clock", "icon-small"), `Due ${date(a.due_at, { weekday: "long", day: "numeric", month: "long" })}`) : null,
-      a.instructions ? h("p", { class: "activity-text" }, a.instructions) : null,
-      status,
-      !submitted || submitted.status === "returned" ? form : null,
-    );
+    const due = a.due_at ? h("p", { class: "activity-due" }, icon("clock", "icon-small"), `Due ${date(a.due_at, { weekday: "long", day: "numeric", month: "long" })}`) : null;
+    const body = activityBody(a, ctx.me, { heading: "h2", due });
+    const card = h("article", { class: "card activity", "data-activity-id": a.id }, body, status, !submitted || submitted.status === "returned" ? form : null);
+    card.translated = body.translated;
+    return card;
   }
 
   function replaceActivity(a, top = false) {
@@ -372,6 +369,7 @@ export async function learning(ctx) {
   ctx.scope.live(`class:${pupil.class_id}`, {
     event(frame) {
       if (frame.type === "activity.created" || frame.type === "activity.updated") replaceActivity(frame.data.activity, true);
+      if (frame.type === "activity.translated") cards.get(frame.data.activity_id)?.translated(frame.data);
       if (frame.type === "activity.deleted") {
         cards.get(frame.data.activity_id)?.remove();
         cards.delete(frame.data.activity_id);

@@ -5,6 +5,7 @@ import * as api from "../api.js";
 import { h, icon, mount, field, focus } from "../dom.js";
 import { date, timeEl } from "../format.js";
 import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { activityBody } from "../translation.js";
 import { board } from "./board.js";
 import { composer, mediaBlock, storyList } from "./stories.js";
 
@@ -210,14 +211,12 @@ export async function schoolStory(ctx) {
 
 // -- home learning ---------------------------------------------------------------------------
 
-function activityCard(a) {
-  return h(
-    "article",
-    { class: "card activity", "data-activity-id": a.id },
-    h("h3", { class: "activity-title" }, a.title),
-    a.due_at ? h("p", { class: "activity-due" }, icon("clock", "icon-small"), `Due ${date(a.due_at, { weekday: "long", day: "numeric", month: "long" })}`) : null,
-    a.instructions ? h("p", { class: "activity-text" }, a.instructions) : null,
-  );
+function activityCard(a, me) {
+  const due = a.due_at ? h("p", { class: "activity-due" }, icon("clock", "icon-small"), `Due ${date(a.due_at, { weekday: "long", day: "numeric", month: "long" })}`) : null;
+  const body = activityBody(a, me, { heading: "h3", due });
+  const card = h("article", { class: "card activity", "data-activity-id": a.id }, body);
+  card.translated = body.translated;
+  return card;
 }
 
 async function learning(ctx, host, cls) {
@@ -235,12 +234,12 @@ async function learning(ctx, host, cls) {
 
   function addActivity(a, top = false) {
     if (known.has(a.id)) {
-      const fresh = activityCard(a);
+      const fresh = activityCard(a, ctx.me);
       known.get(a.id).replaceWith(fresh);
       known.set(a.id, fresh);
       return;
     }
-    const card = activityCard(a);
+    const card = activityCard(a, ctx.me);
     known.set(a.id, card);
     if (top) list.prepend(card);
     else list.append(card);
@@ -346,6 +345,7 @@ async function learning(ctx, host, cls) {
   ctx.scope.live(`class:${cls.id}`, {
     event(frame) {
       if (frame.type === "activity.created" || frame.type === "activity.updated") addActivity(frame.data.activity, true);
+      if (frame.type === "activity.translated") known.get(frame.data.activity_id)?.translated(frame.data);
       if (frame.type === "activity.deleted") {
         known.get(frame.data.activity_id)?.remove();
         known.delete(frame.data.activity_id);

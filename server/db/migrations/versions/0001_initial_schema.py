@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 14:46:54.103685
+Create Date: 2026-12-03 15:21:03.428238
 """
 
 from __future__ import annotations
