@@ -194,7 +194,7 @@ async def get_activity(session: AsyncSession, principal: Principal, activity_id:
 async def _emit_activity(
     session: AsyncSession, event_type: str, shape: dict[str, Any], channel: str | None = None
 ) -> None:
-    """Tell the class (or ``channel``); the event carries the cached translations, so each reader gets their language."""
+    """Tell the class (or ``channel``), with the cached translations so each reader gets their language."""
     translations = await activity_translations(session, shape["title"], shape["instructions"], shape["lang"])
     emit(
         session,
