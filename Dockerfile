@@ -9,8 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOMEROOM_DATA_DIR=/data
 
 # Apertium gives real English<->Spanish/Catalan/Galician translation with no model files.
+# FFmpeg (with ffprobe) probes and transcodes video and audio recordings.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends apertium apertium-eng-spa apertium-eng-cat apertium-en-gl \
+        ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -44,6 +44,7 @@ from server.channels import endpoint as live_endpoint
 from server.db.engine import Database
 from server.errors import ApiError, not_found
 from server.jobs import Job, JobRunner
+from server.media.processing import RecordingPart
 from server.media.sweeper import MediaPart
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
@@ -135,7 +136,7 @@ def create_app(
         Middleware(
             BodyLimit,
             default=settings.max_body_bytes,
-            uploads=settings.max_upload_bytes + 64 * 1024,
+            uploads=max(settings.max_upload_bytes, settings.max_recording_bytes) + 64 * 1024,
             upload_paths=("/api/media",),
             large=(("/api/translation/packages", settings.max_package_bytes + 64 * 1024),),
         ),
@@ -174,6 +175,7 @@ def default_parts(settings: Settings) -> list[Part]:
         LivePart(),
         JobRunner(default_jobs()),
         MediaPart(),
+        RecordingPart(),
         OrphanFilePart(),
         TranslationPart(settings),
         FetchPart(),

@@ -98,6 +98,15 @@ class AvatarPayload(_Payload):
     avatar: dict[str, str]
 
 
+class MediaPayload(_Payload):
+    media: dict[str, Any]
+
+
+class MediaFailedPayload(_Payload):
+    media: dict[str, Any]
+    reason: str
+
+
 class AnyPayload(_Payload):
     pass
 
@@ -131,6 +140,10 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "office.message": MessagePayload,
     "avatar.updated": AvatarPayload,
     "access.changed": AnyPayload,
+    # To the uploader (``user:{id}``) while a video or audio recording is processed.
+    "media.processing": MediaPayload,
+    "media.ready": MediaPayload,
+    "media.failed": MediaFailedPayload,
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select, union_all
+from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import children_of, own_student
@@ -34,8 +34,13 @@ async def followed_classes(session: AsyncSession, principal: Principal) -> set[i
     return set((await session.scalars(query)).all())
 
 
-def _story(school_id: int, class_id: int | None, before: int | None, limit: int) -> Select[int]:
-    query = select(Post.id).where(Post.school_id == school_id)
+def _story(
+    school_id: int, class_id: int | None, before: int | None, limit: int, reader_id: int | None
+) -> Select[int]:
+    # A post waiting for its recordings to be processed is its author's alone until then.
+    query = select(Post.id).where(
+        Post.school_id == school_id, or_(Post.awaiting_media.is_(False), Post.author_id == reader_id)
+    )
     if class_id is None:
         query = query.where(Post.scope == "school", Post.class_id.is_(None))
     else:
@@ -46,10 +51,15 @@ def _story(school_id: int, class_id: int | None, before: int | None, limit: int)
 
 
 async def _page(
-    session: AsyncSession, school_id: int, stories: Iterable[int | None], before: int | None, limit: int
+    session: AsyncSession,
+    school_id: int,
+    stories: Iterable[int | None],
+    before: int | None,
+    limit: int,
+    reader_id: int | None,
 ) -> list[Post]:
     """The newest ``limit`` posts (older than ``before``) across stories (None: the school story)."""
-    parts = [_story(school_id, class_id, before, limit) for class_id in stories]
+    parts = [_story(school_id, class_id, before, limit, reader_id) for class_id in stories]
     if not parts:
         return []
     if len(parts) == 1:
@@ -62,18 +72,24 @@ async def _page(
 
 
 async def class_posts(
-    session: AsyncSession, school_class: SchoolClass, before: int | None, limit: int
+    session: AsyncSession,
+    school_class: SchoolClass,
+    before: int | None,
+    limit: int,
+    reader_id: int | None = None,
 ) -> list[Post]:
     """A class story, newest first (the caller has checked the class is visible)."""
-    return await _page(session, school_class.school_id, [school_class.id], before, limit)
+    return await _page(session, school_class.school_id, [school_class.id], before, limit, reader_id)
 
 
-async def school_posts(session: AsyncSession, school_id: int, before: int | None, limit: int) -> list[Post]:
+async def school_posts(
+    session: AsyncSession, school_id: int, before: int | None, limit: int, reader_id: int | None = None
+) -> list[Post]:
     """The school story, newest first."""
-    return await _page(session, school_id, [None], before, limit)
+    return await _page(session, school_id, [None], before, limit, reader_id)
 
 
 async def feed_for(session: AsyncSession, principal: Principal, before: int | None, limit: int) -> list[Post]:
     """The user's feed: the school story merged with the class stories they follow, newest first."""
     classes = sorted(await followed_classes(session, principal))
-    return await _page(session, principal.school_id, [None, *classes], before, limit)
+    return await _page(session, principal.school_id, [None, *classes], before, limit, principal.id)

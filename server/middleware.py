@@ -116,7 +116,8 @@ SECURITY_HEADERS = [
     (
         b"content-security-policy",
         (
-            b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+            b"default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+            b"style-src 'self'; script-src 'self'; "
             b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
         ),
     ),

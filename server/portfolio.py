@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
@@ -46,6 +46,7 @@ from server.db.models import (
 from server.errors import ApiError, conflict, forbidden, not_found, validation_error
 from server.events import emit
 from server.media import claim_media, drop_unlinked, media_shape
+from server.media.processing import any_processing
 from server.timeutil import aware, iso
 from server.translation.view import activity_translations
 
@@ -162,10 +163,17 @@ async def shape_activities(
 
 
 async def list_activities(
-    session: AsyncSession, school_class: SchoolClass, before: int | None, limit: int
+    session: AsyncSession,
+    school_class: SchoolClass,
+    before: int | None,
+    limit: int,
+    reader_id: int | None = None,
 ) -> list[Activity]:
-    """A class's activities, newest first."""
-    query = select(Activity).where(Activity.class_id == school_class.id)
+    """A class's activities, newest first (one waiting for its recordings: its author's alone)."""
+    query = select(Activity).where(
+        Activity.class_id == school_class.id,
+        or_(Activity.awaiting_media.is_(False), Activity.created_by == reader_id),
+    )
     if before is not None:
         query = query.where(Activity.id < before)
     rows = await session.scalars(query.order_by(Activity.id.desc()).limit(limit))
@@ -177,6 +185,8 @@ async def get_activity(session: AsyncSession, principal: Principal, activity_id:
     found = await session.get(Activity, activity_id)
     if found is None or found.school_id != principal.school_id:
         raise not_found("That activity")
+    if found.awaiting_media and found.created_by != principal.id:
+        raise not_found("That activity")
     try:
         await get_class(session, principal, found.class_id)
     except ApiError:
@@ -184,12 +194,14 @@ async def get_activity(session: AsyncSession, principal: Principal, activity_id:
     return found
 
 
-async def _emit_activity(session: AsyncSession, event_type: str, shape: dict[str, Any]) -> None:
-    """Tell the class; the event carries the cached translations, so each reader gets their language."""
+async def _emit_activity(
+    session: AsyncSession, event_type: str, shape: dict[str, Any], channel: str | None = None
+) -> None:
+    """Tell the class (or ``channel``), with the cached translations so each reader gets their language."""
     translations = await activity_translations(session, shape["title"], shape["instructions"], shape["lang"])
     emit(
         session,
-        f"class:{shape['class_id']}",
+        channel or f"class:{shape['class_id']}",
         event_type,
         {"activity": {**shape, "translations": translations}},
     )
@@ -215,6 +227,7 @@ async def create_activity(
         instructions=instructions,
         due_at=due_at.astimezone(UTC) if due_at is not None else None,
         created_by=principal.id,
+        awaiting_media=any_processing(media),
         created_at=now,
     )
     session.add(activity)
@@ -222,8 +235,33 @@ async def create_activity(
     session.add_all(ActivityMedia(activity_id=activity.id, media_id=m.id) for m in media)
     audit.record(session, principal.school_id, principal.id, "activity.created", "activity", activity.id)
     shape = activity_shape(activity, principal.user, media)
-    await _emit_activity(session, "activity.created", shape)
+    # With recordings still processing, the class hears of it when they are ready.
+    channel = f"user:{principal.id}" if activity.awaiting_media else None
+    await _emit_activity(session, "activity.created", shape, channel)
     return shape
+
+
+async def announce_ready_activity(session: AsyncSession, services: object, activity_id: int) -> None:
+    """Announce an activity whose recordings are all ready now."""
+    activity = await session.get(Activity, activity_id, populate_existing=True)
+    if activity is None:
+        return
+    author = await session.get(User, activity.created_by) if activity.created_by else None
+    media = await _media(session, ActivityMedia.activity_id, ActivityMedia.media_id, [activity.id])
+    shape = activity_shape(activity, author, media.get(activity.id, []))
+    await _emit_activity(session, "activity.created", shape)
+
+
+async def announce_ready_submission(session: AsyncSession, services: object, submission_id: int) -> None:
+    """Hand in a pupil's work to the staff once its recordings are all ready."""
+    item = await session.get(Submission, submission_id, populate_existing=True)
+    if item is None or item.status != "pending":
+        return
+    pupil = await session.get(Student, item.student_id)
+    if pupil is None:
+        return
+    [shape] = await shape_items(session, [item])
+    emit(session, f"class:{pupil.class_id}:staff", "portfolio.submitted", {"item": shape})
 
 
 async def update_activity(
@@ -351,6 +389,7 @@ async def submit(
         student_id=pupil.id,
         text=text,
         status="pending",
+        awaiting_media=any_processing(media),
         created_at=now,
     )
     session.add(item)
@@ -358,7 +397,9 @@ async def submit(
     session.add_all(SubmissionMedia(submission_id=item.id, media_id=m.id) for m in media)
     await session.flush()
     [shape] = await shape_items(session, [item])
-    emit(session, f"class:{pupil.class_id}:staff", "portfolio.submitted", {"item": shape})
+    # A recording still processing: staff see (and hear of) the work once it is ready.
+    channel = f"user:{principal.id}" if item.awaiting_media else f"class:{pupil.class_id}:staff"
+    emit(session, channel, "portfolio.submitted", {"item": shape})
     return shape
 
 
@@ -378,7 +419,7 @@ async def decide(
     if not principal.is_staff:
         raise forbidden("Only staff approve or return work.")
     item = await session.get(Submission, submission_id)
-    if item is None or item.school_id != principal.school_id:
+    if item is None or item.school_id != principal.school_id or item.awaiting_media:
         raise not_found("That work")
     target = next_status(item.status, decision)
     if target is None:
@@ -425,7 +466,8 @@ async def get_item(session: AsyncSession, principal: Principal, submission_id: i
     item = await session.get(Submission, submission_id)
     if item is None or item.school_id != principal.school_id:
         raise not_found("That work")
-    if not may_see_item(await relation_to(session, principal, item.student_id), item.status):
+    relation = await relation_to(session, principal, item.student_id)
+    if not may_see_item(relation, item.status) or (item.awaiting_media and relation != "pupil"):
         raise not_found("That work")
     return (await shape_items(session, [item]))[0]
 
@@ -452,7 +494,10 @@ async def portfolio_of(
     statuses = visible_statuses(relation_of(principal), status)
     if not statuses:
         return [], None
-    query = _page_query(select(Submission).where(Submission.student_id == pupil.id), statuses, before, limit)
+    query = select(Submission).where(Submission.student_id == pupil.id)
+    if relation_of(principal) != "pupil":  # work waiting for its recordings is the pupil's alone
+        query = query.where(Submission.awaiting_media.is_(False))
+    query = _page_query(query, statuses, before, limit)
     return await _page(session, list((await session.scalars(query)).all()), limit)
 
 
@@ -482,7 +527,7 @@ async def class_items(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Work handed in by a class's pupils, newest first, for staff."""
     query = select(Submission).join(Student, Student.id == Submission.student_id)
-    query = query.where(Student.class_id == school_class.id)
+    query = query.where(Student.class_id == school_class.id, Submission.awaiting_media.is_(False))
     if activity_id is not None:
         query = query.where(Submission.activity_id == activity_id)
     query = _page_query(query, (status,) if status else STATUSES, before, limit)

@@ -45,6 +45,11 @@ class Settings:
     max_package_bytes: int = 1024 * 1024 * 1024
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    # Video and audio recordings: the largest upload, the longest recording, and how long
+    # one transcoding run may take before it is stopped (and retried, then failed).
+    max_recording_bytes: int = 200 * 1024 * 1024
+    max_recording_seconds: float = 180.0
+    recording_job_seconds: float = 900.0
     # Bytes each account may upload in any 24 hours, by role, and the whole school together.
     upload_quota_staff_bytes: int = 512 * 1024 * 1024
     upload_quota_parent_bytes: int = 64 * 1024 * 1024
@@ -154,6 +159,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_package_bytes": _count,
     "max_body_bytes": _count,
     "max_upload_bytes": _count,
+    "max_recording_bytes": _count,
+    "max_recording_seconds": _seconds,
+    "recording_job_seconds": _seconds,
     "upload_quota_staff_bytes": _count,
     "upload_quota_parent_bytes": _count,
     "upload_quota_pupil_bytes": _count,

@@ -39,6 +39,7 @@ from server.errors import ApiError, forbidden, not_found, validation_error
 from server.events import emit
 from server.feed import followed_classes
 from server.media import claim_media, drop_unlinked, media_shape, withheld_media_ids
+from server.media.processing import any_processing
 from server.timeutil import iso
 from server.translation import view as translation_view
 from server.translation.cache import forget as forget_translations
@@ -194,6 +195,8 @@ def channels_of(post: Post) -> tuple[str, str]:
 async def _may_read(session: AsyncSession, principal: Principal, post: Post) -> bool:
     if post.school_id != principal.school_id:
         return False
+    if post.awaiting_media and post.author_id != principal.id:
+        return False  # its recordings are still being processed: the author's alone until then
     if post.scope == "school" or principal.is_staff:
         return True
     return post.class_id in await followed_classes(session, principal)
@@ -313,6 +316,7 @@ async def create_post(
         text=body,
         lang=principal.user.language,
         like_count=0,
+        awaiting_media=any_processing(media),
         created_at=now,
     )
     session.add(post)
@@ -331,8 +335,19 @@ async def create_post(
         media=len(media),
         students=len(pupils),
     )
-    await _emit_post(session, "post.created", post)
+    if post.awaiting_media:  # announced when its recordings are ready (server.media.processing)
+        shaped = (await shape_posts(session, [post], None))[0]
+        emit(session, f"user:{principal.id}", "post.created", {"post": shaped})
+    else:
+        await _emit_post(session, "post.created", post)
     return post
+
+
+async def announce_ready_post(session: AsyncSession, services: object, post_id: int) -> None:
+    """Announce a post whose recordings are all ready now (it was its author's alone till then)."""
+    post = await session.get(Post, post_id, populate_existing=True)
+    if post is not None:
+        await _emit_post(session, "post.created", post)
 
 
 async def update_post(
@@ -396,6 +411,15 @@ async def update_post(
         await forget_reports(session, "post", [post.id])
     keys = await drop_unlinked(session, removed)
     audit.record(session, principal.school_id, principal.id, "post.edited", "post", post.id, fields=changed)
+    if post.awaiting_media:
+        post.awaiting_media = any_processing(media)
+        await session.flush()
+        if post.awaiting_media:  # still waiting: only its author hears of the edit
+            shaped = (await shape_posts(session, [post], None))[0]
+            emit(session, f"user:{post.author_id}", "post.updated", {"post": shaped})
+        else:  # the recording that held it back was removed: announced now
+            await _emit_post(session, "post.created", post)
+        return post, keys
     await _emit_post(session, "post.updated", post)
     return post, keys
 

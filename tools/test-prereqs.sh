@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # System packages the test suite drives for real: Chromium (browser tests),
-# Apertium with its English–Spanish pair (real translation) and redis-server (live
-# tests that stop and restart their own Redis). Installed when missing.
+# Apertium with its English–Spanish pair (real translation), redis-server (live
+# tests that stop and restart their own Redis) and FFmpeg (video and audio recordings).
+# Installed when missing.
 set -eu
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v apertium >/dev/null || missing+=(apertium)
 [ -d /usr/share/apertium/apertium-eng-spa ] || missing+=(apertium-eng-spa)
 command -v redis-server >/dev/null || missing+=(redis-server)
+{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || missing+=(ffmpeg)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} ..."

@@ -30,7 +30,7 @@ from server.api.http import authenticate, limit, ok, path_id, services_of
 from server.api.openapi import describe
 from server.db.models import Media
 from server.errors import bad_request, not_found
-from server.media import files, quota
+from server.media import files, processing, quota, recordings
 from server.media.storage import Storage
 
 UPLOADS_PER_MINUTE = 60
@@ -58,38 +58,68 @@ async def upload(request: Request) -> Response:
     principal = await authenticate(request)
     await limit(request, "upload", str(principal.id), UPLOADS_PER_MINUTE)
     services = services_of(request)
-    max_bytes = services.settings.max_upload_bytes
+    settings = services.settings
     await quota.check_room(services, principal)
+    # Starlette's multipart parser spools each file to a temporary file on disk past 1 MiB,
+    # so even a 200 MiB recording streams through without being held in memory.
     async with request.form(max_files=1, max_fields=4) as form:
         upload_file = form.get("file")
         if not isinstance(upload_file, UploadFile):
             raise files.unsupported("Send the file as the multipart field 'file'.", "required")
         size = upload_file.size or 0
-        if size > max_bytes:
-            raise media_domain.too_large(max_bytes)
         if size == 0:
             raise files.unsupported("That file is empty.", "empty")
+        await upload_file.seek(0)
+        head = await upload_file.read(16)
+        recording = media_domain.is_recording(head)
+        max_bytes = settings.max_recording_bytes if recording else settings.max_upload_bytes
+        if size > max_bytes:
+            raise media_domain.too_large(max_bytes)
         await quota.charge_upload(services, principal, size)
+        storage = media_domain.storage_of(services)
         async with services.transaction() as session:
-            stored = await media_domain.store_upload(
-                session,
-                principal,
-                media_domain.storage_of(services),
-                upload_file.file,
-                size,
-                upload_file.filename,
-            )
+            if recording:
+                stored = await media_domain.store_recording(
+                    session,
+                    principal,
+                    storage,
+                    upload_file.file,
+                    size,
+                    upload_file.filename,
+                    settings.max_recording_seconds,
+                )
+            else:
+                stored = await media_domain.store_upload(
+                    session, principal, storage, upload_file.file, size, upload_file.filename
+                )
+    if recording:
+        worker = services.extras.get("recordings")
+        if worker is not None:
+            worker.kick()
     return ok(media_domain.media_shape(stored), 201)
 
 
-def _variant(storage: Storage, found: Media, display: bool) -> tuple[str, str] | None:
-    """The storage name and content type to send, or None when the file has gone missing."""
-    if display and found.kind == "image":
+def _variant(storage: Storage, found: Media, size: str) -> tuple[str, str] | None:
+    """The storage name and content type to send, or None when the file has gone missing.
+
+    A recording is served only once it is ready (its kept copy exists from then on);
+    ``size=poster`` is a video's poster frame, under the same key and access rules.
+    """
+    if found.status != "ready":
+        return None
+    if size == "poster":
+        name = processing.poster_name(found.key)
+        return (name, recordings.POSTER_JPEG) if found.has_poster and storage.exists(name) else None
+    if size == "display" and found.kind == "image":
         name = files.display_name(found.key)
         if storage.exists(name):
             with storage.open(name) as head:
                 return name, files.sniff(head.read(16)) or "application/octet-stream"
     return (found.key, found.content_type) if storage.exists(found.key) else None
+
+
+def _tag(key: str, name: str) -> str:
+    return "o" if name == key else name.rsplit(".", 1)[-1][:1]
 
 
 def _chunks(storage: Storage, name: str) -> Iterator[bytes]:
@@ -108,20 +138,20 @@ async def download(request: Request) -> Response:
     media_id = path_id(request)
     key = request.query_params.get("k", "")
     size = request.query_params.get("size", "original")
-    if size not in ("original", "display"):
-        raise bad_request("'size' is 'original' or 'display'.", field="size")
+    if size not in ("original", "display", "poster"):
+        raise bad_request("'size' is 'original', 'display' or 'poster'.", field="size")
     services = services_of(request)
     async with services.read() as session:
         found = await media_domain.find_viewable(session, principal, media_id, key)
     storage = media_domain.storage_of(services)
-    chosen = await asyncio.to_thread(_variant, storage, found, size == "display")
+    chosen = await asyncio.to_thread(_variant, storage, found, size)
     if chosen is None:
         raise not_found("That file")
     name, content_type = chosen
     headers = {
         "Cache-Control": f"private, max-age={CACHE_SECONDS}",
         "Cross-Origin-Resource-Policy": "same-origin",
-        "ETag": f'"{found.key[:12]}-{"d" if name != found.key else "o"}"',
+        "ETag": f'"{found.key[:12]}-{_tag(found.key, name)}"',
     }
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)

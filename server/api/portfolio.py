@@ -102,7 +102,7 @@ async def list_activities(request: Request) -> Response:
     before, count = page_params(request)
     async with services_of(request).read() as session:
         school_class = await get_class(session, principal, path_id(request))
-        found = await domain.list_activities(session, school_class, before, count)
+        found = await domain.list_activities(session, school_class, before, count, principal.id)
         items = await domain.shape_activities(session, principal, found)
         items = await translated_activities(session, items, principal.user.language)
     return ok(_page(items, found[-1].id if len(found) == count else None))

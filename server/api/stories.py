@@ -79,7 +79,7 @@ async def list_class_posts(request: Request) -> Response:
     before, limit = page_params(request)
     async with services_of(request).read() as session:
         school_class = await get_class(session, principal, path_id(request))
-        posts = await feed.class_posts(session, school_class, before, limit)
+        posts = await feed.class_posts(session, school_class, before, limit, principal.id)
         items = await stories.shape_posts(session, posts, principal)
     return ok(_page(items, posts, limit))
 
@@ -89,7 +89,7 @@ async def list_school_posts(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
     async with services_of(request).read() as session:
-        posts = await feed.school_posts(session, principal.school_id, before, limit)
+        posts = await feed.school_posts(session, principal.school_id, before, limit, principal.id)
         items = await stories.shape_posts(session, posts, principal)
     return ok(_page(items, posts, limit))
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -247,6 +248,7 @@ class Media(Base):
     """An uploaded file; ``key`` is a random secret that appears in its URL."""
 
     __tablename__ = "media"
+    __table_args__ = (Index("ix_media_status_job_until", "status", "job_until"),)
     id: Mapped[int] = _id()
     school_id: Mapped[int] = _fk("schools.id")
     uploader_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL")
@@ -258,6 +260,16 @@ class Media(Base):
     size: Mapped[int] = mapped_column(Integer)
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Recordings (video, audio): "processing" until the transcoding job finishes, then
+    # "ready" or "failed" (with ``failure``); images and PDFs are "ready" from the start.
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    has_poster: Mapped[bool] = mapped_column(Boolean, default=False)
+    failure: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The transcoding job's lease (see server.media.processing): who holds it, until when.
+    job_holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    job_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    job_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _created()
 
 
@@ -291,6 +303,9 @@ class Post(Base):
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str] = mapped_column(String(16), default="en")
     like_count: Mapped[int] = mapped_column(Integer, default=0)
+    # True while a recording attached to it is still being processed: then only its
+    # author sees it, and it is announced live when the last one is ready (server.media.processing).
+    awaiting_media: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created()
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
@@ -354,6 +369,9 @@ class Message(Base):
     topic: Mapped[str | None] = mapped_column(String(32), nullable=True)
     delivery: Mapped[str] = mapped_column(String(24), default="live")
     held_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # True while a recording attached to it is still being processed: then only its
+    # author sees it, and it is announced live when the last one is ready (server.media.processing).
+    awaiting_media: Mapped[bool] = mapped_column(Boolean, default=False)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
@@ -394,6 +412,9 @@ class Activity(Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    # True while a recording attached to it is still being processed: then only its
+    # author sees it, and it is announced live when the last one is ready (server.media.processing).
+    awaiting_media: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created()
 
 
@@ -420,6 +441,9 @@ class Submission(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # True while a recording attached to it is still being processed: then only its
+    # author sees it, and it is announced live when the last one is ready (server.media.processing).
+    awaiting_media: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created()
 
 

@@ -27,7 +27,7 @@ IMAGE_TYPES = (JPEG, PNG, WEBP)
 # Pillow decoders allowed for each sniffed type: a file is decoded only as what it claims to be
 # (multi-picture JPEGs from phones open through the JPEG decoder).
 _DECODERS = {JPEG: ("JPEG",), PNG: ("PNG",), WEBP: ("WEBP",)}
-EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp", PDF: "pdf"}
+EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp", PDF: "pdf", "video/mp4": "mp4", "audio/mp4": "m4a"}
 
 # Refused before decoding: JPEGs are shrunk while decoding, other formats are not.
 MAX_PIXELS = {JPEG: 64_000_000, PNG: 25_000_000, WEBP: 25_000_000}

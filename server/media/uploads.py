@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal
 from server.db.models import ActivityMedia, Media, MessageMedia, PostMedia, SubmissionMedia
 from server.errors import ApiError, validation_error
-from server.media import files
+from server.media import files, processing, recordings
 from server.media.storage import Storage, storage_for
 from server.services import Services
 
@@ -56,14 +56,114 @@ def media_url(media: Media, *, display: bool = False) -> str:
     return f"{url}&size=display" if display else url
 
 
+def poster_url(media: Media) -> str:
+    """The private URL of a video's poster frame (same key, same access rules as the video)."""
+    return f"{media_url(media)}&size=poster"
+
+
 def media_shape(media: Media) -> dict[str, Any]:
-    """A file as it appears in posts, messages and upload replies."""
-    shape: dict[str, Any] = {"id": media.id, "kind": media.kind, "url": media_url(media)}
+    """A file as it appears in posts, messages and upload replies.
+
+    ``kind`` is "image", "pdf", "video" or "audio"; ``status`` is "processing", "ready" or
+    "failed" (recordings are processed after upload, everything else is ready at once).
+    """
+    status = media.status or processing.READY
+    shape: dict[str, Any] = {"id": media.id, "kind": media.kind, "status": status, "url": media_url(media)}
     if media.kind == "image":
         shape.update(display_url=media_url(media, display=True), width=media.width, height=media.height)
+    elif media.kind in RECORDING_KINDS:
+        shape.update(
+            name=media.file_name,
+            size=media.size,
+            content_type=media.content_type,
+            duration=media.duration,
+            poster_url=poster_url(media) if media.has_poster else None,
+        )
+        if media.kind == "video":
+            shape.update(width=media.width, height=media.height)
+        if status == processing.FAILED:
+            shape["reason"] = media.failure
     else:
         shape.update(name=media.display_name or media.file_name, size=media.size)
     return shape
+
+
+RECORDING_KINDS = ("video", "audio")
+
+
+def is_recording(head: bytes) -> bool:
+    """True when an upload's first bytes say video or audio (images and PDFs are tried first)."""
+    return files.sniff(head) is None and recordings.sniff_recording(head)
+
+
+def _keep_source(source: IO[bytes], storage: Storage, name: str) -> None:
+    source.seek(0)
+    with storage.writer(name) as out:
+        while chunk := source.read(1024 * 1024):
+            out.write(chunk)
+
+
+async def store_recording(
+    session: AsyncSession,
+    principal: Principal,
+    storage: Storage,
+    source: IO[bytes],
+    size: int,
+    file_name: str | None,
+    max_seconds: float,
+) -> Media:
+    """Keep an uploaded recording for the queue after probing it: 422 when it is not one or too long.
+
+    The probe reads headers only, so the uploader learns at once that a file is not
+    really audio or video, or is too long; transcoding is left to the queue
+    (:mod:`server.media.processing`), and ``media.processing`` is announced to the uploader.
+    """
+    if not recordings.ffmpeg_available():
+        raise files.unsupported(
+            "This server cannot take video or audio recordings.", "recordings_unavailable"
+        )
+    key = secrets.token_urlsafe(24)
+    src = processing.source_name(key)
+    await asyncio.to_thread(_keep_source, source, storage, src)
+    try:
+        path = storage.local_path(src)
+        if path is None:  # pragma: no cover - only local storage exists so far
+            raise files.unsupported("Recordings need local media storage.", "recordings_unavailable")
+        try:
+            found = await recordings.probe(path)
+        except recordings.NotARecording as refused:
+            raise files.unsupported(
+                "That file is not a video or audio recording we can play.", refused.reason
+            ) from None
+        if found.duration > max_seconds + 0.5:
+            limit = int(max_seconds)
+            raise files.unsupported(
+                f"Recordings can be at most {limit // 60}:{limit % 60:02d} long"
+                f" and this one is {int(found.duration) // 60}:{int(found.duration) % 60:02d}.",
+                "too_long",
+                max_seconds=str(limit),
+            )
+        content_type = recordings.VIDEO_MP4 if found.kind == "video" else recordings.AUDIO_M4A
+        media = Media(
+            school_id=principal.school_id,
+            uploader_id=principal.id,
+            key=key,
+            kind=found.kind,
+            content_type=content_type,
+            file_name=files.safe_file_name(file_name, content_type),
+            size=size,
+            width=found.width,
+            height=found.height,
+            duration=round(found.duration, 3),
+            status=processing.PROCESSING,
+        )
+        session.add(media)
+        await session.flush()
+        processing.announce_to_uploader(session, media)
+    except BaseException:
+        await asyncio.to_thread(remove_files, storage, [key])
+        raise
+    return media
 
 
 async def store_upload(
@@ -160,7 +260,7 @@ async def drop_unlinked(session: AsyncSession, media_ids: Iterable[int]) -> list
 def remove_files(storage: Storage, keys: Sequence[str]) -> None:
     """Remove stored files (originals and display copies); blocking, run it in a thread."""
     for key in keys:
-        for name in (key, files.display_name(key)):
+        for name in (key, files.display_name(key), processing.source_name(key), processing.poster_name(key)):
             with contextlib.suppress(ValueError):
                 storage.delete(name)
 

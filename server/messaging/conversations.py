@@ -80,10 +80,13 @@ async def in_reader_language(
 
 def visible_clause(guardian_side: bool, viewer_id: int) -> ColumnElement[bool]:
     """Messages of a conversation one member sees: all for the guardian, fewer for staff."""
+    # A message waiting for its recordings to be processed is its sender's alone until then.
+    ready = or_(Message.awaiting_media.is_(False), Message.sender_id == viewer_id)
     if guardian_side:
-        return true()
+        return ready
     return and_(
         Message.system.is_(False),
+        ready,
         or_(Message.delivery == LIVE, Message.released_at.is_not(None), Message.sender_id == viewer_id),
     )
 

@@ -36,6 +36,7 @@ from server.auth.principal import Principal
 from server.db.models import Conversation, Media, Message, MessageMedia, School, User
 from server.errors import ApiError, conflict, validation_error
 from server.events import emit
+from server.media.processing import any_processing
 from server.messaging import shapes
 from server.messaging.conversations import (
     HELD,
@@ -195,13 +196,14 @@ async def _store(
         topic=match.topic.key if match else None,
         delivery=HELD if hold else LIVE,
         held_until=hold,
+        awaiting_media=any_processing(media),
         created_at=now,
     )
     session.add(message)
     await session.flush()
     session.add_all(MessageMedia(message_id=message.id, media_id=m.id) for m in media)
     notices = await _notices(session, school, week, message, match, setting.staff)
-    if hold is None:
+    if hold is None and not message.awaiting_media:
         await session.execute(
             update(Conversation).where(Conversation.id == conv.id).values(last_message_at=now)
         )
@@ -210,7 +212,8 @@ async def _store(
     busy = translating(services)
     mine = shapes.message(message, sender, sender.language, translating=busy, media=media)
     emit(session, f"user:{sender.id}", "message.created", {"message": mine})
-    if hold is None:
+    # A voice note or video still processing: the recipient gets the message when it is ready.
+    if hold is None and not message.awaiting_media:
         theirs = shapes.message(message, sender, recipient.language, translating=busy, media=media)
         emit(session, f"user:{recipient.id}", "message.created", {"message": theirs})
         if message.topic is not None:
@@ -301,7 +304,12 @@ async def _release_batch(session: AsyncSession, services: Services) -> int:
     due = (
         await session.scalars(
             select(Message.id)
-            .where(Message.delivery == HELD, Message.released_at.is_(None), Message.held_until <= now)
+            .where(
+                Message.delivery == HELD,
+                Message.released_at.is_(None),
+                Message.held_until <= now,
+                Message.awaiting_media.is_(False),
+            )
             .order_by(Message.id)
             .limit(RELEASE_BATCH)
         )
@@ -353,3 +361,28 @@ async def _release_batch(session: AsyncSession, services: Services) -> int:
         if message.topic is not None:
             emit(session, f"school:{conv.school_id}:staff", "office.message", shapes.office_notice(message))
     return len(claimed)
+
+
+async def announce_ready_message(session: AsyncSession, services: Services, message_id: int) -> None:
+    """Deliver a message whose recordings are all ready now (one held for quiet hours stays held)."""
+    message = await session.get(Message, message_id, populate_existing=True)
+    if message is None or (message.delivery == HELD and message.released_at is None):
+        return  # the quiet-hours release delivers it when the working day begins
+    conv = await session.get(Conversation, message.conversation_id)
+    if conv is None:
+        return
+    users = await users_by_id(
+        session, {u for u in (conv.guardian_id, conv.staff_id, message.sender_id) if u is not None}
+    )
+    sender = users.get(message.sender_id) if message.sender_id else None
+    recipient_id = conv.staff_id if message.sender_id == conv.guardian_id else conv.guardian_id
+    recipient = users.get(recipient_id) if recipient_id else None
+    now = services.clock()
+    await session.execute(update(Conversation).where(Conversation.id == conv.id).values(last_message_at=now))
+    attached = (await media_of(session, [message.id])).get(message.id, ())
+    busy = translating(services)
+    if recipient is not None:
+        shaped = shapes.message(message, sender, recipient.language, translating=busy, media=attached)
+        emit(session, f"user:{recipient.id}", "message.created", {"message": shaped})
+    if message.topic is not None:
+        emit(session, f"school:{conv.school_id}:staff", "office.message", shapes.office_notice(message))

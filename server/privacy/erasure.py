@@ -328,7 +328,7 @@ def _orphans(root: Path, known: set[str], older_than: float) -> list[Path]:
             name = path.name
             if name.startswith(".part-") or not path.is_file():
                 continue
-            key = name.removesuffix(".display")
+            key = name.split(".", 1)[0]  # keys have no dots: ".display", ".poster", ".src" are theirs
             if key not in known and path.stat().st_mtime < older_than:
                 found.append(path)
     return found

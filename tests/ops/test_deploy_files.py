@@ -170,6 +170,29 @@ def test_dockerfile_runs_the_server_as_an_unprivileged_user() -> None:
         assert re.search(rf"^COPY .*{copied}", dockerfile, re.M)
 
 
+def test_the_image_installs_ffmpeg_for_recordings() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [
+        block
+        for block in re.findall(r"^RUN (.*?)(?<!\\)$", dockerfile, re.M | re.S)
+        if "apt-get install" in block
+    ]
+    assert any(re.search(r"\bffmpeg\b", block) for block in installs), "ffmpeg in the runtime packages"
+    for block in installs:
+        assert "apt-get update" in block and "rm -rf /var/lib/apt/lists/*" in block
+    prereqs = (ROOT / "tools" / "test-prereqs.sh").read_text()
+    assert "missing+=(ffmpeg)" in prereqs
+
+
+def test_the_proxy_streams_uploads_up_to_the_recording_limit() -> None:
+    conf = nginx_conf()
+    block = conf[conf.index("location = /api/media {") :]
+    block = block[: block.index("}")]
+    size = re.search(r"client_max_body_size (\d+)m;", block)
+    assert size is not None and int(size.group(1)) * 1024**2 > 200 * 1024**2, "HOMEROOM_MAX_RECORDING_BYTES"
+    assert "proxy_request_buffering off;" in block and "proxy_pass http://homeroom;" in block
+
+
 def nginx_conf() -> str:
     return (ROOT / "deploy" / "nginx.conf").read_text()
 

@@ -122,6 +122,47 @@ export async function request(method, path, body, { signal } = {}) {
   return type.includes("application/json") ? response.json() : null;
 }
 
+/**
+ * Upload one file to POST /api/media with XMLHttpRequest (fetch cannot report upload
+ * progress); `onProgress(fraction)` is called as the bytes go. Resolves to the media JSON.
+ */
+export function uploadFile(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/media");
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    if (csrfToken) xhr.setRequestHeader("X-CSRF-Token", csrfToken);
+    xhr.responseType = "text";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (onProgress && event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", async () => {
+      const response = new Response(xhr.responseText, {
+        status: xhr.status,
+        headers: { "Content-Type": xhr.getResponseHeader("Content-Type") || "" },
+      });
+      if (xhr.status >= 200 && xhr.status < 300) {
+        if (onProgress) onProgress(1);
+        resolve(JSON.parse(xhr.responseText));
+        return;
+      }
+      const error = await errorFrom(response);
+      if (error.status === 401) {
+        markSignedIn(false);
+        if (onSignedOut) onSignedOut(error);
+      }
+      reject(error);
+    });
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, "offline", "Cannot reach the school's server. Check your connection.")),
+    );
+    const data = new FormData();
+    data.append("file", file, file.name);
+    xhr.send(data);
+  });
+}
+
 export const get = (path, opts) => request("GET", path, undefined, opts);
 export const post = (path, body, opts) => request("POST", path, body === undefined ? {} : body, opts);
 export const put = (path, body, opts) => request("PUT", path, body === undefined ? {} : body, opts);

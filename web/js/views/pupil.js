@@ -205,11 +205,20 @@ export async function learning(ctx) {
     const previews = h("ul", { class: "composer-previews", "aria-label": "My photos" });
     const picker = h("input", {
       type: "file",
-      accept: "image/jpeg,image/png,image/webp",
+      accept: "image/jpeg,image/png,image/webp,video/*,audio/*",
       multiple: true,
       class: "visually-hidden",
       id: uid("photo"),
     });
+    // On a phone or tablet this opens the camera (or the sound recorder) straight away.
+    const recorder = h("input", {
+      type: "file",
+      accept: "video/*,audio/*",
+      capture: true,
+      class: "visually-hidden",
+      id: uid("record"),
+    });
+    const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
     function drawPhotos() {
       mount(
         previews,
@@ -217,7 +226,11 @@ export async function learning(ctx) {
           h(
             "li",
             { class: "composer-preview" },
-            h("img", { src: p.url, alt: `My photo ${i + 1}` }),
+            p.kind === "video"
+              ? h("video", { src: p.url, muted: true, playsinline: true, preload: "metadata", "aria-label": `My video ${i + 1}` })
+              : p.kind === "audio"
+                ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `My recording ${i + 1}` }, icon("sound"), p.file.name)
+                : h("img", { src: p.url, alt: `My photo ${i + 1}` }),
             h(
               "button",
               {
@@ -236,22 +249,26 @@ export async function learning(ctx) {
         ),
       );
     }
-    picker.addEventListener("change", () => {
-      for (const file of picker.files) {
+    function addFiles(input) {
+      for (const file of input.files) {
         if (photos.length >= MAX_WORK_PHOTOS) {
-          toast(`You can add up to ${MAX_WORK_PHOTOS} photos.`, "error");
+          toast(`You can add up to ${MAX_WORK_PHOTOS} photos and recordings.`, "error");
           break;
         }
-        if (file.size > 10 * 1024 * 1024) {
-          toast("That photo is too big. Ask a grown-up to help.", "error");
+        const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
+        const limit = kind === "image" ? 10 * 1024 * 1024 : 200 * 1024 * 1024;
+        if (file.size > limit) {
+          toast(`That ${kind === "image" ? "photo" : "recording"} is too big. Ask a grown-up to help.`, "error");
           continue;
         }
-        photos.push({ file, url: URL.createObjectURL(file) });
+        photos.push({ file, kind, url: URL.createObjectURL(file) });
       }
-      picker.value = "";
+      input.value = "";
       if (photos.length) error.clear();
       drawPhotos();
-    });
+    }
+    picker.addEventListener("change", () => addFiles(picker));
+    recorder.addEventListener("change", () => addFiles(recorder));
     ctx.scope.onDispose(() => photos.forEach((p) => URL.revokeObjectURL(p.url)));
     const form = h(
       "form",
@@ -259,12 +276,15 @@ export async function learning(ctx) {
       h("label", { for: (text.id = uid("work")) }, "My work"),
       text,
       previews,
+      progress,
       error.el,
       h(
         "div",
         { class: "row" },
         h("label", { class: "button button-soft", for: picker.id }, icon("camera"), "Add a photo"),
         picker,
+        h("label", { class: "button button-soft", for: recorder.id }, icon("sound"), "Record myself"),
+        recorder,
         send,
       ),
     );
@@ -279,10 +299,20 @@ export async function learning(ctx) {
       await busy(send, async () => {
         try {
           const mediaIds = [];
-          for (const p of photos) {
-            const data = new FormData();
-            data.append("file", p.file, p.file.name);
-            mediaIds.push((await api.post("/api/media", data)).id);
+          const total = photos.reduce((sum, p) => sum + p.file.size, 0) || 1;
+          let done = 0;
+          progress.hidden = false;
+          progress.value = 0;
+          try {
+            for (const p of photos) {
+              const uploaded = await api.uploadFile(p.file, (fraction) => {
+                progress.value = (done + fraction * p.file.size) / total;
+              });
+              done += p.file.size;
+              mediaIds.push(uploaded.id);
+            }
+          } finally {
+            progress.hidden = true;
           }
           const body = { media_ids: mediaIds };
           if (text.value.trim()) body.text = text.value.trim();
@@ -315,8 +345,10 @@ export async function learning(ctx) {
     list.querySelector(".empty")?.remove();
   }
 
+  const mediaOfWork = new Map(); // item id → ids of its files, to follow recordings being prepared
   function addWork(item, top = false) {
     work.querySelector(`[data-item-id="${item.id}"]`)?.remove();
+    mediaOfWork.set(item.id, (item.media || []).map((m) => m.id));
     const card = portfolioCard(item);
     if (top) work.prepend(card);
     else work.append(card);
@@ -344,7 +376,22 @@ export async function learning(ctx) {
       }
     },
   });
+  // A recording of ours finished preparing: show the player (or why not) in the work that has it.
+  async function refreshWork(itemId) {
+    try {
+      const item = await api.get(`/api/submissions/${itemId}`);
+      const old = work.querySelector(`[data-item-id="${itemId}"]`);
+      if (!old) return;
+      mediaOfWork.set(item.id, (item.media || []).map((m) => m.id));
+      old.replaceWith(portfolioCard(item));
+    } catch {
+      // the next visit shows it
+    }
+  }
   const onItem = (frame) => {
+    if ((frame.type === "media.ready" || frame.type === "media.failed") && frame.data.media) {
+      for (const [itemId, ids] of mediaOfWork) if (ids.includes(frame.data.media.id)) refreshWork(itemId);
+    }
     if ((frame.type === "portfolio.approved" || frame.type === "portfolio.returned") && frame.data.item) {
       addWork(frame.data.item, true);
       toast(frame.type === "portfolio.approved" ? "Your teacher approved your work!" : "Your teacher sent your work back with a comment.");

@@ -23,10 +23,37 @@ function mediaUrl(url, size) {
   }
 }
 
-/** Photos (a grid) and other files (links) of a post or a piece of work. */
+/** A video or voice recording: a player once ready, else a line saying where it is. */
+function recordingBlock(m) {
+  const what = m.kind === "video" ? "video" : "recording";
+  if (m.status === "processing") {
+    return h("p", { class: "post-recording-status", role: "status" }, icon("clock", "icon-small"), `The ${what} is being prepared…`);
+  }
+  if (m.status === "failed") {
+    return h("p", { class: "post-recording-status error" }, `This ${what} could not be prepared.`);
+  }
+  const src = mediaUrl(m.url);
+  if (!src) return null;
+  if (m.kind === "video") {
+    const poster = m.poster_url ? mediaUrl(m.poster_url) : null;
+    return h("video", {
+      class: "post-video",
+      src,
+      poster,
+      controls: true,
+      preload: "metadata",
+      playsinline: true,
+      "aria-label": "Video",
+    });
+  }
+  return h("audio", { class: "post-audio", src, controls: true, preload: "metadata", "aria-label": "Voice recording" });
+}
+
+/** Photos (a grid), videos and recordings (players) and other files (links) of a post or a piece of work. */
 export function mediaBlock(media) {
   const images = media.filter((m) => m.kind === "image");
-  const files = media.filter((m) => m.kind !== "image");
+  const recordings = media.filter((m) => m.kind === "video" || m.kind === "audio");
+  const files = media.filter((m) => m.kind !== "image" && m.kind !== "video" && m.kind !== "audio");
   const out = [];
   if (images.length) {
     out.push(
@@ -55,6 +82,10 @@ export function mediaBlock(media) {
         }),
       ),
     );
+  }
+  for (const m of recordings) {
+    const el = recordingBlock(m);
+    if (el) out.push(el);
   }
   for (const m of files) {
     const href = mediaUrl(m.url);
@@ -441,11 +472,12 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
   const files = [];
   const fileInput = h("input", {
     type: "file",
-    accept: "image/jpeg,image/png,image/webp",
+    accept: "image/jpeg,image/png,image/webp,video/*,audio/*",
     multiple: true,
     class: "visually-hidden",
     id: uid("photos"),
   });
+  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
   const previews = h("ul", { class: "composer-previews", "aria-label": "Photos to post" });
   const chosen = new Set();
   const warning = h("p", { class: "notice notice-warn", role: "alert", hidden: true });
@@ -477,7 +509,11 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
         h(
           "li",
           { class: "composer-preview" },
-          h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
+          f.kind === "video"
+            ? h("video", { src: f.url, muted: true, playsinline: true, preload: "metadata", "aria-label": `Video ${i + 1}: ${f.file.name}` })
+            : f.kind === "audio"
+              ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `Recording ${i + 1}: ${f.file.name}` }, icon("sound"), f.file.name)
+              : h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
           h(
             "button",
             {
@@ -501,11 +537,13 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
   fileInput.addEventListener("change", () => {
     for (const file of fileInput.files) {
       if (files.length >= 10) break;
-      if (file.size > 10 * 1024 * 1024) {
-        toast(`${file.name} is larger than 10 MB.`, "error");
+      const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
+      const limit = kind === "image" ? 10 : 200; // MB: photos, and video or audio recordings
+      if (file.size > limit * 1024 * 1024) {
+        toast(`${file.name} is larger than ${limit} MB.`, "error");
         continue;
       }
-      files.push({ file, url: URL.createObjectURL(file) });
+      files.push({ file, kind, url: URL.createObjectURL(file) });
     }
     fileInput.value = "";
     drawPreviews();
@@ -519,6 +557,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     h("label", { class: "visually-hidden", for: (text.id = uid("compose")) }, "Post text"),
     text,
     previews,
+    progress,
     tagBox,
     warning,
     error.el,
@@ -547,11 +586,20 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     await busy(submit, async () => {
       try {
         const mediaIds = [];
-        for (const f of files) {
-          const data = new FormData();
-          data.append("file", f.file, f.file.name);
-          const uploaded = await api.post("/api/media", data);
-          mediaIds.push(uploaded.id);
+        const total = files.reduce((sum, f) => sum + f.file.size, 0) || 1;
+        let sent = 0;
+        progress.value = 0;
+        progress.hidden = false;
+        try {
+          for (const f of files) {
+            const uploaded = await api.uploadFile(f.file, (fraction) => {
+              progress.value = (sent + fraction * f.file.size) / total;
+            });
+            sent += f.file.size;
+            mediaIds.push(uploaded.id);
+          }
+        } finally {
+          progress.hidden = true;
         }
         const payload = { text: body, media_ids: mediaIds };
         if (pupils) payload.student_ids = [...chosen];

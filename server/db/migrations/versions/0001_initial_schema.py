@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 14:37:55.631220
+Create Date: 2026-12-03 15:21:03.428238
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ def upgrade() -> None:
         sa.Column("instructions", sa.Text(), nullable=False),
         sa.Column("due_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("awaiting_media", sa.Boolean(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["class_id"], ["classes.id"], name=op.f("fk_activities_class_id_classes"), ondelete="CASCADE"
@@ -205,6 +206,13 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("width", sa.Integer(), nullable=True),
         sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("duration", sa.Float(), nullable=True),
+        sa.Column("has_poster", sa.Boolean(), nullable=False),
+        sa.Column("failure", sa.String(length=64), nullable=True),
+        sa.Column("job_holder", sa.String(length=64), nullable=True),
+        sa.Column("job_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("job_attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_media_school_id_schools"), ondelete="CASCADE"
@@ -217,6 +225,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_media_school_id"), ["school_id"], unique=False)
+        batch_op.create_index("ix_media_status_job_until", ["status", "job_until"], unique=False)
         batch_op.create_index(batch_op.f("ix_media_uploader_id"), ["uploader_id"], unique=False)
 
     op.create_table(
@@ -247,6 +256,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("lang", sa.String(length=16), nullable=False),
         sa.Column("like_count", sa.Integer(), nullable=False),
+        sa.Column("awaiting_media", sa.Boolean(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("edited_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -652,6 +662,7 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("decided_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("awaiting_media", sa.Boolean(), nullable=False),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["activity_id"],
@@ -692,6 +703,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=32), nullable=True),
         sa.Column("delivery", sa.String(length=24), nullable=False),
         sa.Column("held_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("awaiting_media", sa.Boolean(), nullable=False),
         sa.Column("released_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("read_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -889,6 +901,7 @@ def downgrade() -> None:
     op.drop_table("policy_acceptances")
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_media_uploader_id"))
+        batch_op.drop_index("ix_media_status_job_until")
         batch_op.drop_index(batch_op.f("ix_media_school_id"))
 
     op.drop_table("media")
