@@ -105,3 +105,5 @@ def test_parent_sends_a_voice_note_which_the_teacher_plays_once_ready(
     assert mine.locator(".post-caption").inner_text() == caption
     assert not_reloaded(teacher) and not_reloaded(parent)
     shoot(teacher, "messages-voice-note-phone")
+    teacher.get_by_role("link", name="All messages").click()
+    teacher.locator(f"[data-conversation-id='{conv}'] .conversation-last", has_text="Voice note").wait_for()

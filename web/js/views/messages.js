@@ -28,6 +28,13 @@ function quietBanner(ctx) {
   );
 }
 
+/** What a message without text carries, for the conversation list: "Voice note", "Video" or "Photo". */
+function attachmentWord(m) {
+  const first = m.media && m.media[0];
+  if (!first) return "";
+  return first.kind === "audio" ? "Voice note" : first.kind === "video" ? "Video" : first.kind === "image" ? "Photo" : "File";
+}
+
 function otherSide(ctx, c) {
   return STAFF.has(ctx.me.role) ? c.guardian : c.staff;
 }
@@ -58,7 +65,7 @@ export async function inbox(ctx) {
           "span",
           { class: "conversation-text" },
           h("span", { class: "conversation-who" }, who ? who.name : "Deleted user", c.student ? h("span", { class: "muted" }, ` · about ${c.student.name}`) : null),
-          last ? h("span", { class: "conversation-last", lang: last.lang || null, dir: last.lang ? dirOf(last.lang) : null }, last.text) : null,
+          last ? h("span", { class: "conversation-last", lang: last.lang || null, dir: last.lang ? dirOf(last.lang) : null }, last.text || attachmentWord(last)) : null,
         ),
         h(
           "span",
