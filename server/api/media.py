@@ -29,16 +29,31 @@ from server import media as media_domain
 from server.api.http import authenticate, limit, ok, path_id, services_of
 from server.api.openapi import describe
 from server.db.models import Media
-from server.errors import bad_request, not_found
+from server.errors import bad_request, not_found, validation_error
 from server.media import files, processing, quota, recordings
 from server.media.storage import Storage
 
 UPLOADS_PER_MINUTE = 60
 CACHE_SECONDS = 24 * 3600
+MAX_CAPTION = 500
+
+
+def _caption(value: object) -> str | None:
+    """The optional ``caption`` form field: plain text of at most 500 characters, else 422."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise validation_error("'caption' is text.", fields={"caption": "not text"})
+    text = value.strip()
+    if len(text) > MAX_CAPTION:
+        raise validation_error(
+            f"A caption can be at most {MAX_CAPTION} characters.", fields={"caption": "too long"}
+        )
+    return text or None
 
 
 @describe(
-    summary="Upload a photo (JPEG, PNG, WebP) or a PDF",
+    summary="Upload a photo (JPEG, PNG, WebP), a PDF, or a video or audio recording with a caption",
     request={
         "required": True,
         "content": {
@@ -47,7 +62,12 @@ CACHE_SECONDS = 24 * 3600
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "contentMediaType": "application/octet-stream"}
+                        "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                        "caption": {
+                            "type": "string",
+                            "maxLength": MAX_CAPTION,
+                            "description": "A video's or audio recording's caption (plain text)",
+                        },
                     },
                 }
             }
@@ -64,6 +84,7 @@ async def upload(request: Request) -> Response:
     # so even a 200 MiB recording streams through without being held in memory.
     async with request.form(max_files=1, max_fields=4) as form:
         upload_file = form.get("file")
+        caption = _caption(form.get("caption"))
         if not isinstance(upload_file, UploadFile):
             raise files.unsupported("Send the file as the multipart field 'file'.", "required")
         size = upload_file.size or 0
@@ -87,6 +108,7 @@ async def upload(request: Request) -> Response:
                     size,
                     upload_file.filename,
                     settings.max_recording_seconds,
+                    caption=caption,
                 )
             else:
                 stored = await media_domain.store_upload(

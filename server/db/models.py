@@ -266,6 +266,8 @@ class Media(Base):
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     has_poster: Mapped[bool] = mapped_column(Boolean, default=False)
     failure: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A recording's caption or description from its uploader, shown under the player as plain text.
+    caption: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # The transcoding job's lease (see server.media.processing): who holds it, until when.
     job_holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
     job_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -78,6 +78,7 @@ def media_shape(media: Media) -> dict[str, Any]:
             content_type=media.content_type,
             duration=media.duration,
             poster_url=poster_url(media) if media.has_poster else None,
+            caption=media.caption,
         )
         if media.kind == "video":
             shape.update(width=media.width, height=media.height)
@@ -111,6 +112,7 @@ async def store_recording(
     size: int,
     file_name: str | None,
     max_seconds: float,
+    caption: str | None = None,
 ) -> Media:
     """Keep an uploaded recording for the queue after probing it: 422 when it is not one or too long.
 
@@ -156,6 +158,7 @@ async def store_recording(
             height=found.height,
             duration=round(found.duration, 3),
             status=processing.PROCESSING,
+            caption=caption,
         )
         session.add(media)
         await session.flush()

@@ -34,7 +34,15 @@ def translation(source: str, reader: str, translating: bool) -> dict[str, Any]:
 
 
 def media_ref(found: Media) -> dict[str, Any]:
-    """An attachment as posts show theirs: a private URL carrying the file's secret key."""
+    """An attachment as posts show theirs: a private URL carrying the file's secret key.
+
+    A voice note or video carries its state (processing, ready, failed), duration, poster
+    and caption, as in posts, so the conversation shows "being prepared" or the player.
+    """
+    if found.kind in ("video", "audio"):
+        from server.media.uploads import media_shape  # here: server.media imports messaging
+
+        return media_shape(found)
     url = f"/api/media/{found.id}?k={found.key}"
     shape: dict[str, Any] = {"id": found.id, "kind": found.kind, "url": url}
     if found.kind == "image":

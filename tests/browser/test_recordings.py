@@ -75,6 +75,7 @@ def test_pupil_records_a_video_for_home_learning_which_the_family_plays_once_app
         files=[{"name": "reading.mp4", "mimeType": "video/mp4", "buffer": _reading_video(tmp_path)}]
     )
     card.get_by_label("My video 1").wait_for()
+    card.get_by_label("What is it? (optional, for item 1)").fill("Me reading The Gruffalo")
     card.locator(".upload-progress").evaluate(WATCH_PROGRESS)
     card.get_by_role("button", name="Hand it in").click()
     amir.locator(".toast:has-text('Handed in')").wait_for()
@@ -100,6 +101,8 @@ def test_pupil_records_a_video_for_home_learning_which_the_family_plays_once_app
     video = parent.locator(".portfolio-item", has_text=title).locator("video.post-video")
     video.wait_for()
     assert video.get_attribute("poster")
+    caption = parent.locator(".portfolio-item", has_text=title).locator(".post-caption")
+    assert caption.inner_text() == "Me reading The Gruffalo"
     assert video.get_attribute("preload") == "metadata" and video.get_attribute("playsinline") is not None
     parent.wait_for_function(
         "(v) => v.readyState >= 1 && v.duration > 2.5 && v.duration < 3.5 && v.videoWidth === 640",

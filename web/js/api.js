@@ -124,9 +124,10 @@ export async function request(method, path, body, { signal } = {}) {
 
 /**
  * Upload one file to POST /api/media with XMLHttpRequest (fetch cannot report upload
- * progress); `onProgress(fraction)` is called as the bytes go. Resolves to the media JSON.
+ * progress); `onProgress(fraction)` is called as the bytes go. `fields` are extra form
+ * fields sent with it (a recording's `caption`). Resolves to the media JSON.
  */
-export function uploadFile(file, onProgress) {
+export function uploadFile(file, onProgress, fields = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/media");
@@ -158,6 +159,7 @@ export function uploadFile(file, onProgress) {
       reject(new ApiError(0, "offline", "Cannot reach the school's server. Check your connection.")),
     );
     const data = new FormData();
+    for (const [name, value] of Object.entries(fields)) if (value) data.append(name, value);
     data.append("file", file, file.name);
     xhr.send(data);
   });

@@ -10,6 +10,7 @@ import { quietState } from "../quiet.js";
 import { playPop } from "../sound.js";
 import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
+import { mediaBlock } from "./stories.js";
 
 const STAFF = new Set(["admin", "teacher", "office"]);
 
@@ -25,6 +26,13 @@ function quietBanner(ctx) {
     icon("clock", "icon-small"),
     STAFF.has(ctx.me.role) ? "Quiet time: you are outside school working hours." : `It is quiet time at school.${when}`,
   );
+}
+
+/** What a message without text carries, for the conversation list: "Voice note", "Video" or "Photo". */
+function attachmentWord(m) {
+  const first = m.media && m.media[0];
+  if (!first) return "";
+  return first.kind === "audio" ? "Voice note" : first.kind === "video" ? "Video" : first.kind === "image" ? "Photo" : "File";
 }
 
 function otherSide(ctx, c) {
@@ -57,7 +65,7 @@ export async function inbox(ctx) {
           "span",
           { class: "conversation-text" },
           h("span", { class: "conversation-who" }, who ? who.name : "Deleted user", c.student ? h("span", { class: "muted" }, ` · about ${c.student.name}`) : null),
-          last ? h("span", { class: "conversation-last", lang: last.lang || null, dir: last.lang ? dirOf(last.lang) : null }, last.text) : null,
+          last ? h("span", { class: "conversation-last", lang: last.lang || null, dir: last.lang ? dirOf(last.lang) : null }, last.text || attachmentWord(last)) : null,
         ),
         h(
           "span",
@@ -243,8 +251,9 @@ export async function conversation(ctx) {
       const translated = m.translation && m.translation.status === "ready" && m.original && m.original.lang !== m.lang;
       const text = translated && showOriginal ? m.original.text : m.text;
       const lang = translated && showOriginal ? m.original.lang : m.lang;
-      const textEl = h("p", { class: "message-text", lang: lang || null, dir: lang ? dirOf(lang) : null });
-      textEl.textContent = text;
+      const textEl = text ? h("p", { class: "message-text", lang: lang || null, dir: lang ? dirOf(lang) : null }) : null;
+      if (textEl) textEl.textContent = text;
+      const attached = m.media && m.media.length ? h("div", { class: "message-media" }, mediaBlock(m.media)) : null;
       const meta = [timeEl(m.created_at)];
       if (mine && m.delivery === "held_quiet_hours" && !m.released_at) {
         meta.push(h("span", { class: "held" }, icon("clock", "icon-small"), m.held_until ? `Quiet time: seen ${dateTime(m.held_until)}` : "Quiet time: seen when school opens"));
@@ -266,7 +275,7 @@ export async function conversation(ctx) {
         report.addEventListener("click", () => reportMessage(m));
         meta.push(report);
       }
-      mount(li, h("div", { class: "message-bubble" }, textEl), h("p", { class: "message-meta" }, meta));
+      mount(li, h("div", { class: "message-bubble" }, attached, textEl), h("p", { class: "message-meta" }, meta));
     };
     draw();
     li.setRead = () => {
@@ -275,6 +284,12 @@ export async function conversation(ctx) {
     };
     li.update = (next) => {
       Object.assign(m, next);
+      draw();
+    };
+    // A voice note or video of this message finished preparing (or failed): show the player.
+    li.mediaChanged = (media) => {
+      if (!m.media || !m.media.some((x) => x.id === media.id)) return;
+      m.media = m.media.map((x) => (x.id === media.id ? { ...x, ...media } : x));
       draw();
     };
     return li;
@@ -296,28 +311,112 @@ export async function conversation(ctx) {
   const text = h("textarea", { class: "input reply-text", rows: "2", maxlength: "5000", id: uid("reply") });
   const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Send");
   const error = errorLine();
+  // One photo, voice note or short video per message: recorded on the spot (`capture`
+  // opens the phone's camera or recorder) or picked from the device.
+  let attachment = null; // { file, kind }
+  const ACCEPT = "audio/*,video/*,image/*";
+  const recordInput = h("input", { type: "file", accept: ACCEPT, capture: "user", class: "visually-hidden", id: uid("record") });
+  const pickInput = h("input", { type: "file", accept: ACCEPT, class: "visually-hidden", id: uid("attach") });
+  const caption = h("input", { type: "text", class: "input", maxlength: "500", id: uid("caption"), placeholder: "Describe it for anyone who cannot see or hear it" });
+  const captionField = h("div", { class: "field reply-caption", hidden: true }, h("label", { for: caption.id }, "Caption (optional)"), caption);
+  const chosen = h("p", { class: "reply-attachment", hidden: true });
+  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
+
+  function drawAttachment() {
+    if (!attachment) {
+      chosen.hidden = true;
+      captionField.hidden = true;
+      caption.value = "";
+      mount(chosen);
+      return;
+    }
+    const what = attachment.kind === "audio" ? "Voice note" : attachment.kind === "video" ? "Video" : "Photo";
+    const remove = h("button", { type: "button", class: "link-button" }, "Remove");
+    remove.addEventListener("click", () => {
+      attachment = null;
+      drawAttachment();
+    });
+    const name = h("span", {});
+    name.textContent = `${what}: ${attachment.file.name}`;
+    mount(chosen, icon(attachment.kind === "image" ? "plus" : "sound", "icon-small"), name, " ", remove);
+    chosen.hidden = false;
+    captionField.hidden = attachment.kind === "image";
+  }
+
+  for (const input of [recordInput, pickInput]) {
+    input.addEventListener("change", () => {
+      const file = input.files && input.files[0];
+      input.value = "";
+      if (!file) return;
+      const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
+      const limit = kind === "image" ? 10 : 200; // MB, as in the story composer
+      if (file.size > limit * 1024 * 1024) {
+        toast(`${file.name} is larger than ${limit} MB.`, "error");
+        return;
+      }
+      attachment = { file, kind };
+      drawAttachment();
+    });
+  }
+
   const form = h(
     "form",
-    { class: "reply", novalidate: true },
-    h("label", { for: text.id, class: "visually-hidden" }, `Message to ${who ? who.name : ""}`),
-    text,
-    send,
+    { class: "reply-form", novalidate: true },
+    h(
+      "div",
+      { class: "reply-tools" },
+      recordInput,
+      h("label", { for: recordInput.id, class: "button button-soft" }, icon("sound", "icon-small"), "Record"),
+      pickInput,
+      h("label", { for: pickInput.id, class: "button button-soft" }, icon("camera", "icon-small"), "Attach"),
+    ),
+    chosen,
+    captionField,
+    progress,
+    h(
+      "div",
+      { class: "reply" },
+      h("label", { for: text.id, class: "visually-hidden" }, `Message to ${who ? who.name : ""}`),
+      text,
+      send,
+    ),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.clear();
     const body = text.value.trim();
-    if (!body) {
+    if (!body && !attachment) {
       focus(text);
       return;
     }
     await busy(send, async () => {
       try {
+        const mediaIds = [];
+        if (attachment) {
+          progress.value = 0;
+          progress.hidden = false;
+          try {
+            const uploaded = await api.uploadFile(
+              attachment.file,
+              (fraction) => {
+                progress.value = fraction;
+              },
+              attachment.kind === "image" ? {} : { caption: caption.value.trim() },
+            );
+            mediaIds.push(uploaded.id);
+          } finally {
+            progress.hidden = true;
+          }
+        }
         const message = await api.post(`/api/conversations/${id}/messages`, {
           text: body,
+          media_ids: mediaIds,
           client_id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
         });
         text.value = "";
+        attachment = null;
+        drawAttachment();
+        if (!thread.isConnected) ctx.root.querySelector(".thread-card .empty")?.replaceWith(thread);
         add(message);
         scrollDown();
         if (!window.homeroom || window.homeroom.live.state !== "open") {
@@ -381,6 +480,8 @@ export async function conversation(ctx) {
         if (base(d.lang) === base(ctx.me.language)) {
           shown.get(d.message_id).update?.({ text: d.text, lang: d.lang, translation: { status: "ready", engine: d.engine } });
         }
+      } else if ((frame.type === "media.ready" || frame.type === "media.failed") && d.media) {
+        for (const li of shown.values()) li.mediaChanged?.(d.media);
       } else if (frame.type === "message.read" && d.conversation_id === id && d.reader_id !== ctx.me.id) {
         for (const [mid, li] of shown) if (mid <= d.message_id && li.classList.contains("is-mine")) li.setRead?.();
       }

@@ -8,7 +8,7 @@ import { date } from "../format.js";
 import { playAward } from "../sound.js";
 import { busy, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { pointsView, portfolioCard } from "./parent.js";
-import { storyList } from "./stories.js";
+import { captionInput, storyList } from "./stories.js";
 import { activityBody } from "../translation.js";
 
 const CATEGORY_LABELS = { body: "Body", eyes: "Eyes", mouth: "Mouth", colour: "Colour", accessory: "Extras" };
@@ -231,6 +231,7 @@ export async function learning(ctx) {
               : p.kind === "audio"
                 ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `My recording ${i + 1}` }, icon("sound"), p.file.name)
                 : h("img", { src: p.url, alt: `My photo ${i + 1}` }),
+            p.kind === "image" ? null : captionInput(p, `What is it? (optional, for item ${i + 1})`),
             h(
               "button",
               {
@@ -305,9 +306,13 @@ export async function learning(ctx) {
           progress.value = 0;
           try {
             for (const p of photos) {
-              const uploaded = await api.uploadFile(p.file, (fraction) => {
-                progress.value = (done + fraction * p.file.size) / total;
-              });
+              const uploaded = await api.uploadFile(
+                p.file,
+                (fraction) => {
+                  progress.value = (done + fraction * p.file.size) / total;
+                },
+                p.kind === "image" ? {} : { caption: (p.caption || "").trim() },
+              );
               done += p.file.size;
               mediaIds.push(uploaded.id);
             }

@@ -49,6 +49,26 @@ function recordingBlock(m) {
   return h("audio", { class: "post-audio", src, controls: true, preload: "metadata", "aria-label": "Voice recording" });
 }
 
+/** A recording's caption from its uploader, under the player: plain text, never markup. */
+function captionLine(text) {
+  const el = h("p", { class: "post-caption" });
+  el.textContent = text;
+  return el;
+}
+
+/**
+ * A caption box for a video or recording about to be uploaded; what is typed is kept in
+ * `item.caption` (sent as the upload's `caption` field). `label` names it for screen readers.
+ */
+export function captionInput(item, label) {
+  const input = h("input", { type: "text", class: "input composer-caption", maxlength: "500", placeholder: "Caption (optional)", "aria-label": label });
+  input.value = item.caption || "";
+  input.addEventListener("input", () => {
+    item.caption = input.value;
+  });
+  return input;
+}
+
 /** Photos (a grid), videos and recordings (players) and other files (links) of a post or a piece of work. */
 export function mediaBlock(media) {
   const images = media.filter((m) => m.kind === "image");
@@ -86,6 +106,7 @@ export function mediaBlock(media) {
   for (const m of recordings) {
     const el = recordingBlock(m);
     if (el) out.push(el);
+    if (m.caption) out.push(captionLine(m.caption));
   }
   for (const m of files) {
     const href = mediaUrl(m.url);
@@ -514,6 +535,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
             : f.kind === "audio"
               ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `Recording ${i + 1}: ${f.file.name}` }, icon("sound"), f.file.name)
               : h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
+          f.kind === "image" ? null : captionInput(f, `Caption (optional, for item ${i + 1})`),
           h(
             "button",
             {
@@ -592,9 +614,13 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
         progress.hidden = false;
         try {
           for (const f of files) {
-            const uploaded = await api.uploadFile(f.file, (fraction) => {
-              progress.value = (sent + fraction * f.file.size) / total;
-            });
+            const uploaded = await api.uploadFile(
+              f.file,
+              (fraction) => {
+                progress.value = (sent + fraction * f.file.size) / total;
+              },
+              f.kind === "image" ? {} : { caption: (f.caption || "").trim() },
+            );
             sent += f.file.size;
             mediaIds.push(uploaded.id);
           }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 15:21:03.428238
+Create Date: 2026-12-03 15:27:12.083157
 """
 
 from __future__ import annotations
@@ -210,6 +210,7 @@ def upgrade() -> None:
         sa.Column("duration", sa.Float(), nullable=True),
         sa.Column("has_poster", sa.Boolean(), nullable=False),
         sa.Column("failure", sa.String(length=64), nullable=True),
+        sa.Column("caption", sa.String(length=500), nullable=True),
         sa.Column("job_holder", sa.String(length=64), nullable=True),
         sa.Column("job_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("job_attempts", sa.Integer(), nullable=False),
