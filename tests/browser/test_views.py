@@ -170,10 +170,15 @@ def busy_school(server: Server, school: School) -> dict[str, Any]:
 
 
 def settle(page: Any) -> None:
-    """Wait until the view has loaded: no spinner, every image decoded, fonts ready."""
+    """Wait until the view has loaded: no spinner, every image decoded, fonts ready.
+
+    A lazy image far below the screen is never fetched (that is what lazy means), so it
+    counts as settled; every image the screenshot can show must be complete.
+    """
     page.wait_for_function(
         """() => !document.querySelector('main .loading')
-            && [...document.images].every((img) => img.complete)
+            && [...document.images].every((img) => img.complete
+                || (img.loading === 'lazy' && img.getBoundingClientRect().top > 2 * innerHeight))
             && document.fonts.status === 'loaded'"""
     )
 
