@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from server.media.recordings import ffmpeg_available
 from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import need, pupil
+from tests.media.recording_files import phone_video
 
 pytestmark = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 
@@ -23,38 +23,8 @@ WATCH_PROGRESS = """(bar) => {
 
 
 def _reading_video(tmp: Path) -> bytes:
-    path = tmp / "reading.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=640x360:rate=15:d=3",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=3",
-            "-metadata",
-            "location=+51.5074-000.1278/",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-    )
-    return path.read_bytes()
+    """Three seconds of a child reading, as a phone films it (location and device tags included)."""
+    return phone_video(tmp / "reading.mp4", seconds=3, size="640x360", rate=15, container="mp4")
 
 
 def test_pupil_records_a_video_for_home_learning_which_the_family_plays_once_approved(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,30 +11,11 @@ from server.media.recordings import ffmpeg_available
 from tests.browser.helpers import mark, need, not_reloaded, wait_subscribed
 from tests.browser.server import School, Server
 from tests.browser.test_recordings import WATCH_PROGRESS
+from tests.media.recording_files import voice_note
 
 pytestmark = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 
 PHONE_360 = {"width": 360, "height": 740}
-
-
-def _voice_note(tmp: Path) -> bytes:
-    path = tmp / "voice.m4a"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            str(path),
-        ],
-        check=True,
-    )
-    return path.read_bytes()
 
 
 @pytest.fixture
@@ -71,7 +50,7 @@ def test_parent_sends_a_voice_note_which_the_teacher_plays_once_ready(
     recorder = parent.locator(".reply-form input[type=file][capture]")
     assert recorder.get_attribute("accept") == "audio/*,video/*,image/*"
     recorder.set_input_files(
-        files=[{"name": "voice.m4a", "mimeType": "audio/mp4", "buffer": _voice_note(tmp_path)}]
+        files=[{"name": "voice.ogg", "mimeType": "audio/ogg", "buffer": voice_note(tmp_path / "voice.ogg")}]
     )
     parent.locator(".reply-attachment", has_text="Voice note").wait_for()
     caption = f"Amir reading his poem <b>aloud</b> {secrets.token_hex(2)}"
