@@ -1,0 +1,1 @@
+"""Languages below the domain: stored translations, the reader's view, locale formatting."""

@@ -1,0 +1,1 @@
+"""Points for the school's values: the values themselves and awards."""

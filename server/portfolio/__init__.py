@@ -1,0 +1,1 @@
+"""The pupil area: home learning, portfolios and monster avatars."""

@@ -1,0 +1,1 @@
+"""The school itself: its people, classes, access rules, settings and audit log."""

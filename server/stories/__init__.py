@@ -1,0 +1,1 @@
+"""Class and school stories: posts, the feed and likes."""
