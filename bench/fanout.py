@@ -61,7 +61,7 @@ async def seed(database_url: str, parents: int, invites: int) -> BenchSchool:
     from server.db.engine import Database
     from server.db.models import GuardianLink, Invite, SchoolClass, Session, Student, User
     from server.db.models import School as SchoolRow
-    from server.provisioning import DEFAULT_POLICY
+    from server.school.provisioning import DEFAULT_POLICY
 
     db = Database(database_url)
     now = datetime.now(UTC)

@@ -119,7 +119,7 @@ async def seed(database_url: str, clients: int, classes: int) -> SoakSchool:
     from server.db.engine import Database
     from server.db.models import GuardianLink, SchoolClass, Session, Skill, StaffClass, Student, User
     from server.db.models import School as SchoolRow
-    from server.provisioning import DEFAULT_POLICY
+    from server.school.provisioning import DEFAULT_POLICY
 
     password_hash = await hash_password(PASSWORD)
     db = Database(database_url)

@@ -1,8 +1,8 @@
-"""``python -m server``: see :mod:`server.cli` for the commands."""
+"""``python -m server``: see :mod:`server.cli.main` for the commands."""
 
 import sys
 
-from server.cli import main
+from server.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

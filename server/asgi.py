@@ -2,8 +2,8 @@
 
 from starlette.applications import Starlette
 
-from server import logs
 from server.app import create_app
+from server.observability import logs
 from server.settings import load_settings
 
 

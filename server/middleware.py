@@ -9,10 +9,10 @@ import time
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import metrics
 from server.auth.origin import origin_allowed
 from server.errors import ApiError
-from server.logs import request_id
+from server.observability import metrics
+from server.observability.logs import request_id
 
 access_log = logging.getLogger("homeroom.access")
 

@@ -33,7 +33,7 @@ from server.db.models import (
     Student,
     User,
 )
-from server.provisioning import DEFAULT_POLICY
+from server.school.provisioning import DEFAULT_POLICY
 from server.services import Services
 from server.timeutil import utcnow
 

@@ -9,8 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts
-from server.access import children_of, names_for_classes, own_student
 from server.api import replies, shapes
 from server.api.http import (
     Body,
@@ -26,12 +24,13 @@ from server.api.http import (
     text,
 )
 from server.api.openapi import describe
-from server.auth import throttle
+from server.auth import accounts, throttle
 from server.auth.principal import start_session
 from server.auth.throttle import Budget, budget_key
 from server.auth.tokens import csrf_token, normalise_code
 from server.db.models import School, User
 from server.errors import ApiError
+from server.school.access import children_of, names_for_classes, own_student
 from server.services import Services
 
 Name = Annotated[str, text(200)]

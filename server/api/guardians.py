@@ -1,6 +1,6 @@
 """``/api/students/{id}/guardians*``: a pupil's linked guardians, and an admin's unlink of one.
 
-API.md "Guardians and leavers". The rules are :mod:`server.guardians`'s.
+API.md "Guardians and leavers". The rules are :mod:`server.school.guardians`'s.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import guardians
 from server.api.http import authenticate, ok, path_id, services_of
+from server.school import guardians
 
 
 async def list_guardians(request: Request) -> Response:

@@ -46,9 +46,9 @@ EmailAddress = Annotated[
     ),
 ]
 LanguageCode = Annotated[str, StringConstraints(min_length=2, max_length=16)]
-"""A language code; whether the server knows it is checked by ``server.languages``."""
+"""A language code; whether the server knows it is checked by ``server.language.languages``."""
 Password = Annotated[str, StringConstraints(max_length=256)]
-"""A password as typed; the length rules are checked (with a clear message) by ``server.accounts``."""
+"""A password as typed; the length rules are checked (with a clear message) by ``server.auth.accounts``."""
 
 
 def _in_utc_range(value: datetime) -> datetime:

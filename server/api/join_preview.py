@@ -20,14 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.access import names_for_classes
 from server.api.http import client_ip, ok, parse, services_of
 from server.api.onboarding import code_budget, wrong_code
 from server.auth import throttle
 from server.auth.tokens import digest, normalise_code
 from server.db.models import Invite, School, Student
 from server.errors import ApiError
-from server.languages import KNOWN, describe
+from server.language.languages import KNOWN, describe
+from server.school.access import names_for_classes
 
 
 class PreviewBody(BaseModel):

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import metrics
 from server.api import openapi
 from server.api.http import authenticate, ok, services_of
 from server.errors import ApiError, not_found
-from server.languages import KNOWN, describe
+from server.language.languages import KNOWN, describe
+from server.observability import metrics
 
 ReadyCheck = Callable[[], Awaitable[None]]
 

@@ -9,8 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import onboarding, school
-from server.access import get_student, names_for_classes
 from server.api import replies, shapes
 from server.api.auth import _signed_in, me_shape
 from server.api.http import (
@@ -34,6 +32,9 @@ from server.auth.principal import require_role
 from server.auth.throttle import Budget, budget_key
 from server.db.models import GuardianRequest, Student
 from server.errors import ApiError, validation_error
+from server.school import onboarding
+from server.school import settings as school
+from server.school.access import get_student, names_for_classes
 from server.services import Services
 from server.timeutil import iso
 

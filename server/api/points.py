@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import points, skills
-from server.access import get_class, get_student
 from server.api import replies
 from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
 from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.errors import bad_request
+from server.points import awards as points
+from server.points import skills
+from server.school.access import get_class, get_student
 
 DbId = Field(ge=1, le=2**62)
 

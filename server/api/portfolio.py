@@ -10,9 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import avatars
-from server import portfolio as domain
-from server.access import get_class, get_student, own_student
 from server.api.http import (
     InUtcRange,
     JSONResponse,
@@ -29,8 +26,11 @@ from server.api.http import (
 from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
+from server.language.view import translated_activities, translated_comments
 from server.media import discard_files
-from server.translation.view import translated_activities, translated_comments
+from server.portfolio import avatars
+from server.portfolio import work as domain
+from server.school.access import get_class, get_student, own_student
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 

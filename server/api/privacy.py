@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from server import audit
 from server.api.http import Body, authenticate, limit, ok, page_params, parse, query_int, services_of
 from server.api.openapi import describe
 from server.auth.passwords import verify_password
@@ -20,6 +19,7 @@ from server.db.models import AuditEntry, User
 from server.errors import bad_request, conflict, forbidden
 from server.media.uploads import discard_files, storage_of
 from server.privacy import erasure, export
+from server.school import audit
 
 
 class EraseBody(Body):

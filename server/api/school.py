@@ -11,16 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import guardians, roster, stories
-from server import school as school_domain
-from server.access import (
-    get_class,
-    get_student,
-    guardians_of,
-    names_for_classes,
-    sees_pupil_codes,
-    visible_class_ids,
-)
 from server.api import replies, shapes
 from server.api.http import (
     Body,
@@ -43,6 +33,17 @@ from server.db.models import Skill
 from server.errors import validation_error
 from server.media.uploads import discard_files
 from server.privacy import erasure
+from server.school import guardians, roster
+from server.school import settings as school_domain
+from server.school.access import (
+    get_class,
+    get_student,
+    guardians_of,
+    names_for_classes,
+    sees_pupil_codes,
+    visible_class_ids,
+)
+from server.stories import posts as stories
 
 ClassName = Annotated[str, text(100)]
 PersonName = Annotated[str, text(200)]

@@ -42,7 +42,7 @@ def student(found: Student, name: str, *, full: bool, staff: bool, code: bool = 
     """A pupil: display name for everyone; surname for staff and their own family (P11).
 
     ``student_code`` (the pupil's sign-in) only with ``code``: admins and the staff of the
-    pupil's class (:func:`server.access.sees_pupil_codes`), never the rest of the staff.
+    pupil's class (:func:`server.school.access.sees_pupil_codes`), never the rest of the staff.
     """
     shape: dict[str, Any] = {
         "id": found.id,

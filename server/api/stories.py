@@ -11,14 +11,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import feed, likes, stories
-from server.access import get_class
 from server.api import replies
 from server.api.http import MAX_ID, authenticate, ok, page_params, parse, path_id, services_of
 from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Post
 from server.media import discard_files
+from server.school.access import get_class
+from server.stories import feed, likes
+from server.stories import posts as stories
 
 Ids: list[int] = Field(default_factory=list, max_length=100)
 OptionalIds = Field(default=None, max_length=100)

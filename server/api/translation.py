@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import audit
 from server.api.http import Body, authenticate, ok, parse, services_of
 from server.auth.principal import Principal, require_role
 from server.errors import ApiError, conflict, validation_error
+from server.school import audit
 from server.services import Services
 from server.translation.argos import PackageError, argos_available, install_package, translation_dir
 from server.translation.coverage import school_coverage

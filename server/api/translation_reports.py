@@ -1,6 +1,6 @@
 """``/api/translations/report`` and ``/api/translations/reports``: readers report bad translations.
 
-Thin routes: parse, authenticate, call :mod:`server.translation.reports`, shape.
+Thin routes: parse, authenticate, call :mod:`server.school.translation_reports`, shape.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.http import LanguageCode, authenticate, ok, page_params, parse, services_of
-from server.translation import reports
+from server.school import translation_reports as reports
 
 
 class TranslationReportBody(BaseModel):

@@ -14,7 +14,7 @@ from server.auth.principal import Principal, revoke_sessions
 from server.auth.tokens import normalise_code
 from server.db.models import SchoolClass, Session, Student, User
 from server.errors import ApiError, validation_error
-from server.languages import is_known
+from server.language.languages import is_known
 from server.timeutil import utcnow
 
 WRONG_LOGIN = "That email and password do not match an account."

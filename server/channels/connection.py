@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from starlette.types import Send
 
-from server import metrics
 from server.channels.protocol import CLOSE_TOO_SLOW, Frame
 from server.channels.render import Variant
+from server.observability import metrics
 
 if TYPE_CHECKING:
     from server.auth.principal import Principal

@@ -23,11 +23,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from server import metrics
 from server.channels.broker import Broker, BrokerUnavailable, Published, Recovery
 from server.channels.connection import Connection
 from server.channels.protocol import Frame, event_frame, subbed_frame
 from server.channels.render import Variant, render, strip_audience, varies
+from server.observability import metrics
 
 log = logging.getLogger("homeroom.hub")
 

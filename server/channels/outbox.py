@@ -29,10 +29,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from server import metrics
 from server.channels.broker import Broker, BrokerUnavailable
 from server.db.engine import rowcount
 from server.db.models import OutboxEvent
+from server.observability import metrics
 from server.services import Services
 from server.timeutil import aware, utcnow
 

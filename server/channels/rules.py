@@ -7,7 +7,7 @@
 - ``student:{id}``       the pupil, their guardians, staff of the school
 - ``user:{id}``          that user alone
 
-The class and pupil questions are answered by :mod:`server.access`, the same rules the
+The class and pupil questions are answered by :mod:`server.school.access`, the same rules the
 HTTP routes use. Checked at subscribe time and again whenever the user's rights change.
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import get_class, get_student
 from server.auth.principal import Principal
 from server.channels.protocol import Channel
 from server.errors import ApiError
+from server.school.access import get_class, get_student
 
 
 async def may_subscribe(session: AsyncSession, principal: Principal, channel: Channel) -> bool:

@@ -45,8 +45,8 @@ from server.db.models import (
 from server.media.files import JPEG, store_image
 from server.media.storage import LocalStorage
 from server.messaging.office import office_notice_text
-from server.provisioning import create_school
-from server.roster import STUDENT_CODE_LENGTH
+from server.school.provisioning import create_school
+from server.school.roster import STUDENT_CODE_LENGTH
 from server.timeutil import utcnow
 
 DEMO_PASSWORD = "homeroom-demo"

@@ -14,15 +14,15 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from server import logs
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import School
 from server.errors import ApiError
+from server.observability import logs
 from server.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from server.demo import DemoLogins
+    from server.cli.demo import DemoLogins
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, Command] = {}
@@ -139,7 +139,7 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("create-school")
 def create_school_command(args: argparse.Namespace, settings: Settings) -> int:
-    from server.provisioning import create_school
+    from server.school.provisioning import create_school
 
     upgrade(settings.database_url)
 
@@ -170,7 +170,7 @@ def create_school_command(args: argparse.Namespace, settings: Settings) -> int:
 @command("demo")
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Seed a fresh demo school (an SQLite demo database is made anew), print its logins, serve it."""
-    from server.demo import seed_demo
+    from server.cli.demo import seed_demo
 
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and not args.keep:
@@ -231,27 +231,27 @@ def demo_listing(logins: DemoLogins) -> str:
 
 @command("translation-list")
 def translation_list(args: argparse.Namespace, settings: Settings) -> int:
-    from server.translation.commands import list_pairs
+    from server.cli.translation import list_pairs
 
     return list_pairs(settings)
 
 
 @command("translation-install")
 def translation_install(args: argparse.Namespace, settings: Settings) -> int:
-    from server.translation.commands import install
+    from server.cli.translation import install
 
     return install(settings, args.file)
 
 
 @command("translation-fetch")
 def translation_fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from server.translation.commands import fetch
+    from server.cli.translation import fetch
 
     return fetch(settings, args.languages)
 
 
 @command("worker")
 def translation_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from server.translation.commands import worker
+    from server.cli.translation import worker
 
     return worker(settings)

@@ -1,6 +1,6 @@
 """What ``python -m server translation list|install|fetch`` and ``python -m server worker`` do.
 
-``server/cli.py`` parses the command line and calls these; they print for people and
+``server/cli/main.py`` parses the command line and calls these; they print for people and
 return an exit status.
 """
 
@@ -109,7 +109,7 @@ def fetch(
     settings: Settings, languages: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """Download, check and install the argos packages en↔LANG for each language from the index."""
-    from server.languages import is_known
+    from server.language.languages import is_known
     from server.translation.argos import argos_available, packages_dir
     from server.translation.fetch import DONE_STATES, FetchError, fetch_packages, valid_language
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.translation import cache
+from server.language import stored as cache
 from server.translation.registry import Registry, current_registry
 
 RENDERED_EVENTS = {
@@ -221,7 +221,7 @@ async def translated_activities(
     *,
     registry: Registry | None = None,
 ) -> list[dict[str, Any]]:
-    """Activities (as :func:`server.portfolio.activity_shape` makes them) as one reader reads them."""
+    """Activities (as :func:`server.portfolio.work.activity_shape` makes them) as one reader reads them."""
     wanted = [
         (item[f], item.get("lang") or "en")
         for item in items

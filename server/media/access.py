@@ -25,7 +25,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from server.access import children_ids, shown_in_photos, visible_class_ids
 from server.auth.principal import Principal
 from server.db.models import (
     Activity,
@@ -44,6 +43,7 @@ from server.db.models import (
 )
 from server.errors import not_found
 from server.messaging.conversations import visible_clause
+from server.school.access import children_ids, shown_in_photos, visible_class_ids
 
 CHUNK = 500  # ids per IN (...) list
 # Any message of the conversation, as the one reported (the file's own message is ``Message``).

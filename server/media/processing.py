@@ -224,7 +224,6 @@ async def process(services: Services, media: Media, holder: str) -> bool:
 
 async def release_waiting(session: AsyncSession, services: Services, media_ids: list[int]) -> None:
     """Announce every item linking these files that was waiting and now has all its files ready."""
-    from server import portfolio, stories
     from server.db.models import (
         Activity,
         ActivityMedia,
@@ -236,6 +235,8 @@ async def release_waiting(session: AsyncSession, services: Services, media_ids: 
         SubmissionMedia,
     )
     from server.messaging import delivery
+    from server.portfolio import work as portfolio
+    from server.stories import posts as stories
 
     kinds = (
         (Post, PostMedia, PostMedia.post_id, stories.announce_ready_post),

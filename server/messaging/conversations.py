@@ -27,8 +27,6 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import get_student, is_guardian_of, names_for_classes
 from server.auth.principal import STAFF_ROLES, Principal
 from server.db.engine import rowcount
 from server.db.models import (
@@ -46,6 +44,8 @@ from server.errors import bad_request, forbidden, not_found, validation_error
 from server.events import emit
 from server.messaging import shapes
 from server.messaging.writes import write
+from server.school import audit
+from server.school.access import get_student, is_guardian_of, names_for_classes
 from server.services import Services
 from server.timeutil import iso
 
@@ -68,7 +68,7 @@ async def in_reader_language(
     services: Services, items: list[dict[str, Any]], language: str
 ) -> list[dict[str, Any]]:
     """Messages with their stored translations into ``language`` applied (original kept)."""
-    from server.translation.view import cached_translations, reader_view
+    from server.language.view import cached_translations, reader_view
 
     wanted = [(m["original"]["text"], m["original"]["lang"]) for m in items if not m["system"]]
     if not wanted:
@@ -295,7 +295,7 @@ async def views(
     language = principal.user.language
     stored: dict[Any, Any] = {}
     if translating:  # the previews in the reader's language too, like the messages themselves
-        from server.translation.view import cached_translations
+        from server.language.view import cached_translations
 
         wanted = [(m.text, m.lang) for m in last.values() if not m.system]
         stored = await cached_translations(session, wanted, language) if wanted else {}
@@ -313,7 +313,7 @@ async def views(
                 media=media.get(message.id, ()),
             )
             if translating and not message.system:
-                from server.translation.view import reader_view
+                from server.language.view import reader_view
 
                 shaped = reader_view(shaped, language, stored)
         result.append(

@@ -31,7 +31,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import is_guardian_of
 from server.auth.principal import Principal
 from server.db.models import Conversation, Media, Message, MessageMedia, School, User
 from server.errors import ApiError, conflict, validation_error
@@ -51,6 +50,7 @@ from server.messaging.office import office_notice_text, office_told, office_topi
 from server.messaging.office_routing import Match
 from server.messaging.quiet_hours import WorkingWeek, describe, held_until, working_time_after
 from server.messaging.writes import write
+from server.school.access import is_guardian_of
 from server.services import Services
 
 MAX_MEDIA = 10

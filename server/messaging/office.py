@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import names_for_classes
 from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, SchoolClass, Student
 from server.messaging import shapes
 from server.messaging.conversations import LIVE, media_of, users_by_id
 from server.messaging.office_routing import DEFAULT_RULES, Match, Rules, classify, compile_rules, parse_extra
 from server.messaging.office_routing import primary_language as primary
+from server.school.access import names_for_classes
 from server.services import Services
 from server.timeutil import iso
 

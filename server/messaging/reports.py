@@ -15,8 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import names_for_classes
 from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, Report, Student
 from server.errors import forbidden, not_found, validation_error
@@ -24,6 +22,8 @@ from server.events import emit
 from server.messaging import shapes
 from server.messaging.conversations import media_of, refuse_pupils, users_by_id, visible_clause
 from server.messaging.writes import write
+from server.school import audit
+from server.school.access import names_for_classes
 from server.services import Services
 from server.timeutil import iso
 

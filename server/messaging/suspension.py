@@ -2,7 +2,7 @@
 
 The change is committed first; then :meth:`Services.access_changed` tells the
 live layer, which closes the user's connections in every process. Sign-in is
-refused with 403 ``suspended`` by :mod:`server.accounts` and every token of the
+refused with 403 ``suspended`` by :mod:`server.auth.accounts` and every token of the
 user has been revoked, so nothing the user still holds works.
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
 from server.auth.principal import Principal, require_role, revoke_sessions
 from server.db.models import User
 from server.errors import forbidden, not_found
 from server.messaging.writes import write
+from server.school import audit
 from server.services import Services
 from server.timeutil import iso
 

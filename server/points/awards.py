@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import names_for_classes
 from server.auth.principal import Principal, require_role
 from server.db.models import Award, School, SchoolClass, Skill, Student, User
 from server.errors import bad_request, forbidden, not_found, validation_error
 from server.events import emit
-from server.skills import check_points, get_skill, skill_shape
-from server.stories import clean_text
+from server.points.skills import check_points, get_skill, skill_shape
+from server.school import audit
+from server.school.access import names_for_classes
+from server.stories.posts import clean_text
 from server.timeutil import aware, iso
 
 UNDO_WINDOW = timedelta(minutes=10)

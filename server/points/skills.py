@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
 from server.auth.principal import Principal, require_role
 from server.db.models import School, Skill
 from server.errors import conflict, not_found, validation_error
-from server.stories import clean_text
+from server.school import audit
+from server.stories.posts import clean_text
 
 MAX_POINTS = 10
 _ICON = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")

@@ -29,8 +29,6 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import get_class, is_guardian_of, names_for_classes, own_student
 from server.auth.principal import Principal
 from server.db.engine import rowcount
 from server.db.models import (
@@ -45,10 +43,12 @@ from server.db.models import (
 )
 from server.errors import ApiError, conflict, forbidden, not_found, validation_error
 from server.events import emit
+from server.language.view import activity_translations
 from server.media import claim_media, drop_unlinked, media_shape
 from server.media.processing import any_processing
+from server.school import audit
+from server.school.access import get_class, is_guardian_of, names_for_classes, own_student
 from server.timeutil import aware, iso
-from server.translation.view import activity_translations
 
 STATUSES = ("pending", "approved", "returned")
 DECISIONS = {"approve": "approved", "return": "returned"}

@@ -31,7 +31,6 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit, stories
 from server.db.models import (
     AuditEntry,
     Award,
@@ -55,10 +54,12 @@ from server.db.models import (
     Translation,
     User,
 )
+from server.language.stored import content_hash, forget_reports, forget_reports_by
 from server.media.storage import LocalStorage
 from server.media.uploads import LINK_TABLES, drop_unlinked, drop_uploads_of, storage_of
+from server.school import audit
 from server.services import Services
-from server.translation.cache import content_hash, forget_reports, forget_reports_by
+from server.stories import posts as stories
 
 log = logging.getLogger("homeroom.privacy")
 ORPHAN_GRACE_SECONDS = 3600.0

@@ -24,7 +24,6 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import children_ids
 from server.auth.principal import Principal
 from server.db.models import (
     AuditEntry,
@@ -47,10 +46,11 @@ from server.db.models import (
     TranslationReport,
     User,
 )
+from server.language.stored import content_hash
 from server.media.access import viewable_media_ids
 from server.media.storage import Storage
+from server.school.access import children_ids
 from server.services import Services
-from server.translation.cache import content_hash
 
 BATCH = 500
 SPOOL_BYTES = 8 * 1024 * 1024

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, select
 
-from server.access import guardians_of
 from server.db.engine import rowcount
 from server.db.models import Invite, Session, Student
 from server.media.uploads import discard_files
 from server.privacy.erasure import erase_student, live_channels_of
+from server.school.access import guardians_of
 from server.services import Services
 
 log = logging.getLogger("homeroom.privacy")

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal
 from server.db.models import GuardianLink, SchoolClass, StaffClass, Student, User
 from server.errors import not_found
-from server.names import display_names
+from server.school.names import display_names
 
 
 def children_ids(guardian_id: int) -> Select[int]:

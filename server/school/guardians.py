@@ -1,7 +1,7 @@
 """A pupil's guardians as the school manages them: who is linked, unlinking one, whose rights follow.
 
-Linking lives in :mod:`server.onboarding` (invite codes, the guardian-request queue);
-what may be seen through a link lives in :mod:`server.access`. Here: the list staff of
+Linking lives in :mod:`server.school.onboarding` (invite codes, the guardian-request queue);
+what may be seen through a link lives in :mod:`server.school.access`. Here: the list staff of
 the pupil's class read, the admin's unlink (audited as ``guardian.removed``), and
 :func:`family_of`, the users whose live subscriptions a change of the pupil (a move, a
 leaving date, an unlink) must re-check. The re-check itself is the live layer's
@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import get_student
 from server.auth.principal import Principal, require_role
 from server.db.models import GuardianLink, StaffClass, Student, User
 from server.errors import forbidden, not_found
+from server.school import audit
+from server.school.access import get_student
 from server.timeutil import iso
 
 

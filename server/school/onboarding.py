@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.accounts import (
+from server.auth.accounts import (
     check_language,
     check_password_rules,
     find_by_email,
@@ -36,6 +35,7 @@ from server.db.models import (
 )
 from server.errors import ApiError, conflict, not_found
 from server.events import emit
+from server.school import audit
 
 GUARDIAN_LIMIT = 2
 INVITE_CODE_LENGTH = 10  # 31^10 ≈ 8e14 codes, and attempts are rate-limited

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts import check_password_rules, find_by_email, normalise_email
+from server.auth.accounts import check_password_rules, find_by_email, normalise_email
 from server.auth.passwords import hash_password
 from server.db.models import School, Skill, User
 from server.errors import conflict
-from server.school import check_timezone
+from server.school.settings import check_timezone
 
 DEFAULT_POLICY = """Our Homeroom code of conduct
 

@@ -9,8 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.accounts import (
+from server.auth.accounts import (
     check_language,
     check_password_rules,
     find_by_email,
@@ -21,6 +20,7 @@ from server.auth.principal import STAFF_ROLES, Principal, revoke_sessions
 from server.auth.tokens import new_code
 from server.db.models import SchoolClass, StaffClass, Student, User
 from server.errors import conflict, not_found, validation_error
+from server.school import audit
 from server.timeutil import utcnow
 
 CLASS_CODE_LENGTH = 6

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.accounts import check_language
+from server.auth.accounts import check_language
 from server.auth.principal import Principal
 from server.db.models import DEFAULT_WORKING_HOURS, PolicyAcceptance, School, User
 from server.errors import not_found, validation_error
+from server.school import audit
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, Post, TranslationReport, User
 from server.errors import not_found
+from server.language import stored as cache
 from server.messaging.shapes import user_ref
-from server.stories import get_post
+from server.stories.posts import get_post
 from server.timeutil import iso
-from server.translation import cache
 
 KINDS = ("post", "message")
 OFFICE_READERS = ("office", "admin")

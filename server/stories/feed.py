@@ -4,7 +4,7 @@ A page is found with one query: a UNION ALL of the newest ``limit`` rows of each
 the reader follows (the school story and each followed class), each an index range scan
 backwards on ``ix_posts_scope_class_id (school_id, scope, class_id, id)``. The cost grows
 with the page size and the number of stories, never with the number of posts. Shaping
-the page (one query per kind of detail) lives in :mod:`server.stories`.
+the page (one query per kind of detail) lives in :mod:`server.stories.posts`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import children_of, own_student
 from server.auth.principal import Principal
 from server.db.models import Post, SchoolClass, StaffClass
+from server.school.access import children_of, own_student
 
 
 async def followed_classes(session: AsyncSession, principal: Principal) -> set[int]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from server.auth.principal import Principal, require_role
 from server.db.models import Like, Post, User
 from server.events import emit
-from server.stories import channels_of
+from server.stories.posts import channels_of
 from server.timeutil import iso
 
 

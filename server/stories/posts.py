@@ -3,12 +3,12 @@
 No HTTP here. Every change happens inside the caller's transaction, writes an
 audit entry and emits its live events (published after commit). A post reaches
 clients in one shape, built by :func:`post_shape` for REST replies and event
-payloads alike; ``server.translation.view.reader_view`` then fits it to one reader's
+payloads alike; ``server.language.view.reader_view`` then fits it to one reader's
 language (REST here, live events in the live layer's per-reader renderer).
 Shaping a page of posts takes one query per kind of detail (authors, files,
 tagged pupils, their names, the reader's likes), never one per post.
 
-Which posts a reader gets lives in :mod:`server.feed`; likes in :mod:`server.likes`.
+Which posts a reader gets lives in :mod:`server.stories.feed`; likes in :mod:`server.stories.likes`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import names_for_classes
 from server.auth.principal import Principal, require_role
 from server.db.models import (
     Like,
@@ -37,13 +35,15 @@ from server.db.models import (
 )
 from server.errors import ApiError, forbidden, not_found, validation_error
 from server.events import emit
-from server.feed import followed_classes
+from server.language import view as translation_view
+from server.language.stored import forget as forget_translations
+from server.language.stored import forget_reports
 from server.media import claim_media, drop_unlinked, media_shape, withheld_media_ids
 from server.media.processing import any_processing
+from server.school import audit
+from server.school.access import names_for_classes
+from server.stories.feed import followed_classes
 from server.timeutil import iso
-from server.translation import view as translation_view
-from server.translation.cache import forget as forget_translations
-from server.translation.cache import forget_reports
 
 MAX_TEXT = 5000
 MAX_TAGS = 60

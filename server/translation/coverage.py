@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import School, User
-from server.languages import language_name, native_name
+from server.language.languages import language_name, native_name
 from server.translation.registry import Registry, Route
 
 STAFF_ROLES = ("admin", "teacher", "office")

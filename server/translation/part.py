@@ -24,12 +24,12 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
+from server.language.view import RENDERED_EVENTS, make_renderer
 from server.services import Services
 from server.settings import Settings
 from server.translation.pipeline import Pipeline, chain_after_commit
 from server.translation.queue import JobQueue, MemoryQueue, RedisQueue
 from server.translation.registry import Registry, release_registry, shared_registry
-from server.translation.view import RENDERED_EVENTS, make_renderer
 
 log = logging.getLogger("homeroom.translation")
 

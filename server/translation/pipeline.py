@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from sqlalchemy import CompoundSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import metrics
 from server.db.models import (
     Activity,
     Conversation,
@@ -46,8 +45,10 @@ from server.db.models import (
     User,
 )
 from server.events import emit
+from server.language import stored as cache
+from server.observability import metrics
 from server.services import Services
-from server.translation import cache, terms
+from server.translation import terms
 from server.translation.engine import EngineError, UnsupportedPair
 from server.translation.queue import Job, JobQueue
 from server.translation.registry import Registry

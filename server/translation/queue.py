@@ -27,7 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server import metrics
+from server.observability import metrics
 
 log = logging.getLogger("homeroom.translation")
 

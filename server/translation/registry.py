@@ -218,7 +218,7 @@ _EMPTY = Registry([])
 def current_registry() -> Registry:
     """The registry of the most recently started app in this process (empty when none).
 
-    What :func:`server.translation.view.reader_view` consults to tell ``pending``
+    What :func:`server.language.view.reader_view` consults to tell ``pending``
     from ``unavailable`` when its caller passes no registry.
     """
     return _stack[-1] if _stack else _EMPTY

@@ -10,9 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from server import accounts
 from server.app import create_app
-from server.auth import passwords
+from server.auth import accounts, passwords
 from server.auth.tokens import digest
 from server.db.models import Session, User
 from server.errors import ApiError

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.demo import DEMO_PASSWORD
+from server.cli.demo import DEMO_PASSWORD
 from server.translation.apertium import ApertiumEngine
 from tests.browser.server import free_port
 

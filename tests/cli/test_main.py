@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server import cli
 from server.app import create_app
+from server.cli import main as cli
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]

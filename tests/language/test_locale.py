@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.translation.locale import (
+from server.language.locale import (
     format_date,
     format_datetime,
     format_relative,

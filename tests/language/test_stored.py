@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server.db.models import Post, Translation
+from server.language import stored as cache
 from server.services import Services
-from server.translation import cache
 from tests.factories import make_world
 
 

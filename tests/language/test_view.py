@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from server.translation.cache import Cached
+from server.language.stored import Cached
+from server.language.view import make_renderer, reader_view, translation_status
 from server.translation.registry import Registry
-from server.translation.view import make_renderer, reader_view, translation_status
 from tests.translation.fakes import FakeEngine
 
 REGISTRY = Registry(

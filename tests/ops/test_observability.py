@@ -7,7 +7,7 @@ import logging
 import httpx
 import orjson
 
-from server.logs import JsonFormatter, RequestIdFilter, request_id
+from server.observability.logs import JsonFormatter, RequestIdFilter, request_id
 from tests.factories import World
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.errors import ApiError
-from server.points import period, week_totals
-from server.skills import check_points
+from server.points.awards import period, week_totals
+from server.points.skills import check_points
 
 LONDON = ZoneInfo("Europe/London")
 

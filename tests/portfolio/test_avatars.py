@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from server.avatars import CATALOGUE, CATEGORIES, DEFAULT_AVATAR, LAYERS, check_avatar
 from server.errors import ApiError
+from server.portfolio.avatars import CATALOGUE, CATEGORIES, DEFAULT_AVATAR, LAYERS, check_avatar
 from tests.factories import World, events_on
 
 SVG_NS = "http://www.w3.org/2000/svg"

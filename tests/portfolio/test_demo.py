@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server.avatars import check_avatar
+from server.cli.demo import seed_demo
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import Activity, SchoolClass, Student, Submission
-from server.demo import seed_demo
+from server.portfolio.avatars import check_avatar
 
 
 async def test_demo_class_has_activities_and_work_to_review(tmp_path: Path) -> None:

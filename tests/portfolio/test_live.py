@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.avatars import DEFAULT_AVATAR
+from server.portfolio.avatars import DEFAULT_AVATAR
 from server.services import Services
 from tests.factories import Actor, image_bytes, make_world
 from tests.live.client import LiveClient

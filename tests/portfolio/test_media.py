@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from server.avatars import DEFAULT_AVATAR
+from server.portfolio.avatars import DEFAULT_AVATAR
 from tests.factories import World, add_activity, events_on, pdf_bytes, upload_id
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from server.errors import ApiError
-from server.portfolio import is_late, may_see_item, next_status, visible_statuses
+from server.portfolio.work import is_late, may_see_item, next_status, visible_statuses
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from server.db.models import (
     SubmissionMedia,
     Translation,
 )
+from server.language.stored import content_hash
 from server.services import Services
-from server.translation.cache import content_hash
 from tests.factories import Actor, World, upload
 
 

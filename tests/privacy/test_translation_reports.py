@@ -15,9 +15,9 @@ import orjson
 from sqlalchemy import select
 
 from server.db.models import Message, Student, TranslationReport
+from server.language.stored import content_hash
 from server.privacy.retention import run_retention
 from server.services import Services
-from server.translation.cache import content_hash
 from tests.conftest import Clock
 from tests.factories import PASSWORD, Actor, World
 from tests.privacy.conftest import Family, build_family

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.names import display_names
+from server.school.names import display_names
 
 LEFT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from server import onboarding
 from server.db.models import GuardianLink, GuardianRequest, Invite, OutboxEvent, User
+from server.school import onboarding
 from server.services import Services
 from tests.factories import PASSWORD, Actor, World, error_of, make_world, unique
 

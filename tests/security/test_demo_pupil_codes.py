@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from server.auth.tokens import CODE_ALPHABET
+from server.cli.demo import DemoLogins, seed_demo
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import SchoolClass, Student
-from server.demo import DemoLogins, seed_demo
-from server.roster import STUDENT_CODE_LENGTH
+from server.school.roster import STUDENT_CODE_LENGTH
 
 REAL_CODE = re.compile(f"^[{CODE_ALPHABET}]{{{STUDENT_CODE_LENGTH}}}$")
 

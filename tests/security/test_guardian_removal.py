@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from server import guardians
 from server.auth.principal import resolve_token
 from server.channels import endpoint
 from server.channels.connection import Connection
 from server.channels.part import LivePart
 from server.channels.protocol import Sub, parse_channel
 from server.channels.render import Variant
+from server.school import guardians
 from server.services import Services
 from tests.channels.test_hub import FakeOutlet
 from tests.factories import Actor, World, error_of, make_world

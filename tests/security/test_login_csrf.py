@@ -17,8 +17,8 @@ import pytest
 from server.app import create_app
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, World, error_of, image_bytes
+from tests.school.test_p14_access import join_body
 from tests.security.conftest import ClientAt, client_for
-from tests.test_p14_access import join_body
 
 EVIL = "https://evil.example"
 

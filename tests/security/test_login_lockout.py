@@ -17,9 +17,9 @@ from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimit
 from server.services import Services
 from tests.conftest import Pauses
 from tests.factories import PASSWORD, World, error_of, unique
+from tests.school.test_p14_access import join_body
 from tests.security.conftest import ClientAt
 from tests.services import redis_url
-from tests.test_p14_access import join_body
 
 LOGIN = "/api/auth/login"
 

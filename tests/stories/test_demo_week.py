@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from server.cli.demo import seed_demo
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import Award, Like, Media, Post, PostMedia, PostStudent, Student
-from server.demo import seed_demo
 from server.media.storage import LocalStorage
 
 

@@ -374,7 +374,7 @@ async def test_p18_an_edit_forgets_the_translations_of_the_words_it_replaced(
     import secrets
 
     from server.db.models import Translation
-    from server.translation.cache import content_hash
+    from server.language.stored import content_hash
 
     old_text = f"Trip on Friday {secrets.token_hex(3)}"
     created = await api.post(

@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 from server.channels.render import Variant
 from server.db.models import Activity
 from server.events import validate_event
+from server.language.view import activity_view, make_renderer
 from server.services import Services
 from server.translation.pipeline import Pipeline
-from server.translation.view import activity_view, make_renderer
 from tests.factories import make_world
 from tests.translation.conftest import needs_apertium, needs_argos
 from tests.translation.test_pipeline import events

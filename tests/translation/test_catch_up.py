@@ -20,10 +20,10 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from server.app import create_app
+from server.cli.demo import DEMO_PASSWORD, seed_demo
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import User
-from server.demo import DEMO_PASSWORD, seed_demo
 from server.translation.pipeline import Pipeline
 from tests.conftest import Clock, make_settings
 from tests.factories import make_world

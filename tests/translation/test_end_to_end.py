@@ -3,7 +3,7 @@
 One ``python -m server serve`` process (SQLite, embedded jobs) with argos (tiny en→ur
 package) then Apertium (en↔es). Parents read Spanish, Urdu, English and Polish (no
 engine): live over ``/ws`` and over REST. Needs the stories and live layers (skipped
-until both are present and stories serves translations through ``server.translation.view``).
+until both are present and stories serves translations through ``server.language.view``).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ async def test_p4_an_english_post_reaches_each_family_in_its_language_live_and_o
 async def test_100_identical_posts_cause_one_translation_per_language(site: Site) -> None:
     from sqlalchemy import func, select
 
-    from server.translation.cache import content_hash
+    from server.language.stored import content_hash
 
     world, parents = await family_class(site)
     text = f"Weekly reminder {secrets.token_hex(3)}: reading books go home every Monday."
@@ -150,7 +150,7 @@ async def test_100_identical_posts_cause_one_translation_per_language(site: Site
 async def test_p18_deleting_the_only_post_with_a_text_removes_its_translations(site: Site) -> None:
     from sqlalchemy import func, select
 
-    from server.translation.cache import content_hash
+    from server.language.stored import content_hash
 
     world, parents = await family_class(site)
     text = f"Private note for deletion {secrets.token_hex(3)}."

@@ -19,12 +19,12 @@ from starlette.applications import Starlette
 
 from server.db.models import Conversation, Message, OutboxEvent, Post
 from server.events import emit, validate_event
+from server.language import stored as cache
+from server.language.view import cached_translations, reader_view, translations_by_id
 from server.services import Services
-from server.translation import cache
 from server.translation.pipeline import Pipeline
 from server.translation.queue import MemoryQueue
 from server.translation.registry import Registry
-from server.translation.view import cached_translations, reader_view, translations_by_id
 from tests.factories import World, make_world
 from tests.translation.conftest import ARGOS_LANG, needs_apertium, needs_argos
 from tests.translation.fakes import FakeEngine

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from server.language.view import cached_translations, reader_view
 from server.services import Services
 from server.translation import terms
 from server.translation.pipeline import Pipeline, protected_terms
 from server.translation.queue import MemoryQueue
 from server.translation.registry import Registry
-from server.translation.view import cached_translations, reader_view
 from tests.factories import make_world
 from tests.translation.conftest import needs_apertium, needs_argos
 from tests.translation.fakes import FakeEngine
