@@ -25,6 +25,9 @@ from server.timeutil import utcnow
 from tests.factories import World, make_world
 from tests.services import create_pg_database, drop_pg_database, postgres_admin_url
 
+# The translation tests' engines and apps, shared with the tests of stored translations and reports.
+pytest_plugins = ["tests.translation.fixtures"]
+
 BACKENDS = ["sqlite", "postgresql"]
 
 

@@ -62,7 +62,7 @@ def argos_server(tmp_path_factory: pytest.TempPathFactory, server: Server) -> It
 
 @pytest.fixture(scope="module")
 def tiny_en_ar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.translation.conftest import load_builder
+    from tests.translation.fixtures import load_builder
 
     return load_builder().build(
         tmp_path_factory.mktemp("en-ar") / "translate-en_ar-0_1.argosmodel", "en", "ar"

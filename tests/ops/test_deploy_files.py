@@ -116,7 +116,7 @@ def test_the_fetch_step_runs_as_written_against_a_local_index(tmp_path: Path) ->
 
     if not argos_available() or shutil.which("sh") is None:
         pytest.skip("needs the 'translate' extra and a POSIX shell")
-    from tests.translation.conftest import load_builder
+    from tests.translation.fixtures import load_builder
     from tests.translation.mirror import serving
 
     builder = load_builder()

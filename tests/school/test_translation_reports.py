@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from server.services import Services
 from server.translation.pipeline import Pipeline
 from tests.factories import error_of, make_world
-from tests.translation.conftest import needs_apertium, needs_argos
+from tests.translation.fixtures import needs_apertium, needs_argos
 from tests.translation.test_pipeline import conversation, write_message, write_post
 
 pytestmark = [needs_argos, needs_apertium]

@@ -22,7 +22,7 @@ from server.language.view import activity_view, make_renderer
 from server.services import Services
 from server.translation.pipeline import Pipeline
 from tests.factories import make_world
-from tests.translation.conftest import needs_apertium, needs_argos
+from tests.translation.fixtures import needs_apertium, needs_argos
 from tests.translation.test_pipeline import events
 
 pytestmark = [needs_argos, needs_apertium]

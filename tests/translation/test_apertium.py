@@ -11,7 +11,7 @@ import pytest
 
 from server.translation.apertium import ApertiumEngine, escape, parse_modes, to_iso1, unescape
 from server.translation.engine import UnsupportedPair
-from tests.translation.conftest import needs_apertium
+from tests.translation.fixtures import needs_apertium
 
 LISTING = """
   cat-eng

@@ -18,7 +18,7 @@ from server.translation.argos import (
     packages_dir,
 )
 from server.translation.engine import UnsupportedPair
-from tests.translation.conftest import ARGOS_LANG, load_builder, needs_argos, network_is_blocked_here
+from tests.translation.fixtures import ARGOS_LANG, load_builder, needs_argos, network_is_blocked_here
 
 pytestmark = needs_argos
 

@@ -27,7 +27,7 @@ from server.db.models import User
 from server.translation.pipeline import Pipeline
 from tests.conftest import Clock, make_settings
 from tests.factories import make_world
-from tests.translation.conftest import needs_apertium
+from tests.translation.fixtures import needs_apertium
 
 pytestmark = needs_apertium
 

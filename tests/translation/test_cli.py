@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.translation.conftest import ARGOS_LANG, ROOT, needs_argos
+from tests.translation.fixtures import ARGOS_LANG, ROOT, needs_argos
 
 
 def run(args: list[str], data_dir: Path, home: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -26,7 +26,7 @@ from server.translation.fetch_job import write_status
 from tests.conftest import BACKENDS, Clock, make_settings
 from tests.factories import World, error_of, make_world
 from tests.services import create_pg_database, drop_pg_database, postgres_admin_url
-from tests.translation.conftest import ARGOS_LANG, load_builder, needs_argos
+from tests.translation.fixtures import ARGOS_LANG, load_builder, needs_argos
 from tests.translation.mirror import Mirror, serving
 
 pytestmark = needs_argos

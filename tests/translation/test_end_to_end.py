@@ -22,7 +22,7 @@ from server.translation.argos import install_package
 from tests.factories import Actor, World, make_world
 from tests.live.client import LiveClient
 from tests.live.servers import LiveServer, live_database, running_servers, shared_services
-from tests.translation.conftest import ARGOS_LANG, needs_apertium, needs_argos
+from tests.translation.fixtures import ARGOS_LANG, needs_apertium, needs_argos
 
 pytestmark = [pytest.mark.live, needs_argos, needs_apertium]
 

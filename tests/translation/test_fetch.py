@@ -23,7 +23,7 @@ from server.translation.argos import installed_packages, packages_dir, translati
 from server.translation.fetch import FetchError, choose, parse_index, wanted_pairs
 from tests.conftest import Clock, make_settings
 from tests.factories import make_world
-from tests.translation.conftest import ARGOS_LANG, needs_argos
+from tests.translation.fixtures import ARGOS_LANG, needs_argos
 from tests.translation.mirror import serving, sha256_of
 from tests.translation.test_cli import run
 

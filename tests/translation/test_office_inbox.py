@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from server.events import validate_event
 from server.services import Services
 from server.translation.pipeline import Pipeline
-from tests.translation.conftest import needs_apertium, needs_argos
+from tests.translation.fixtures import needs_apertium, needs_argos
 from tests.translation.test_pipeline import conversation, events
 
 pytestmark = [needs_argos, needs_apertium]

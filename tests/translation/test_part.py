@@ -14,7 +14,7 @@ from server.services import Services
 from server.translation.part import TranslationPart
 from server.translation.registry import current_registry
 from tests.conftest import make_settings
-from tests.translation.conftest import needs_apertium
+from tests.translation.fixtures import needs_apertium
 
 
 @dataclass

@@ -26,8 +26,8 @@ from server.translation.pipeline import Pipeline
 from server.translation.queue import MemoryQueue
 from server.translation.registry import Registry
 from tests.factories import World, make_world
-from tests.translation.conftest import ARGOS_LANG, needs_apertium, needs_argos
 from tests.translation.fakes import FakeEngine
+from tests.translation.fixtures import ARGOS_LANG, needs_apertium, needs_argos
 
 pytestmark = [needs_argos, needs_apertium]
 

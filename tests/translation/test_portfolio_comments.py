@@ -13,7 +13,7 @@ from server.events import validate_event
 from server.services import Services
 from server.translation.pipeline import Pipeline
 from tests.factories import add_activity, make_world
-from tests.translation.conftest import needs_apertium, needs_argos
+from tests.translation.fixtures import needs_apertium, needs_argos
 from tests.translation.test_pipeline import events
 
 pytestmark = [needs_argos, needs_apertium]

@@ -16,8 +16,8 @@ from server.translation.pipeline import Pipeline, protected_terms
 from server.translation.queue import MemoryQueue
 from server.translation.registry import Registry
 from tests.factories import make_world
-from tests.translation.conftest import needs_apertium, needs_argos
 from tests.translation.fakes import FakeEngine
+from tests.translation.fixtures import needs_apertium, needs_argos
 from tests.translation.test_pipeline import events, plain_post, write_post
 
 KEEP = ("Grace", "Nadia", "Nadia P.", "Kindness", "Year 4", "Year 4 Oak", "Mrs Patel")

@@ -29,7 +29,7 @@ from server.settings import Settings
 from server.translation.pipeline import Pipeline
 from tests.factories import make_world
 from tests.services import create_pg_database, drop_pg_database, postgres_admin_url, redis_url
-from tests.translation.conftest import ARGOS_LANG, ROOT, needs_apertium, needs_argos
+from tests.translation.fixtures import ARGOS_LANG, ROOT, needs_apertium, needs_argos
 
 pytestmark = [needs_argos, needs_apertium]
 SECRET = "worker-test-secret-key-that-is-long-enough-0123456789"

@@ -1,4 +1,4 @@
-"""Fixtures for the translation tests: tiny argos packages, Apertium, an app that translates.
+"""The translation tests' fixtures (a root conftest plugin): tiny argos packages, translating apps.
 
 The tiny packages are built once per run by ``tools/build_tiny_argos.py`` (offline,
 a fraction of a second each): ``en→ur`` and ``ur→en`` give argos a pair and a pivot.
