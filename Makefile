@@ -34,6 +34,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/python tools/contract.py --check
 
 format: venv
 	$(BIN)/ruff format .

@@ -233,8 +233,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         async with app.router.lifespan_context(app):
             services: Services = app.state.services
-            pipeline: Pipeline = services.extras["translation"]
-            registry = services.extras["translation_registry"]
+            pipeline: Pipeline = services.translation.pipeline
+            registry = services.translation.registry
             missing = [lang for lang in languages if not registry.can_translate("en", lang)]
             if missing:
                 raise SystemExit(f"no engine for {missing}: install apertium-eng-spa/-eng-cat/-en-gl")

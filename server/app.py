@@ -1,8 +1,10 @@
 """``create_app(settings)``: the routes, middleware and the lifespan that wires the parts.
 
-The parts (database, rate limiter, live layer, translation, periodic jobs) are
-built in the lifespan, never at import time, and reach handlers through
-``app.state.services``.
+The parts (database, the process's Redis pool, rate limiter, live layer, translation,
+periodic jobs) are built in the lifespan, never at import time, and reach handlers
+through ``app.state.services``. The whole wiring is here: which parts run
+(:func:`default_parts`), the renderers the live layer uses (translation's), and the
+ordered commit listeners (each part with an ``after_commit``, in the parts' order).
 """
 
 from __future__ import annotations
@@ -39,20 +41,23 @@ from server.api import translation as translation_api
 from server.api import translation_reports as translation_reports_api
 from server.api.http import JSONResponse
 from server.api.openapi import describe
-from server.auth.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.auth.ratelimit import create_rate_limiter
 from server.channels import endpoint as live_endpoint
+from server.channels.part import LivePart
 from server.db.engine import Database
 from server.errors import ApiError, not_found
 from server.jobs import Job, JobRunner
 from server.media.processing import RecordingPart
-from server.media.sweeper import MediaPart
+from server.media.sweeper import sweep_interval, sweep_uploads
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
 from server.privacy.erasure import OrphanFilePart
 from server.privacy.retention import DAILY, run_retention
-from server.services import Services
-from server.settings import Settings
+from server.services import CommitListening, Services
+from server.settings import Settings, uses_redis
 from server.timeutil import utcnow
+from server.translation.fetch_job import FetchPart
+from server.translation.part import Role, TranslationPart
 
 log = logging.getLogger("homeroom")
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -102,17 +107,25 @@ def create_app(
         async with AsyncExitStack() as stack:
             db = Database(settings.database_url)
             stack.push_async_callback(db.dispose)
-            redis: Redis | None = None
-            if settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
-                redis = Redis.from_url(settings.broker_url)
+            # One Redis pool per process (None with memory://), shared by whoever needs Redis.
+            redis = Redis.from_url(settings.broker_url) if uses_redis(settings.broker_url) else None
+            if redis is not None:
                 stack.push_async_callback(redis.aclose)
-            limiter: RateLimiter = (
-                RedisRateLimiter(redis, settings.redis_prefix) if redis is not None else MemoryRateLimiter()
+            services = Services(
+                settings=settings,
+                db=db,
+                limiter=create_rate_limiter(settings, redis),
+                clock=clock,
+                sleep=sleep,
+                redis=redis,
             )
-            services = Services(settings=settings, db=db, limiter=limiter, clock=clock, sleep=sleep)
-            services.extras["redis"] = redis
             app.state.services = services
-            for part in parts if parts is not None else default_parts(settings):
+            running = list(parts) if parts is not None else default_parts(settings)
+            # After each commit: publish live first (the outbox), then the others (translation).
+            services.commit_listeners = [
+                part.after_commit for part in running if isinstance(part, CommitListening)
+            ]
+            for part in running:
                 await part.start(services)
                 stack.push_async_callback(part.stop)
             yield
@@ -164,28 +177,24 @@ def create_app(
     )
 
 
-def default_parts(settings: Settings) -> list[Part]:
-    """The parts every server runs; later layers add theirs here."""
-    from server.channels.part import LivePart
-    from server.translation.fetch_job import FetchPart
-    from server.translation.part import TranslationPart
-
-    # Translation last: it watches the events committed through the sinks set up before it.
+def default_parts(settings: Settings, *, translation_role: Role = "auto") -> list[Part]:
+    """The parts every server runs, in start order (which is also their commit listeners' order)."""
+    translation = TranslationPart(settings, role=translation_role)
     return [
-        LivePart(),
-        JobRunner(default_jobs()),
-        MediaPart(),
+        LivePart(renderers=translation.renderers()),
+        JobRunner(default_jobs(settings)),
         RecordingPart(),
         OrphanFilePart(),
-        TranslationPart(settings),
+        translation,
         FetchPart(),
     ]
 
 
-def default_jobs() -> list[Job]:
+def default_jobs(settings: Settings) -> list[Job]:
     """The periodic jobs every process offers to run (each tick runs in one process)."""
     return [
         Job("release_held_messages", every=5.0, run=release_held_messages),
+        Job("sweep_uploads", every=sweep_interval(settings), run=sweep_uploads, lease=600.0),
         Job("retention", every=DAILY, run=run_retention, lease=3600.0),
     ]
 

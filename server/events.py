@@ -14,11 +14,62 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.channels.protocol import Channel
 from server.db.models import OutboxEvent
+
+# Channel names (API.md "Channels"), built only here through the protocol's ``Channel``.
+
+
+def school_channel(school_id: int) -> str:
+    """Everyone in the school."""
+    return Channel("school", school_id).name
+
+
+def school_staff_channel(school_id: int) -> str:
+    """The school's staff."""
+    return Channel("school", school_id, staff=True).name
+
+
+def class_channel(class_id: int) -> str:
+    """The class's families, pupils and staff."""
+    return Channel("class", class_id).name
+
+
+def class_staff_channel(class_id: int) -> str:
+    """The class's staff."""
+    return Channel("class", class_id, staff=True).name
+
+
+def student_channel(student_id: int) -> str:
+    """One pupil's own things (points, portfolio), for the pupil, their family and staff."""
+    return Channel("student", student_id).name
+
+
+def user_channel(user_id: int) -> str:
+    """One user's private channel."""
+    return Channel("user", user_id).name
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """An event's data: declared keys only, so a misspelt or stray key fails at ``emit``, not in a client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Audience(_Payload):
+    """Who among a channel's readers receives the event (``server/channels/render.py``); never sent on."""
+
+    language: str | None = None
+    staff: bool | None = None
+
+
+class _Translated(_Payload):
+    """A translation delivered to the readers of one language (``audience``), with the engine that made it."""
+
+    lang: str
+    text: str
+    engine: str | None = None
+    audience: Audience | None = None
 
 
 class PostPayload(_Payload):
@@ -29,37 +80,30 @@ class PostIdPayload(_Payload):
     post_id: int
 
 
-class PostTranslatedPayload(_Payload):
+class PostTranslatedPayload(_Translated):
     post_id: int
-    lang: str
-    text: str
 
 
-class MessageTranslatedPayload(_Payload):
+class MessageTranslatedPayload(_Translated):
     message_id: int
     conversation_id: int
-    lang: str
-    text: str
 
 
-class PortfolioTranslatedPayload(_Payload):
+class PortfolioTranslatedPayload(_Translated):
     item_id: int
     student_id: int
-    lang: str
-    text: str
 
 
-class ActivityTranslatedPayload(_Payload):
+class ActivityTranslatedPayload(_Translated):
     activity_id: int
     class_id: int
     field: Literal["title", "instructions"]
-    lang: str
-    text: str
 
 
 class LikePayload(_Payload):
     post_id: int
     like_count: int
+    user: dict[str, Any] | None = None  # on the staff channel: who liked it
 
 
 class AwardPayload(_Payload):
@@ -107,8 +151,13 @@ class MediaFailedPayload(_Payload):
     reason: str
 
 
-class AnyPayload(_Payload):
-    pass
+class ReportPayload(_Payload):
+    report: dict[str, Any]
+
+
+class GuardianRequestPayload(_Payload):
+    request_id: int
+    student_id: int
 
 
 EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
@@ -135,11 +184,10 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "activity.translated": ActivityTranslatedPayload,
     "presence.joined": UserPayload,
     "presence.left": UserPayload,
-    "report.created": AnyPayload,
-    "guardian_request.created": AnyPayload,
+    "report.created": ReportPayload,
+    "guardian_request.created": GuardianRequestPayload,
     "office.message": MessagePayload,
     "avatar.updated": AvatarPayload,
-    "access.changed": AnyPayload,
     # To the uploader (``user:{id}``) while a video or audio recording is processed.
     "media.processing": MediaPayload,
     "media.ready": MediaPayload,

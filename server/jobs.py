@@ -71,9 +71,9 @@ class JobRunner:
         self.services = services
 
     async def start(self, services: Services) -> None:
-        """Begin ticking; the runner is reachable as ``services.extras["jobs"]``."""
+        """Begin ticking; the runner is reachable as ``services.jobs``."""
         self.bind(services)
-        services.extras["jobs"] = self
+        services.jobs = self
         if self.jobs:
             self._task = asyncio.create_task(self._loop(), name="homeroom-jobs")
 

@@ -112,8 +112,16 @@ def _database_url(value: str) -> str:
     return value
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def uses_redis(url: str) -> bool:
+    """Whether a broker URL names Redis (the one place this is decided)."""
+    return url.startswith(REDIS_SCHEMES)
+
+
 def _broker_url(value: str) -> str:
-    if not value.startswith(("memory://", "redis://", "rediss://", "unix://")):
+    if not (value.startswith("memory://") or uses_redis(value)):
         raise ValueError("use memory:// or redis://…")
     return value
 

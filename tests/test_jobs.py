@@ -77,7 +77,7 @@ async def test_two_ticking_processes_never_run_a_job_at_once(services: Services)
             enough.set()
 
     runners = [JobRunner([Job(name, every=0.05, run=job)], holder=h) for h in ("a", "b")]
-    app_runner = services.extras["jobs"]
+    app_runner = services.jobs
     for runner in runners:
         await runner.start(services)
     try:
@@ -85,7 +85,7 @@ async def test_two_ticking_processes_never_run_a_job_at_once(services: Services)
     finally:
         for runner in runners:
             await runner.stop()
-        services.extras["jobs"] = app_runner
+        services.jobs = app_runner
     assert not overlap
 
 

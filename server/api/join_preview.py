@@ -13,14 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api.http import client_ip, ok, parse, services_of
+from server.api.http import Body, client_ip, ok, parse, services_of
 from server.api.onboarding import code_budget, wrong_code
 from server.auth import throttle
 from server.auth.tokens import digest, normalise_code
@@ -30,7 +30,7 @@ from server.language.languages import KNOWN, describe
 from server.school.access import names_for_classes
 
 
-class PreviewBody(BaseModel):
+class PreviewBody(Body):
     code: str = Field(min_length=4, max_length=32)
 
 
@@ -65,8 +65,8 @@ async def join_preview(request: Request) -> Response:
     budgets = [code_budget(services, "code-fail-ip", client_ip(request))]
     async with throttle.attempt(services, budgets, failed=wrong_code), services.read() as session:
         shape = await preview_invite(session, body.code, services.clock())
-    available = services.extras.get("translatable_languages")
-    targets: set[str] = set(await available()) if available is not None else set()
+    translation = services.translation
+    targets = await translation.translatable_languages() if translation is not None else set()
     source = shape["school"]["language"] or "en"
     shape["languages"] = sorted(
         (describe(code, "en", code == source or code in targets) for code in KNOWN),

@@ -114,10 +114,8 @@ async def upload(request: Request) -> Response:
                 stored = await media_domain.store_upload(
                     session, principal, storage, upload_file.file, size, upload_file.filename
                 )
-    if recording:
-        worker = services.extras.get("recordings")
-        if worker is not None:
-            worker.kick()
+    if recording and services.recordings is not None:
+        services.recordings.kick()
     return ok(media_domain.media_shape(stored), 201)
 
 

@@ -9,28 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api.http import authenticate, limit, ok, page_params, parse, path_id, services_of
+from server.api.http import Body, authenticate, limit, ok, page_params, parse, path_id, services_of
 from server.auth.principal import Principal
 from server.errors import bad_request
 from server.messaging import conversations, delivery, office, reports, suspension
-from server.messaging.conversations import in_reader_language, refuse_pupils, translating
+from server.messaging.conversations import in_reader_language, refuse_pupils, translating, translation_routes
 
 Id = Field(ge=1, le=2**62)
 MESSAGES_PER_MINUTE = 60
 
 
-class ConversationBody(BaseModel):
+class ConversationBody(Body):
     student_id: int = Id
     staff_id: int | None = Field(default=None, ge=1, le=2**62)
     guardian_id: int | None = Field(default=None, ge=1, le=2**62)
 
 
-class MessageBody(BaseModel):
+class MessageBody(Body):
     text: str = Field(default="", max_length=5000)
     media_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(default_factory=list, max_length=10)
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -41,19 +41,19 @@ class MessageBody(BaseModel):
         return value.strip()
 
 
-class ReadBody(BaseModel):
+class ReadBody(Body):
     message_id: int = Id
 
 
-class ReportBody(BaseModel):
+class ReportBody(Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ResolveBody(BaseModel):
+class ResolveBody(Body):
     resolution: str = Field(default="", max_length=2000)
 
 
-class SuspendBody(BaseModel):
+class SuspendBody(Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -69,7 +69,7 @@ async def list_conversations(request: Request) -> Response:
     services = services_of(request)
     async with services.read() as session:
         items = await conversations.list_for(
-            session, principal, before, count, translating=translating(services)
+            session, principal, before, count, routes=translation_routes(services)
         )
     return ok({"items": items})
 
@@ -86,9 +86,9 @@ async def start_conversation(request: Request) -> Response:
         guardian_id=body.guardian_id,
     )
     async with services.read() as session:
-        shaped = (await conversations.views(session, principal, [found], translating=translating(services)))[
-            0
-        ]
+        shaped = (
+            await conversations.views(session, principal, [found], routes=translation_routes(services))
+        )[0]
     return ok(shaped, 201 if created else 200)
 
 
@@ -104,9 +104,9 @@ async def get_conversation(request: Request) -> Response:
     services = services_of(request)
     async with services.read() as session:
         found = await conversations.member_conversation(session, principal, path_id(request))
-        shaped = (await conversations.views(session, principal, [found], translating=translating(services)))[
-            0
-        ]
+        shaped = (
+            await conversations.views(session, principal, [found], routes=translation_routes(services))
+        )[0]
     return ok(shaped)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,8 +15,7 @@ from server.api.http import authenticate, ok, services_of
 from server.errors import ApiError, not_found
 from server.language.languages import KNOWN, describe
 from server.observability import metrics
-
-ReadyCheck = Callable[[], Awaitable[None]]
+from server.services import ReadyCheck
 
 
 async def healthz(request: Request) -> Response:
@@ -29,7 +28,7 @@ async def readyz(request: Request) -> Response:
     services = services_of(request)
     checks: dict[str, ReadyCheck] = {
         "database": services.db.ping,
-        **services.extras.get("ready_checks", {}),
+        **services.ready_checks,
     }
     failed: dict[str, str] = {}
     for name, check in checks.items():
@@ -45,8 +44,8 @@ async def readyz(request: Request) -> Response:
 async def languages(request: Request) -> Response:
     """Languages a user may choose, named in the asking user's language."""
     principal = await authenticate(request, allow_unaccepted=True)
-    available = services_of(request).extras.get("translatable_languages")
-    targets: set[str] = set(await available()) if available is not None else set()
+    translation = services_of(request).translation
+    targets = await translation.translatable_languages() if translation is not None else set()
     source = "en"
     items = [describe(code, principal.user.language, code == source or code in targets) for code in KNOWN]
     items.sort(key=lambda item: (item["code"] != source, str(item["name"]).casefold()))

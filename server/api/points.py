@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api import replies
-from server.api.http import authenticate, ok, page_params, parse, path_id, services_of
+from server.api.http import Body, authenticate, ok, page_params, parse, path_id, services_of
 from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.errors import bad_request
@@ -24,7 +24,7 @@ from server.school.access import get_class, get_student
 DbId = Field(ge=1, le=2**62)
 
 
-class AwardBody(BaseModel):
+class AwardBody(Body):
     skill_id: int = DbId
     student_ids: list[Annotated[int, DbId]] | None = Field(default=None, max_length=points.MAX_PUPILS)
     class_id: int | None = Field(default=None, ge=1, le=2**62)
@@ -32,13 +32,13 @@ class AwardBody(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class SkillBody(BaseModel):
+class SkillBody(Body):
     name: str = Field(max_length=200)
     icon: str = Field(default="star", max_length=64)
     points: int = Field(default=1, ge=-1000, le=1000)
 
 
-class SkillPatch(BaseModel):
+class SkillPatch(Body):
     name: str | None = Field(default=None, max_length=200)
     icon: str | None = Field(default=None, max_length=64)
     points: int | None = Field(default=None, ge=-1000, le=1000)

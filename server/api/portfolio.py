@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.http import (
+    Body,
     InUtcRange,
     JSONResponse,
     authenticate,
@@ -26,7 +27,7 @@ from server.api.http import (
 from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
-from server.language.view import translated_activities, translated_comments
+from server.language.view import routes_of, translated_activities, translated_comments
 from server.media import discard_files
 from server.portfolio import avatars
 from server.portfolio import work as domain
@@ -56,33 +57,33 @@ MediaIds = Annotated[list[Annotated[int, Field(ge=1, le=2**62)]], Field(max_leng
 SUBMISSIONS_PER_10_MINUTES = 30
 
 
-class ActivityBody(BaseModel):
+class ActivityBody(Body):
     title: Title
     instructions: LongText = ""
     due_at: Annotated[AwareDatetime, InUtcRange] | None = None
-    media_ids: MediaIds = []
+    media_ids: MediaIds = Field(default_factory=list)
 
 
-class ActivityPatch(BaseModel):
+class ActivityPatch(Body):
     title: Title | None = None
     instructions: LongText | None = None
     due_at: Annotated[AwareDatetime, InUtcRange] | None = None
 
 
-class SubmissionBody(BaseModel):
+class SubmissionBody(Body):
     text: WorkText = ""
-    media_ids: MediaIds = []
+    media_ids: MediaIds = Field(default_factory=list)
 
 
-class ApproveBody(BaseModel):
+class ApproveBody(Body):
     comment: Comment = ""
 
 
-class ReturnBody(BaseModel):
+class ReturnBody(Body):
     comment: ReturnComment
 
 
-class AvatarBody(BaseModel):
+class AvatarBody(Body):
     avatar: Any
 
 
@@ -104,7 +105,9 @@ async def list_activities(request: Request) -> Response:
         school_class = await get_class(session, principal, path_id(request))
         found = await domain.list_activities(session, school_class, before, count, principal.id)
         items = await domain.shape_activities(session, principal, found)
-        items = await translated_activities(session, items, principal.user.language)
+        items = await translated_activities(
+            session, items, principal.user.language, routes=routes_of(services_of(request))
+        )
     return ok(_page(items, found[-1].id if len(found) == count else None))
 
 
@@ -126,7 +129,9 @@ async def create_activity(request: Request) -> Response:
             media_ids=body.media_ids,
             now=services.clock(),
         )
-        [shape] = await translated_activities(session, [shape], principal.user.language)
+        [shape] = await translated_activities(
+            session, [shape], principal.user.language, routes=routes_of(services_of(request))
+        )
     return ok(shape, 201)
 
 
@@ -135,7 +140,9 @@ async def get_activity(request: Request) -> Response:
     async with services_of(request).read() as session:
         found = await domain.get_activity(session, principal, path_id(request))
         [shape] = await domain.shape_activities(session, principal, [found])
-        [shape] = await translated_activities(session, [shape], principal.user.language)
+        [shape] = await translated_activities(
+            session, [shape], principal.user.language, routes=routes_of(services_of(request))
+        )
     return ok(shape)
 
 
@@ -147,7 +154,9 @@ async def patch_activity(request: Request) -> Response:
     async with services_of(request).transaction() as session:
         found = await domain.get_activity(session, principal, path_id(request))
         shape = await domain.update_activity(session, principal, found, changes)
-        [shape] = await translated_activities(session, [shape], principal.user.language)
+        [shape] = await translated_activities(
+            session, [shape], principal.user.language, routes=routes_of(services_of(request))
+        )
     return ok(shape)
 
 
@@ -234,7 +243,9 @@ async def student_portfolio(request: Request) -> Response:
         items, next_before = await domain.portfolio_of(
             session, principal, pupil, status=status, before=before, limit=count
         )
-        items = await translated_comments(session, items, principal.user.language)
+        items = await translated_comments(
+            session, items, principal.user.language, routes=routes_of(services_of(request))
+        )
     return ok(_page(items, next_before))
 
 
@@ -247,7 +258,9 @@ async def my_submissions(request: Request) -> Response:
         items, next_before = await domain.own_portfolio(
             session, principal, status=status, before=before, limit=count
         )
-        items = await translated_comments(session, items, principal.user.language)
+        items = await translated_comments(
+            session, items, principal.user.language, routes=routes_of(services_of(request))
+        )
     return ok(_page(items, next_before))
 
 

@@ -16,6 +16,7 @@ from server.api.http import MAX_ID, authenticate, ok, page_params, parse, path_i
 from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Post
+from server.language.view import routes_of
 from server.media import discard_files
 from server.school.access import get_class
 from server.stories import feed, likes
@@ -27,13 +28,13 @@ RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class PostBody(BaseModel):
-    text: str = Field(default="", max_length=20_000)
+    text: str = Field(default="", max_length=stories.MAX_TEXT)
     media_ids: list[RowId] = Ids
     student_ids: list[RowId] = Ids
 
 
 class PostPatch(BaseModel):
-    text: str | None = Field(default=None, max_length=20_000)
+    text: str | None = Field(default=None, max_length=stories.MAX_TEXT)
     media_ids: list[RowId] | None = OptionalIds
     student_ids: list[RowId] | None = OptionalIds
 
@@ -60,7 +61,7 @@ async def _create_post(request: Request, *, in_class: bool) -> Response:
             student_ids=body.student_ids,
             now=services.clock(),
         )
-        shape = (await stories.shape_posts(session, [post], principal))[0]
+        shape = (await stories.shape_posts(session, [post], principal, routes_of(services)))[0]
     return ok(shape, 201)
 
 
@@ -78,10 +79,11 @@ async def create_school_post(request: Request) -> Response:
 async def list_class_posts(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         school_class = await get_class(session, principal, path_id(request))
         posts = await feed.class_posts(session, school_class, before, limit, principal.id)
-        items = await stories.shape_posts(session, posts, principal)
+        items = await stories.shape_posts(session, posts, principal, routes_of(services))
     return ok(_page(items, posts, limit))
 
 
@@ -89,9 +91,10 @@ async def list_class_posts(request: Request) -> Response:
 async def list_school_posts(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         posts = await feed.school_posts(session, principal.school_id, before, limit, principal.id)
-        items = await stories.shape_posts(session, posts, principal)
+        items = await stories.shape_posts(session, posts, principal, routes_of(services))
     return ok(_page(items, posts, limit))
 
 
@@ -99,18 +102,20 @@ async def list_school_posts(request: Request) -> Response:
 async def get_feed(request: Request) -> Response:
     principal = await authenticate(request)
     before, limit = page_params(request)
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         posts = await feed.feed_for(session, principal, before, limit)
-        items = await stories.shape_posts(session, posts, principal)
+        items = await stories.shape_posts(session, posts, principal, routes_of(services))
     return ok(_page(items, posts, limit))
 
 
 @describe(responses={200: replies.Post})
 async def get_post(request: Request) -> Response:
     principal = await authenticate(request)
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         post = await stories.get_post(session, principal, path_id(request))
-        shape = (await stories.shape_posts(session, [post], principal))[0]
+        shape = (await stories.shape_posts(session, [post], principal, routes_of(services)))[0]
     return ok(shape)
 
 
@@ -124,7 +129,7 @@ async def patch_post(request: Request) -> Response:
         post, discarded = await stories.update_post(
             session, principal, post, body.model_dump(exclude_unset=True), services.clock()
         )
-        shape = (await stories.shape_posts(session, [post], principal))[0]
+        shape = (await stories.shape_posts(session, [post], principal, routes_of(services)))[0]
     await discard_files(services, discarded)
     return ok(shape)
 
@@ -162,7 +167,8 @@ async def unlike_post(request: Request) -> Response:
 async def list_likes(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "staff")
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         post = await stories.get_post(session, principal, path_id(request))
         items = await likes.likes_of(session, principal, post)
     return ok({"items": items, "like_count": len(items)})

@@ -24,7 +24,7 @@ from server.translation.argos import PackageError, argos_available, install_pack
 from server.translation.coverage import school_coverage
 from server.translation.fetch import valid_language
 from server.translation.fetch_job import Busy, FetchPart, read_status, rescan_argos
-from server.translation.registry import Registry, current_registry
+from server.translation.registry import NO_ENGINES, Registry
 
 Code = Annotated[str, StringConstraints(min_length=2, max_length=16)]
 
@@ -34,8 +34,9 @@ class FetchBody(Body):
 
 
 def _registry(services: Services) -> Registry:
-    registry = services.extras.get("translation_registry")
-    return registry if isinstance(registry, Registry) else current_registry()
+    """The server's engines (none when translation does not run here)."""
+    registry = services.translation.registry if services.translation is not None else None
+    return registry if registry is not None else NO_ENGINES
 
 
 async def _admin(request: Request) -> Principal:
@@ -112,8 +113,7 @@ async def upload_package(request: Request) -> Response:
 
 
 def _fetcher(services: Services) -> FetchPart | None:
-    part = services.extras.get("translation_fetch")
-    return part if isinstance(part, FetchPart) else None
+    return services.translation_fetch
 
 
 async def fetch_status(request: Request) -> Response:

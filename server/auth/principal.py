@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,8 +14,19 @@ from server.db.models import School, Session, User
 from server.errors import ApiError, forbidden, unauthenticated
 from server.services import Services
 
-STAFF_ROLES = frozenset({"admin", "teacher", "office"})
-ROLES = STAFF_ROLES | {"parent", "student"}
+
+class Role(StrEnum):
+    """A user's role (API.md); the web client reads the same list (``web/js/contract.js``)."""
+
+    ADMIN = "admin"
+    TEACHER = "teacher"
+    OFFICE = "office"
+    PARENT = "parent"
+    STUDENT = "student"
+
+
+STAFF_ROLES: frozenset[str] = frozenset({Role.ADMIN.value, Role.TEACHER.value, Role.OFFICE.value})
+ROLES: frozenset[str] = frozenset(role.value for role in Role)
 TOUCH_EVERY = timedelta(minutes=5)
 """How stale ``last_seen_at`` may get before a request writes it: the idle timeout is measured
 from it, so it is exact to within these minutes, and busy sessions write once in five minutes."""

@@ -16,6 +16,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from server.settings import Settings, uses_redis
+
 
 class RateLimiter(Protocol):
     """Counts attempts per key and says how long to wait once over the limit."""
@@ -129,3 +131,12 @@ class RedisRateLimiter:
 
     async def give_back(self, key: str) -> None:
         await self._give_back(keys=[f"{self._prefix}:rl:{key}"])
+
+
+def create_rate_limiter(settings: Settings, redis: Redis | None) -> RateLimiter:
+    """The limiter for the broker URL's scheme: Redis (shared by every process) or this process's memory."""
+    if uses_redis(settings.broker_url):
+        if redis is None:
+            raise ValueError("a redis:// broker needs the process's Redis pool")
+        return RedisRateLimiter(redis, settings.redis_prefix)
+    return MemoryRateLimiter()

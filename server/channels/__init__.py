@@ -2,10 +2,6 @@
 
 Domain code never imports from here: it calls :func:`server.events.emit` inside its
 transaction, and :class:`server.channels.part.LivePart` publishes after the commit.
-Other layers may plug a per-reader renderer in with
-:func:`server.channels.render.register_renderer`.
+The app hands the live layer its per-reader renderers when it builds it
+(:class:`server.channels.part.LivePart`).
 """
-
-from server.channels.render import Variant, register_renderer
-
-__all__ = ["Variant", "register_renderer"]

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import abc
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from server.settings import Settings
+from server.settings import Settings, uses_redis
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +42,6 @@ class Recovery:
     epoch: str
     events: Sequence[Published]
     recovered: bool
-
-
-EventSink = Callable[[Published], None]
-ControlSink = Callable[[dict[str, Any]], None]
-ReconnectSink = Callable[[], None]
 
 
 def new_epoch() -> str:
@@ -85,6 +80,33 @@ def decide_recovery(
     return Recovery(seq, epoch, tuple(wanted), True)
 
 
+class BrokerListener(Protocol):
+    """What a broker tells its process (the hub implements it)."""
+
+    def on_event(self, event: Published) -> None:
+        """An event of a channel this process subscribed to."""
+
+    def on_control(self, message: dict[str, Any]) -> None:
+        """A control message sent to every process (e.g. "user 7's rights changed")."""
+
+    def on_reconnect(self) -> None:
+        """The link came back: events may have been missed; re-check each channel's position."""
+
+
+class _Deaf:
+    def on_event(self, event: Published) -> None:
+        return None
+
+    def on_control(self, message: dict[str, Any]) -> None:
+        return None
+
+    def on_reconnect(self) -> None:
+        return None
+
+
+_DEAF: BrokerListener = _Deaf()
+
+
 class BrokerUnavailable(RuntimeError):
     """The broker cannot be reached right now (publish or history failed)."""
 
@@ -92,18 +114,20 @@ class BrokerUnavailable(RuntimeError):
 class Broker(abc.ABC):
     """Fan-out, sequence numbers and short history for live channels.
 
-    The hub sets ``on_event`` (every event of a subscribed channel), ``on_control``
-    (messages to every process, e.g. "user 7's rights changed") and ``on_reconnect``
-    (the process may have missed events: re-check each channel's position).
-    Callbacks run on the event loop and must not block.
+    One :class:`BrokerListener` (the hub) registers with :meth:`listen` before
+    :meth:`start`; the broker calls it on the event loop, and it must not block.
     """
 
     def __init__(self, history_size: int, history_ttl: float) -> None:
         self.history_size = history_size
         self.history_ttl = history_ttl
-        self.on_event: EventSink = _ignore
-        self.on_control: ControlSink = _ignore
-        self.on_reconnect: ReconnectSink = _nothing
+        self.listener: BrokerListener = _DEAF
+
+    def listen(self, listener: BrokerListener) -> None:
+        """Deliver to ``listener`` from now on; a broker has one listener for its lifetime."""
+        if self.listener is not _DEAF and self.listener is not listener:
+            raise RuntimeError("this broker already has a listener")
+        self.listener = listener
 
     @abc.abstractmethod
     async def start(self) -> None:
@@ -169,14 +193,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _ignore(_: Any) -> None:
-    return None
-
-
-def _nothing() -> None:
-    return None
-
-
 def create_broker(settings: Settings) -> Broker:
     """The broker named by ``settings.broker_url``: ``memory://`` or ``redis://…``."""
     url = settings.broker_url
@@ -184,7 +200,7 @@ def create_broker(settings: Settings) -> Broker:
         from server.channels.broker_memory import MemoryBroker
 
         return MemoryBroker(settings.history_size, settings.history_ttl_seconds)
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if uses_redis(url):
         from server.channels.broker_redis import RedisBroker
 
         return RedisBroker(url, settings.redis_prefix, settings.history_size, settings.history_ttl_seconds)

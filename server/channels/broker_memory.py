@@ -69,7 +69,7 @@ class MemoryBroker(Broker):
         event = Published(channel, state.seq, state.epoch, type_, data, ts or now_iso())
         state.events.append(event)
         assert self._loop is not None, "broker not started"
-        self._loop.call_soon(self.on_event, event)
+        self._loop.call_soon(self.listener.on_event, event)
         return state.seq
 
     def _seen(self, state: _Channel, event_id: int) -> int | None:
@@ -97,7 +97,7 @@ class MemoryBroker(Broker):
 
     async def control(self, message: dict[str, Any]) -> None:
         assert self._loop is not None, "broker not started"
-        self._loop.call_soon(self.on_control, message)
+        self._loop.call_soon(self.listener.on_control, message)
 
     async def ping(self) -> None:
         return None

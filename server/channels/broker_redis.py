@@ -253,7 +253,7 @@ class RedisBroker(Broker):
                 failures = 0
                 if not first:
                     log.info("broker: reconnected to Redis; recovering missed events")
-                    self.on_reconnect()
+                    self.listener.on_reconnect()
                 first = False
                 await self._read(pubsub)
             except asyncio.CancelledError:
@@ -300,9 +300,9 @@ class RedisBroker(Broker):
         if kind == "message":
             key = message["channel"]
             if key == self._control_key.encode():
-                self._safely(self.on_control, orjson.loads(message["data"]))
+                self._safely(self.listener.on_control, orjson.loads(message["data"]))
             else:
-                self._safely(self.on_event, decode(message["data"]))
+                self._safely(self.listener.on_event, decode(message["data"]))
         elif kind == "subscribe":
             waiter = self._confirm.get(message["channel"].decode())
             if waiter is not None and not waiter.done():

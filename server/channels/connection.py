@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from starlette.types import Send
 
-from server.channels.protocol import CLOSE_TOO_SLOW, Frame
+from server.channels.protocol import CloseCode, Frame
 from server.channels.render import Variant
 from server.observability import metrics
 
@@ -98,7 +98,7 @@ class Connection:
             return
         if not self.outlet.write(frame):
             metrics.SLOW_CLIENT_CLOSES.inc()
-            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with since")
+            self.close(CloseCode.TOO_SLOW, "too slow: reconnect with since")
 
     def close(self, code: int, reason: str = "") -> None:
         """Close once with ``code``; later calls do nothing."""

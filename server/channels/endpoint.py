@@ -26,11 +26,8 @@ from server.auth.principal import Principal, resolve_token
 from server.channels.connection import AsgiOutlet, Connection, Outlet
 from server.channels.part import LivePart
 from server.channels.protocol import (
-    CLOSE_FORBIDDEN,
-    CLOSE_IDLE,
-    CLOSE_RATE_LIMITED,
-    CLOSE_UNAUTHENTICATED,
     BadFrame,
+    CloseCode,
     FrameBudget,
     Ping,
     Sub,
@@ -56,7 +53,7 @@ MAX_SUBSCRIPTIONS = 100
 async def live_socket(websocket: WebSocket) -> None:
     """The ``/ws`` endpoint."""
     services: Services = websocket.app.state.services
-    live: LivePart | None = services.extras.get("live")
+    live: LivePart | None = services.live
     settings = services.settings
     headers = websocket.headers
     if live is None:
@@ -92,7 +89,7 @@ async def live_socket(websocket: WebSocket) -> None:
     cap = await live.admit(conn)
     if cap is not None:
         outlet.write(error_frame("too_many_connections", _too_many_message(cap, settings)))
-        outlet.close(CLOSE_RATE_LIMITED, "too many connections")
+        outlet.close(CloseCode.RATE_LIMITED, "too many connections")
         await _until_disconnect(websocket)
         return
     live.hub.add(conn)
@@ -125,14 +122,14 @@ async def _deny(websocket: WebSocket) -> None:
 async def _sign_in(services: Services, websocket: WebSocket) -> tuple[Principal | None, Any]:
     presented = request_token(websocket)
     if presented is None:
-        return None, (CLOSE_UNAUTHENTICATED, ApiError(401, "unauthenticated", "Please sign in."))
+        return None, (CloseCode.UNAUTHENTICATED, ApiError(401, "unauthenticated", "Please sign in."))
     try:
         principal = await resolve_token(services, *presented)
     except ApiError as exc:
-        return None, (CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED, exc)
+        return None, (CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.UNAUTHENTICATED, exc)
     if principal.needs_policy:
         error = ApiError(403, "policy_not_accepted", "Please accept the school's code of conduct first.")
-        return None, (CLOSE_FORBIDDEN, error)
+        return None, (CloseCode.FORBIDDEN, error)
     return principal, None
 
 
@@ -159,7 +156,7 @@ async def _serve(live: LivePart, websocket: WebSocket, conn: Connection, setting
             try:
                 message = await asyncio.wait_for(receive(), settings.ws_idle_seconds)
             except TimeoutError:
-                conn.close(CLOSE_IDLE, "idle")
+                conn.close(CloseCode.IDLE, "idle")
                 continue
         if message["type"] == "websocket.disconnect":
             return
@@ -168,7 +165,7 @@ async def _serve(live: LivePart, websocket: WebSocket, conn: Connection, setting
         op = parse_frame(message.get("text") if message.get("text") is not None else message.get("bytes"))
         bad = isinstance(op, BadFrame)
         if not budget.frame(loop.time(), bad):
-            conn.close(CLOSE_RATE_LIMITED, "rate limited")
+            conn.close(CloseCode.RATE_LIMITED, "rate limited")
             continue
         if isinstance(op, BadFrame):
             conn.deliver(error_frame(op.code, op.message, op.ref, op.channel))

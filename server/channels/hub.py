@@ -19,19 +19,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from server.channels.broker import Broker, BrokerUnavailable, Published, Recovery
 from server.channels.connection import Connection
-from server.channels.protocol import Frame, event_frame, subbed_frame
-from server.channels.render import Variant, render, strip_audience, varies
+from server.channels.protocol import CloseCode, Frame, event_frame, subbed_frame
+from server.channels.render import Rendering, Variant, strip_audience
 from server.observability import metrics
 
 log = logging.getLogger("homeroom.hub")
 
-CLOSE_RESYNC = 1012
 MAX_JOIN_BUFFER = 2000
 
 
@@ -63,30 +62,72 @@ class _Channel:
         yield from self.joining
 
 
-def encode(event: Published, variant: Variant | None) -> Frame | None:
-    """The event frame for one variant (``None``: the same for everyone), or None if not in its audience."""
-    if variant is None:
-        data = strip_audience(event.data)
-    else:
-        rendered = render(event.type, event.data, variant)
-        if rendered is None:
-            return None
-        data = rendered
-    return event_frame(event.channel, event.seq, event.type, data, event.ts)
+def _ignore(_: dict[str, Any]) -> None:
+    return None
+
+
+def _nothing() -> None:
+    return None
 
 
 class Hub:
-    """Local subscriptions and fan-out for one process."""
+    """Local subscriptions and fan-out for one process; the broker's one listener.
 
-    def __init__(self, broker: Broker) -> None:
+    ``rendering`` renders events per reader variant; ``control`` receives the broker's
+    control messages other than ``forget`` (which the hub handles itself), and
+    ``reconnected`` is told after the hub has refilled its channels on a broker reconnect.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        rendering: Rendering | None = None,
+        *,
+        control: Callable[[dict[str, Any]], None] = _ignore,
+        reconnected: Callable[[], None] = _nothing,
+    ) -> None:
         self.broker = broker
+        self.rendering = rendering or Rendering()
+        self._control = control
+        self._reconnected = reconnected
         self._channels: dict[str, _Channel] = {}
         self._by_user: dict[int, set[Connection]] = {}
         self._broker_channels: set[str] = set()
         self._broker_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
-        broker.on_event = self.dispatch
-        broker.on_reconnect = self.resync
+        broker.listen(self)
+
+    # The broker's listener (``BrokerListener``) -----------------------------------
+
+    def on_event(self, event: Published) -> None:
+        """An event of a channel this process subscribed to: fan it out."""
+        self.dispatch(event)
+
+    def on_control(self, message: dict[str, Any]) -> None:
+        """A control message to every process: ``forget`` channels here, the rest to the owner."""
+        channels = message.get("channels")
+        if message.get("kind") == "forget" and isinstance(channels, list):
+            for channel in channels:
+                if isinstance(channel, str):
+                    self.reset(channel)
+            return
+        self._control(message)
+
+    def on_reconnect(self) -> None:
+        """The broker's link came back: refill every channel's gap, then tell the owner."""
+        self.resync()
+        self._reconnected()
+
+    def encode(self, event: Published, variant: Variant | None) -> Frame | None:
+        """The event frame for one variant (``None``: the same for all), or None if not in its audience."""
+        if variant is None:
+            data = strip_audience(event.data)
+        else:
+            rendered = self.rendering.render(event.type, event.data, variant)
+            if rendered is None:
+                return None
+            data = rendered
+        return event_frame(event.channel, event.seq, event.type, data, event.ts)
 
     # Connections -------------------------------------------------------------------
 
@@ -154,14 +195,14 @@ class Hub:
         if conn.closed or state.joining.get(conn) is not joining:
             return recovery
         for event in recovery.events:
-            frame = encode(event, conn.variant)
+            frame = self.encode(event, conn.variant)
             if frame is not None:
                 conn.deliver(frame)
         conn.deliver(subbed_frame(channel, recovery.seq, recovery.epoch, recovery.recovered, ref, presence))
         last = recovery.seq
         for event in joining.buffer:
             if event.seq > last and event.epoch == recovery.epoch:
-                frame = encode(event, conn.variant)
+                frame = self.encode(event, conn.variant)
                 if frame is not None:
                     conn.deliver(frame)
                 last = event.seq
@@ -258,9 +299,9 @@ class Hub:
         state.seq, state.epoch = event.seq, event.epoch
         delivered = 0
         if state.groups:
-            shared = None if varies(event.type, event.data) else encode(event, None)
+            shared = None if self.rendering.varies(event.type, event.data) else self.encode(event, None)
             for variant, members in state.groups.items():
-                frame = shared if shared is not None else _encode_safely(event, variant)
+                frame = shared if shared is not None else self._encode_safely(event, variant)
                 if frame is None:
                     continue
                 for conn in members:
@@ -277,12 +318,12 @@ class Hub:
         for conn, joining in state.joining.items():
             if joining.after is None:
                 if len(joining.buffer) >= MAX_JOIN_BUFFER:
-                    conn.close(4008, "too slow: reconnect with since")
+                    conn.close(CloseCode.TOO_SLOW, "too slow: reconnect with since")
                 else:
                     joining.buffer.append(event)
                 continue
             if event.seq > joining.after:
-                frame = encode(event, conn.variant)
+                frame = self.encode(event, conn.variant)
                 if frame is not None:
                     conn.deliver(frame)
                 joining.after = event.seq
@@ -299,7 +340,7 @@ class Hub:
         if state is None:
             return
         for conn in list(state.connections()):
-            conn.close(CLOSE_RESYNC, "resubscribe with since")
+            conn.close(CloseCode.RESYNC, "resubscribe with since")
         state.seq = state.epoch = None
 
     def resync(self) -> None:
@@ -326,7 +367,7 @@ class Hub:
         if not recovery.recovered:
             log.warning("hub: %s lost continuity (history gone); readers resubscribe", state.name)
             for conn in list(state.connections()):
-                conn.close(CLOSE_RESYNC, "resubscribe with since")
+                conn.close(CloseCode.RESYNC, "resubscribe with since")
             state.seq, state.epoch = recovery.seq, recovery.epoch
             return
         for event in recovery.events:
@@ -340,6 +381,14 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _encode_safely(self, event: Published, variant: Variant) -> Frame | None:
+        """A renderer of another layer must not stop the fan-out to everyone else."""
+        try:
+            return self.encode(event, variant)
+        except Exception:
+            log.exception("hub: rendering %s for %s failed; those readers miss it", event.type, variant)
+            return None
+
     async def close(self, code: int, reason: str) -> None:
         """Close every connection (server shutting down) and wait for background work."""
         for conn in self.all_connections():
@@ -348,15 +397,6 @@ class Hub:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _encode_safely(event: Published, variant: Variant) -> Frame | None:
-    """A renderer plugged in by another layer must not stop the fan-out to everyone else."""
-    try:
-        return encode(event, variant)
-    except Exception:
-        log.exception("hub: rendering %s for %s failed; those readers miss it", event.type, variant)
-        return None
 
 
 def _observe_latency(ts: str) -> None:

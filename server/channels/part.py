@@ -1,14 +1,14 @@
 """``LivePart``: the live layer's lifetime — broker, hub, presence, outbox, and the re-checks of rights.
 
-Started by the app after the database. It wires the contracts other layers rely on:
+Started by the app after the database, it fills ``services.live`` (for ``/ws`` and the
+rights re-checks) and the ``broker`` readiness check. Its contracts:
 
-- ``services.after_commit``: publish committed outbox rows at once, then call the sink
-  that was there before;
-- ``services.access_changed``: re-check a user's connections in every process, through
-  the broker's control channel (``services.school_access_changed``: every parent's in a school);
-  every connection is re-checked when the broker reconnects, as control messages may have been lost;
-- ``services.extras["live"]`` (this object, for ``/ws``), ``services.extras["register_renderer"]``
-  and the ``broker`` readiness check.
+- :meth:`after_commit` (the app's first commit listener): publish committed outbox rows at once;
+- :meth:`access_changed`: re-check a user's connections in every process, through the
+  broker's control channel (:meth:`school_access_changed`: every parent's in a school);
+  every connection is re-checked when the broker reconnects, as control messages may have
+  been lost;
+- the renderers it is built with (translation's) render each event per reader variant.
 
 What does not live here: frame handling (``endpoint.py``), fan-out (``hub.py``).
 """
@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -28,10 +28,10 @@ from sqlalchemy import or_, select
 from server.auth.principal import Principal, resolve_token
 from server.channels.broker import Broker, BrokerUnavailable, create_broker
 from server.channels.connection import Connection
-from server.channels.hub import CLOSE_RESYNC, Hub
+from server.channels.hub import Hub
 from server.channels.outbox import OutboxPublisher
-from server.channels.protocol import CLOSE_FORBIDDEN, error_frame, parse_channel
-from server.channels.render import Variant, register_renderer
+from server.channels.protocol import CloseCode, error_frame, parse_channel
+from server.channels.render import Renderer, Rendering, Variant
 from server.channels.rules import may_subscribe
 from server.db.models import OutboxEvent, Session, User
 from server.errors import ApiError
@@ -48,7 +48,8 @@ OUTBOX_PRUNE_SECONDS = 300.0
 class LivePart:
     """The live layer of one process."""
 
-    def __init__(self, *, relay_poll: float = 0.5) -> None:
+    def __init__(self, *, renderers: Mapping[str, Renderer] | None = None, relay_poll: float = 0.5) -> None:
+        self.rendering = Rendering(renderers)
         self.relay_poll = relay_poll
         self.process_key = secrets.token_hex(4)
         self.services: Services | None = None
@@ -58,57 +59,40 @@ class LivePart:
         self.outbox: OutboxPublisher | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
-        self._restore: Callable[[], None] = lambda: None
 
     async def start(self, services: Services) -> None:
         settings = services.settings
         self.services = services
         self.broker = create_broker(settings)
+        self.hub = Hub(self.broker, self.rendering, control=self._on_control, reconnected=self.reconnected)
         await self.broker.start()
         self.presence = create_presence(settings)
         await self.presence.start()
-        self.hub = Hub(self.broker)
-        self.broker.on_control = self._on_control
-        self.broker.on_reconnect = self.reconnected
         self.outbox = OutboxPublisher(services, self.broker, poll=self.relay_poll)
         self.outbox.start()
-        self._chain_after_commit(services)
-        services.access_changed = self.access_changed
-        services.school_access_changed = self.school_access_changed
-        services.forget_history = self.forget_history
-        services.extras["live"] = self
-        services.extras["register_renderer"] = register_renderer
-        services.extras.setdefault("ready_checks", {})["broker"] = self.broker.ping
+        services.live = self
+        services.ready_checks["broker"] = self.broker.ping
         self._loops = [
             asyncio.create_task(self._every(SESSION_SWEEP_SECONDS, self.sweep_sessions)),
             asyncio.create_task(self._every(OUTBOX_PRUNE_SECONDS, self.prune_outbox)),
             asyncio.create_task(self._every(max(0.5, settings.presence_ttl_seconds / 3), self.presence_tick)),
         ]
 
-    def _chain_after_commit(self, services: Services) -> None:
-        """Publish committed events first, then hand them to whatever sink was there before."""
-        assert self.outbox is not None
-        previous = services.after_commit
-        publish = self.outbox.publish_committed
-
-        async def after_commit(rows: list[OutboxEvent]) -> None:
-            await publish(rows)  # never raises
-            await previous(rows)
-
-        services.after_commit = after_commit
-        self._restore = lambda: (
-            setattr(services, "after_commit", previous) if services.after_commit is after_commit else None
-        )
+    async def after_commit(self, rows: list[OutboxEvent]) -> None:
+        """Publish a committed batch of outbox rows at once (a commit listener; never raises)."""
+        if self.outbox is not None:
+            await self.outbox.publish_committed(rows)
 
     async def stop(self) -> None:
-        self._restore()
+        if self.services is not None and self.services.live is self:
+            self.services.live = None
         for task in self._loops:
             task.cancel()
         for task in [*self._loops, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.hub is not None:
-            await self.hub.close(CLOSE_RESYNC, "server restarting")
+            await self.hub.close(CloseCode.RESYNC, "server restarting")
         if self.outbox is not None:
             await self.outbox.stop()
         if self.presence is not None:
@@ -170,24 +154,18 @@ class LivePart:
 
     def _on_control(self, message: dict[str, Any]) -> None:
         kind = message.get("kind")
-        if kind == "forget" and isinstance(message.get("channels"), list):
-            for channel in message["channels"]:
-                if isinstance(channel, str) and self.hub is not None:
-                    self.hub.reset(channel)
-        elif kind == "access" and isinstance(message.get("user_id"), int):
+        if kind == "access" and isinstance(message.get("user_id"), int):
             self.spawn(self.recheck_user(message["user_id"]))
         elif kind == "school_access" and isinstance(message.get("school_id"), int):
             self.spawn(self.recheck_school(message["school_id"]))
 
     def reconnected(self) -> None:
-        """The broker's link came back: fill the channels' gaps, and re-check every connection's rights.
+        """The broker's link came back (the hub refilled its channels): re-check every connection's rights.
 
         Control messages published while this process's pub/sub link was down never reach
         it (pub/sub is at-most-once); re-checking every local connection catches whatever
         rights change they carried. One connection at a time, in the background.
         """
-        assert self.hub is not None
-        self.hub.resync()
         self.spawn(self.recheck_all())
 
     async def recheck_all(self) -> None:
@@ -237,10 +215,10 @@ class LivePart:
         try:
             fresh = await resolve_token(self.services, conn.token, principal.via)
         except ApiError as exc:
-            conn.close(CLOSE_FORBIDDEN, "suspended" if exc.code == "suspended" else "session ended")
+            conn.close(CloseCode.FORBIDDEN, "suspended" if exc.code == "suspended" else "session ended")
             return None
         if fresh.needs_policy:
-            conn.close(CLOSE_FORBIDDEN, "policy not accepted")
+            conn.close(CloseCode.FORBIDDEN, "policy not accepted")
             return None
         conn.principal = fresh
         assert self.hub is not None
@@ -273,7 +251,7 @@ class LivePart:
                 )
             for conn in chunk:
                 if conn.session_id in ended:
-                    conn.close(CLOSE_FORBIDDEN, "session ended")
+                    conn.close(CloseCode.FORBIDDEN, "session ended")
 
     async def prune_outbox(self) -> None:
         """Forget published outbox rows once they are past the history window."""

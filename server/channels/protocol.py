@@ -13,17 +13,24 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import orjson
 
+
 # Close codes of API.md.
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_FORBIDDEN = 4003
-CLOSE_TOO_SLOW = 4008
-CLOSE_RATE_LIMITED = 4029
-CLOSE_GOING_AWAY = 1001
-CLOSE_IDLE = 1000
+class CloseCode(IntEnum):
+    """Why the server closed a socket (API.md "Close codes"); the web client reads the same table."""
+
+    IDLE = 1000
+    GOING_AWAY = 1001
+    RESYNC = 1012  # resubscribe with ``since``: history was dropped, or the server restarts
+    UNAUTHENTICATED = 4001
+    FORBIDDEN = 4003  # suspended, session ended, policy not accepted
+    TOO_SLOW = 4008  # resume with ``since``
+    RATE_LIMITED = 4029  # a flood of frames, or too many sockets
+
 
 MAX_FRAME_CHARS = 4096
 MAX_REF_CHARS = 64

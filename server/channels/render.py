@@ -1,15 +1,16 @@
 """Per-reader rendering of events: one rendering per variant (language, staff or not), never per connection.
 
-Other layers plug in here: the translation pipeline registers a renderer for
-``post.created`` that picks the reader's language out of ``data["post"]["translations"]``.
-An event may also name its audience (``"audience": {"language": "es"}`` or
+The renderers are passed in when the live layer is built (``server/app.py`` hands it
+translation's: ``post.created`` picks the reader's language out of
+``data["post"]["translations"]``); an event type without one reaches every reader as
+published. An event may also name its audience (``"audience": {"language": "es"}`` or
 ``{"staff": true}``) so that only matching variants receive it; the key never reaches
 clients. What does not live here: grouping connections (the hub) and encoding (protocol).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,22 +26,24 @@ class Variant:
 Renderer = Callable[[dict[str, Any], Variant], dict[str, Any]]
 AUDIENCE = "audience"
 
-_renderers: dict[str, Renderer] = {}
 
+class Rendering:
+    """The renderers of one live layer, by event type."""
 
-def register_renderer(event_type: str, fn: Renderer) -> None:
-    """Render events of ``event_type`` with ``fn(data, variant)``; the default is the data unchanged."""
-    _renderers[event_type] = fn
+    def __init__(self, renderers: Mapping[str, Renderer] | None = None) -> None:
+        self.renderers: dict[str, Renderer] = dict(renderers or {})
 
+    def varies(self, event_type: str, data: dict[str, Any]) -> bool:
+        """Whether readers of different variants may see this event differently (or not at all)."""
+        return event_type in self.renderers or AUDIENCE in data
 
-def unregister_renderer(event_type: str) -> None:
-    """Forget the renderer of ``event_type`` (tests use this to clean up)."""
-    _renderers.pop(event_type, None)
-
-
-def varies(event_type: str, data: dict[str, Any]) -> bool:
-    """Whether readers of different variants may see this event differently (or not at all)."""
-    return event_type in _renderers or AUDIENCE in data
+    def render(self, event_type: str, data: dict[str, Any], variant: Variant) -> dict[str, Any] | None:
+        """The data a reader of ``variant`` receives, or None when they are not in its audience."""
+        if not in_audience(data, variant):
+            return None
+        data = strip_audience(data)
+        fn = self.renderers.get(event_type)
+        return fn(data, variant) if fn is not None else data
 
 
 def in_audience(data: dict[str, Any], variant: Variant) -> bool:
@@ -53,16 +56,6 @@ def in_audience(data: dict[str, Any], variant: Variant) -> bool:
         return False
     staff = audience.get("staff")
     return staff is None or staff == variant.staff
-
-
-def render(event_type: str, data: dict[str, Any], variant: Variant) -> dict[str, Any] | None:
-    """The data a reader of ``variant`` receives, or None when they are not in its audience."""
-    if not in_audience(data, variant):
-        return None
-    if AUDIENCE in data:
-        data = {key: value for key, value in data.items() if key != AUDIENCE}
-    fn = _renderers.get(event_type)
-    return fn(data, variant) if fn is not None else data
 
 
 def strip_audience(data: dict[str, Any]) -> dict[str, Any]:

@@ -178,15 +178,8 @@ def fetch(
 async def serve_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the app's parts without HTTP, doing Redis-queued translation jobs until stopped."""
     from server.app import create_app, default_parts
-    from server.translation.part import TranslationPart
 
-    parts = [
-        TranslationPart(settings, role="worker") if isinstance(part, TranslationPart) else part
-        for part in default_parts(settings)
-    ]
-    if not any(isinstance(part, TranslationPart) for part in parts):
-        parts.append(TranslationPart(settings, role="worker"))
-    app = create_app(settings, parts=parts)
+    app = create_app(settings, parts=default_parts(settings, translation_role="worker"))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,8 @@ class Database:
         # queues again at the back. Under a burst (a thousand messages at once) some waiters
         # lost every time and got the pool timeout (503) although the pool kept serving others.
         self._turns: asyncio.Semaphore | None = None
+        # SQLite has one writer: the server's writes take turns here rather than meet "database is locked".
+        self.write_lock = asyncio.Lock()
         self._last_turn_ended = time.monotonic()
         if not self.is_sqlite:
             self._turns = asyncio.Semaphore(POOL_SIZE + MAX_OVERFLOW)

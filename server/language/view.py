@@ -10,13 +10,13 @@ live layer (:func:`make_renderer`, once per reader-language variant of an event)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.language import stored as cache
-from server.translation.registry import Registry, current_registry
+from server.services import Services
 
 RENDERED_EVENTS = {
     "post.created": "post",
@@ -27,11 +27,37 @@ RENDERED_EVENTS = {
 }
 
 
+class Routes(Protocol):
+    """Which engine would translate a pair (None: no engine has it); the translation registry is one."""
+
+    def engine_for(self, source: str, target: str) -> str | None: ...
+
+
+class _NoRoutes:
+    """No translation at all: every other language is ``unavailable``."""
+
+    def engine_for(self, source: str, target: str) -> str | None:
+        return None
+
+
+NO_ROUTES: Routes = _NoRoutes()
+
+
+def routes_of(services: Services) -> Routes:
+    """The translation routes of this server (none when no translation part runs)."""
+    translation = services.translation
+    registry = translation.registry if translation is not None else None
+    return registry if registry is not None else NO_ROUTES
+
+
 class Variant(Protocol):
     """A render variant of the live layer: one per (reader language, staff or not)."""
 
-    language: str
-    staff: bool
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def staff(self) -> bool: ...
 
 
 async def cached_translations(
@@ -89,7 +115,7 @@ def reader_view(
     reader_language: str,
     translations: Mapping[Any, Any] | None = None,
     *,
-    registry: Registry | None = None,
+    routes: Routes,
 ) -> dict[str, Any]:
     """A post or message dict as ``reader_language`` reads it (a new dict; the input is untouched).
 
@@ -97,7 +123,6 @@ def reader_view(
     or the item's own {lang: text} map; the item's ``translations`` field, if any, is used
     too and left out of the result. Rendering a rendered item again starts from its original.
     """
-    registry = registry if registry is not None else current_registry()
     view = dict(item)
     carried = view.pop("translations", None)
     original = view.get("original")
@@ -108,7 +133,7 @@ def reader_view(
     found = _found(translations, text, source, reader_language) or _found(
         carried if isinstance(carried, Mapping) else None, text, source, reader_language
     )
-    route_engine = registry.engine_for(source, reader_language) if source != reader_language else None
+    route_engine = routes.engine_for(source, reader_language) if source != reader_language else None
     status = translation_status(source, reader_language, found is not None, route_engine is not None)
     view["original"] = {"text": text, "lang": source}
     if status == "ready" and found is not None:
@@ -127,7 +152,7 @@ async def translated_comments(
     items: list[dict[str, Any]],
     reader_language: str,
     *,
-    registry: Registry | None = None,
+    routes: Routes,
 ) -> list[dict[str, Any]]:
     """Portfolio items with the teacher's comment in the reader's language when ready.
 
@@ -135,7 +160,6 @@ async def translated_comments(
     and ``comment_translation`` ({status}); ``comment``/``comment_lang`` become the
     translation when it is ready. Items in the reader's language are left as they are.
     """
-    registry = registry if registry is not None else current_registry()
     wanted = [(i["comment"], i.get("comment_lang") or "en") for i in items if i.get("comment")]
     found = await cache.lookup_many(session, wanted, reader_language) if wanted else {}
     out = []
@@ -146,7 +170,7 @@ async def translated_comments(
             continue
         source = item.get("comment_lang") or "en"
         hit = found.get((comment, source))
-        route = registry.engine_for(source, reader_language) if source != reader_language else None
+        route = routes.engine_for(source, reader_language) if source != reader_language else None
         status = translation_status(source, reader_language, hit is not None, route is not None)
         if status == "not_needed":  # the reader's own language: the item exactly as written
             out.append(item)
@@ -170,7 +194,7 @@ def activity_view(
     reader_language: str,
     found: Mapping[str, str] | None = None,
     *,
-    registry: Registry | None = None,
+    routes: Routes,
 ) -> dict[str, Any]:
     """An activity as ``reader_language`` reads it: title and instructions translated when ready.
 
@@ -181,7 +205,6 @@ def activity_view(
     A field switches as soon as its translation exists. Rendering a rendered item again
     starts from its original.
     """
-    registry = registry if registry is not None else current_registry()
     view = dict(item)
     carried = view.pop("translations", None)
     original = view.get("original")
@@ -198,7 +221,7 @@ def activity_view(
             if isinstance(by_lang, Mapping) and by_lang.get(reader_language) and field not in ready:
                 ready[field] = str(by_lang[reader_language])
     wanted = [f for f in ACTIVITY_FIELDS if texts[f].strip()]
-    route = registry.engine_for(source, reader_language) if source != reader_language else None
+    route = routes.engine_for(source, reader_language) if source != reader_language else None
     done = bool(wanted) and all(f in ready for f in wanted)
     status = translation_status(source, reader_language, done, route is not None)
     view["original"] = {**texts, "lang": source}
@@ -219,7 +242,7 @@ async def translated_activities(
     items: list[dict[str, Any]],
     reader_language: str,
     *,
-    registry: Registry | None = None,
+    routes: Routes,
 ) -> list[dict[str, Any]]:
     """Activities (as :func:`server.portfolio.work.activity_shape` makes them) as one reader reads them."""
     wanted = [
@@ -237,7 +260,7 @@ async def translated_activities(
             hit = hits.get((item.get(field) or "", source))
             if hit is not None:
                 found[field] = hit.text
-        out.append(activity_view(item, reader_language, found, registry=registry))
+        out.append(activity_view(item, reader_language, found, routes=routes))
     return out
 
 
@@ -251,33 +274,18 @@ async def activity_translations(
     }
 
 
-def make_renderer(registry: Registry | None) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
-    """The live layer's per-variant renderer for post, message and activity events.
-
-    With ``registry=None`` it consults :func:`current_registry` at each rendering.
-    """
+def make_renderer(routes: Routes) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
+    """The live layer's per-variant renderer for post, message and activity events."""
 
     def render(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
         out = dict(data)
-        engines = registry if registry is not None else current_registry()
         for key in ("post", "message"):
             item = data.get(key)
             if isinstance(item, Mapping):
-                out[key] = reader_view(item, variant.language, registry=engines)
+                out[key] = reader_view(item, variant.language, routes=routes)
         activity = data.get("activity")
         if isinstance(activity, Mapping):
-            out["activity"] = activity_view(activity, variant.language, registry=engines)
+            out["activity"] = activity_view(activity, variant.language, routes=routes)
         return out
 
     return render
-
-
-def render_items(
-    items: Iterable[Mapping[str, Any]],
-    reader_language: str,
-    translations: Mapping[Any, Any] | None = None,
-    *,
-    registry: Registry | None = None,
-) -> list[dict[str, Any]]:
-    """:func:`reader_view` for a page of items."""
-    return [reader_view(item, reader_language, translations, registry=registry) for item in items]

@@ -40,8 +40,9 @@ from pathlib import Path
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.engine import rowcount
 from server.db.models import Media
-from server.events import emit
+from server.events import emit, user_channel
 from server.media import recordings
 from server.media.storage import Storage
 from server.messaging.writes import write
@@ -86,7 +87,7 @@ def announce_to_uploader(session: AsyncSession, media: Media) -> None:
     data: dict[str, object] = {"media": media_shape(media)}
     if media.status == FAILED:
         data["reason"] = media.failure or "failed"
-    emit(session, f"user:{media.uploader_id}", f"media.{media.status}", data)
+    emit(session, user_channel(media.uploader_id), f"media.{media.status}", data)
 
 
 async def claim(services: Services, holder: str, now: datetime, media_id: int | None = None) -> Media | None:
@@ -108,7 +109,7 @@ async def claim(services: Services, holder: str, now: datetime, media_id: int | 
                 )
                 .execution_options(synchronize_session=False)
             )
-            if taken.rowcount:  # type: ignore[attr-defined]
+            if rowcount(taken):
                 media = await session.get(Media, candidate, populate_existing=True)
                 return media
         return None
@@ -126,7 +127,7 @@ async def _finish(services: Services, media_id: int, holder: str, **values: obje
             .values(job_until=None, **values)
             .execution_options(synchronize_session=False)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not rowcount(result):
             return False
         media = await session.get(Media, media_id, populate_existing=True)
         assert media is not None
@@ -266,7 +267,7 @@ async def release_waiting(session: AsyncSession, services: Services, media_ids: 
                 .values(awaiting_media=False)
                 .execution_options(synchronize_session=False)
             )
-            if taken.rowcount:  # type: ignore[attr-defined]
+            if rowcount(taken):
                 await announce(session, services, owner_id)
 
 
@@ -296,7 +297,7 @@ class RecordingPart:
     def bind(self, services: Services) -> None:
         """Use these services without a loop (``run_once`` only)."""
         self.services = services
-        services.extras["recordings"] = self
+        services.recordings = self
 
     async def start(self, services: Services) -> None:
         self.bind(services)

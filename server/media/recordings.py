@@ -127,8 +127,10 @@ async def probe(path: Path) -> Probe:
 
 def _duration(fmt: dict[str, object], streams: list[dict[str, object]]) -> float | None:
     for value in [fmt.get("duration"), *(s.get("duration") for s in streams)]:
-        with contextlib.suppress(TypeError, ValueError):
-            number = float(value)  # type: ignore[arg-type]
+        if not isinstance(value, (str, int, float)):
+            continue
+        with contextlib.suppress(ValueError):
+            number = float(value)
             if number > 0:
                 return number
     return None

@@ -11,13 +11,10 @@ that are still there and files that still exist.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 from server.media.quota import purge_charges
-from server.media.storage import storage_for
 from server.media.uploads import discard_files, drop_stale_uploads
 from server.services import Services
 from server.settings import Settings
@@ -48,32 +45,9 @@ async def sweep_once(services: Services) -> int:
     return removed
 
 
-class MediaPart:
-    """Owns the media storage and the sweep of abandoned uploads (see :func:`sweep_interval`)."""
-
-    def __init__(self, every: float | None = None) -> None:
-        self.every = every
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self, services: Services) -> None:
-        services.extras["media_storage"] = storage_for(services.settings)
-        self.task = asyncio.create_task(self._run(services), name="media-sweeper")
-
-    async def _run(self, services: Services) -> None:
-        every = self.every if self.every is not None else sweep_interval(services.settings)
-        while True:
-            await asyncio.sleep(every)
-            try:
-                removed = await sweep_once(services)
-            except Exception:  # a failed sweep must never stop the next one
-                log.exception("sweeping abandoned uploads failed")
-                continue
-            if removed:
-                log.info("removed %d abandoned uploads", removed)
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+async def sweep_uploads(services: Services) -> int:
+    """The periodic job: :func:`sweep_once`, logging what went."""
+    removed = await sweep_once(services)
+    if removed:
+        log.info("removed %d abandoned uploads", removed)
+    return removed

@@ -23,7 +23,7 @@ from server.auth.principal import Principal
 from server.db.models import ActivityMedia, Media, MessageMedia, PostMedia, SubmissionMedia
 from server.errors import ApiError, validation_error
 from server.media import files, processing, recordings
-from server.media.storage import Storage, storage_for
+from server.media.storage import Storage
 from server.services import Services
 
 MAX_ATTACHMENTS = 10
@@ -43,11 +43,8 @@ def _slots() -> asyncio.Semaphore:
 
 
 def storage_of(services: Services) -> Storage:
-    """The media storage of this server, made on first use from the settings."""
-    storage = services.extras.get("media_storage")
-    if storage is None:
-        storage = services.extras["media_storage"] = storage_for(services.settings)
-    return storage
+    """The media storage of this server."""
+    return services.media
 
 
 def media_url(media: Media, *, display: bool = False) -> str:

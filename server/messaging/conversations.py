@@ -41,7 +41,8 @@ from server.db.models import (
     User,
 )
 from server.errors import bad_request, forbidden, not_found, validation_error
-from server.events import emit
+from server.events import emit, user_channel
+from server.language.view import Routes, cached_translations, reader_view, routes_of
 from server.messaging import shapes
 from server.messaging.writes import write
 from server.school import audit
@@ -59,23 +60,27 @@ def refuse_pupils(principal: Principal) -> None:
         raise forbidden("Pupils cannot send or read messages.")
 
 
+def translation_routes(services: Services) -> Routes | None:
+    """The engines' routes when a translation pipeline runs; None when nothing is translated here."""
+    return routes_of(services) if services.translation is not None else None
+
+
 def translating(services: Services) -> bool:
     """True when a translation pipeline runs, so other languages are ``pending``, not ``unavailable``."""
-    return services.extras.get("translation") is not None
+    return services.translation is not None
 
 
 async def in_reader_language(
     services: Services, items: list[dict[str, Any]], language: str
 ) -> list[dict[str, Any]]:
     """Messages with their stored translations into ``language`` applied (original kept)."""
-    from server.language.view import cached_translations, reader_view
-
     wanted = [(m["original"]["text"], m["original"]["lang"]) for m in items if not m["system"]]
     if not wanted:
         return items
     async with services.read() as session:
         found = await cached_translations(session, wanted, language)
-    return [m if m["system"] else reader_view(m, language, found) for m in items]
+    routes = routes_of(services)
+    return [m if m["system"] else reader_view(m, language, found, routes=routes) for m in items]
 
 
 def visible_clause(guardian_side: bool, viewer_id: int) -> ColumnElement[bool]:
@@ -238,7 +243,7 @@ async def _find(
 
 
 async def list_for(
-    session: AsyncSession, principal: Principal, before: int | None, limit: int, *, translating: bool
+    session: AsyncSession, principal: Principal, before: int | None, limit: int, *, routes: Routes | None
 ) -> list[dict[str, Any]]:
     """The user's conversations, most recent activity first; ``before`` is a conversation id."""
     refuse_pupils(principal)
@@ -254,13 +259,14 @@ async def list_for(
         key = cursor.last_message_at or cursor.created_at
         query = query.where(or_(activity < key, and_(activity == key, Conversation.id < cursor.id)))
     rows = (await session.scalars(query.order_by(activity.desc(), Conversation.id.desc()).limit(limit))).all()
-    return await views(session, principal, rows, translating=translating)
+    return await views(session, principal, rows, routes=routes)
 
 
 async def views(
-    session: AsyncSession, principal: Principal, found: Sequence[Conversation], *, translating: bool
+    session: AsyncSession, principal: Principal, found: Sequence[Conversation], *, routes: Routes | None
 ) -> list[dict[str, Any]]:
     """Conversations shaped for one member: names, last visible message, unread count."""
+    translating = routes is not None
     if not found:
         return []
     ids = [c.id for c in found]
@@ -295,8 +301,6 @@ async def views(
     language = principal.user.language
     stored: dict[Any, Any] = {}
     if translating:  # the previews in the reader's language too, like the messages themselves
-        from server.language.view import cached_translations
-
         wanted = [(m.text, m.lang) for m in last.values() if not m.system]
         stored = await cached_translations(session, wanted, language) if wanted else {}
     result = []
@@ -312,10 +316,8 @@ async def views(
                 translating=translating,
                 media=media.get(message.id, ()),
             )
-            if translating and not message.system:
-                from server.language.view import reader_view
-
-                shaped = reader_view(shaped, language, stored)
+            if routes is not None and not message.system:
+                shaped = reader_view(shaped, language, stored, routes=routes)
         result.append(
             shapes.conversation(
                 conv,
@@ -423,7 +425,7 @@ async def mark_read(
             data = {"conversation_id": conv.id, "message_id": message_id, "reader_id": principal.id}
             for member in (conv.guardian_id, conv.staff_id):
                 if member is not None:
-                    emit(session, f"user:{member}", "message.read", data)
+                    emit(session, user_channel(member), "message.read", data)
         return {
             "conversation_id": conv.id,
             "message_id": message_id,

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal
 from server.db.models import Conversation, Media, Message, MessageMedia, School, User
 from server.errors import ApiError, conflict, validation_error
-from server.events import emit
+from server.events import emit, school_staff_channel, user_channel
 from server.media.processing import any_processing
 from server.messaging import shapes
 from server.messaging.conversations import (
@@ -211,16 +211,16 @@ async def _store(
 
     busy = translating(services)
     mine = shapes.message(message, sender, sender.language, translating=busy, media=media)
-    emit(session, f"user:{sender.id}", "message.created", {"message": mine})
+    emit(session, user_channel(sender.id), "message.created", {"message": mine})
     # A voice note or video still processing: the recipient gets the message when it is ready.
     if hold is None and not message.awaiting_media:
         theirs = shapes.message(message, sender, recipient.language, translating=busy, media=media)
-        emit(session, f"user:{recipient.id}", "message.created", {"message": theirs})
+        emit(session, user_channel(recipient.id), "message.created", {"message": theirs})
         if message.topic is not None:
-            emit(session, f"school:{school.id}:staff", "office.message", shapes.office_notice(message))
+            emit(session, school_staff_channel(school.id), "office.message", shapes.office_notice(message))
     for notice in notices:
         shaped = shapes.message(notice, None, sender.language, translating=busy)
-        emit(session, f"user:{sender.id}", "message.created", {"message": shaped})
+        emit(session, user_channel(sender.id), "message.created", {"message": shaped})
     return mine
 
 
@@ -354,12 +354,14 @@ async def _release_batch(session: AsyncSession, services: Services) -> int:
         staff = users.get(conv.staff_id) if conv.staff_id else None
         if staff is not None:
             shaped = shapes.message(message, sender, staff.language, translating=busy, media=attached)
-            emit(session, f"user:{staff.id}", "message.created", {"message": shaped})
+            emit(session, user_channel(staff.id), "message.created", {"message": shaped})
         if sender is not None:
             shaped = shapes.message(message, sender, sender.language, translating=busy, media=attached)
-            emit(session, f"user:{sender.id}", "message.released", {"message": shaped})
+            emit(session, user_channel(sender.id), "message.released", {"message": shaped})
         if message.topic is not None:
-            emit(session, f"school:{conv.school_id}:staff", "office.message", shapes.office_notice(message))
+            emit(
+                session, school_staff_channel(conv.school_id), "office.message", shapes.office_notice(message)
+            )
     return len(claimed)
 
 
@@ -383,6 +385,6 @@ async def announce_ready_message(session: AsyncSession, services: Services, mess
     busy = translating(services)
     if recipient is not None:
         shaped = shapes.message(message, sender, recipient.language, translating=busy, media=attached)
-        emit(session, f"user:{recipient.id}", "message.created", {"message": shaped})
+        emit(session, user_channel(recipient.id), "message.created", {"message": shaped})
     if message.topic is not None:
-        emit(session, f"school:{conv.school_id}:staff", "office.message", shapes.office_notice(message))
+        emit(session, school_staff_channel(conv.school_id), "office.message", shapes.office_notice(message))

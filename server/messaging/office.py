@@ -9,9 +9,11 @@ notice that points the guardian to the office, and the office inbox
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -34,25 +36,31 @@ OFFICE_NOTICE_EVERY = timedelta(hours=12)
 
 
 def office_rules(services: Services) -> Rules:
-    """The topic table, extended by ``<data_dir>/office_topics.json`` when the school has one."""
-    cached: Rules | None = services.extras.get("office_rules")
-    if cached is not None:
-        return cached
-    rules = DEFAULT_RULES
+    """The topic table, extended by ``<data_dir>/office_topics.json`` when the school has one.
+
+    Read again whenever the file changes (no restart needed), else kept.
+    """
     path = services.settings.data_dir / "office_topics.json"
-    if path.is_file():
-        try:
-            rules = compile_rules(parse_extra(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring %s: %s", path, exc)
-    services.extras["office_rules"] = rules
-    return rules
+    try:
+        stat = path.stat()
+    except OSError:
+        return DEFAULT_RULES
+    return _rules_from(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _rules_from(path: Path, mtime_ns: int, size: int) -> Rules:
+    try:
+        return compile_rules(parse_extra(json.loads(path.read_text(encoding="utf-8"))))
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return DEFAULT_RULES
 
 
 async def office_topic(services: Services, text: str, lang: str, school_language: str) -> Match | None:
     """The office topic of a message, classified in the school's language where possible."""
     rules = office_rules(services)
-    translate = services.extras.get("translate_for_routing")
+    translate = services.translation.translate_for_routing if services.translation is not None else None
     if translate is not None and primary(lang) != primary(school_language):
         try:
             translated = await translate(text, lang, school_language)

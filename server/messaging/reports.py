@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, Report, Student
 from server.errors import forbidden, not_found, validation_error
-from server.events import emit
+from server.events import emit, school_staff_channel
 from server.messaging import shapes
 from server.messaging.conversations import media_of, refuse_pupils, users_by_id, visible_clause
 from server.messaging.writes import write
@@ -94,7 +94,9 @@ async def report_message(
             message.id,
             report_id=found.id,
         )
-        emit(session, f"school:{principal.school_id}:staff", "report.created", shapes.report_notice(found))
+        emit(
+            session, school_staff_channel(principal.school_id), "report.created", shapes.report_notice(found)
+        )
         return _own(found), True
 
     return await write(services, work)

@@ -24,7 +24,6 @@ from server.services import Services
 
 T = TypeVar("T")
 ATTEMPTS = 10
-_LOCK = "sqlite_write_lock"
 
 
 def _is_locked(exc: OperationalError) -> bool:
@@ -37,10 +36,7 @@ async def _serialised(services: Services) -> AsyncIterator[None]:
     if not services.db.is_sqlite:
         yield
         return
-    lock = services.extras.get(_LOCK)
-    if lock is None:
-        lock = services.extras[_LOCK] = asyncio.Lock()
-    async with lock:
+    async with services.db.write_lock:
         yield
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, require_role
 from server.db.models import Award, School, SchoolClass, Skill, Student, User
 from server.errors import bad_request, forbidden, not_found, validation_error
-from server.events import emit
+from server.events import class_staff_channel, emit, student_channel
 from server.points.skills import check_points, get_skill, skill_shape
 from server.school import audit
 from server.school.access import names_for_classes
@@ -159,9 +159,9 @@ async def _recipients(
 
 def _announce(session: AsyncSession, type_: str, shape: dict[str, Any], total: int) -> None:
     data = {"award": shape, "total": total}
-    emit(session, f"student:{shape['student']['id']}", type_, data)
+    emit(session, student_channel(shape["student"]["id"]), type_, data)
     if shape["class_id"] is not None:
-        emit(session, f"class:{shape['class_id']}:staff", type_, data)
+        emit(session, class_staff_channel(shape["class_id"]), type_, data)
 
 
 async def award_points(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Student
 from server.errors import validation_error
-from server.events import emit
+from server.events import class_channel, class_staff_channel, emit
 
 INK = "#2b2b3a"
 CATEGORIES = ("body", "eyes", "mouth", "colour", "accessory")
@@ -311,6 +311,6 @@ async def set_avatar(session: AsyncSession, pupil: Student, avatar: dict[str, st
         return False
     pupil.avatar = dict(avatar)
     data = {"student_id": pupil.id, "avatar": dict(avatar)}
-    emit(session, f"class:{pupil.class_id}:staff", "avatar.updated", data)
-    emit(session, f"class:{pupil.class_id}", "avatar.updated", data)
+    emit(session, class_staff_channel(pupil.class_id), "avatar.updated", data)
+    emit(session, class_channel(pupil.class_id), "avatar.updated", data)
     return True

@@ -42,7 +42,7 @@ from server.db.models import (
     User,
 )
 from server.errors import ApiError, conflict, forbidden, not_found, validation_error
-from server.events import emit
+from server.events import class_channel, class_staff_channel, emit, student_channel, user_channel
 from server.language.view import activity_translations
 from server.media import claim_media, drop_unlinked, media_shape
 from server.media.processing import any_processing
@@ -201,7 +201,7 @@ async def _emit_activity(
     translations = await activity_translations(session, shape["title"], shape["instructions"], shape["lang"])
     emit(
         session,
-        channel or f"class:{shape['class_id']}",
+        channel or class_channel(shape["class_id"]),
         event_type,
         {"activity": {**shape, "translations": translations}},
     )
@@ -236,7 +236,7 @@ async def create_activity(
     audit.record(session, principal.school_id, principal.id, "activity.created", "activity", activity.id)
     shape = activity_shape(activity, principal.user, media)
     # With recordings still processing, the class hears of it when they are ready.
-    channel = f"user:{principal.id}" if activity.awaiting_media else None
+    channel = user_channel(principal.id) if activity.awaiting_media else None
     await _emit_activity(session, "activity.created", shape, channel)
     return shape
 
@@ -261,7 +261,7 @@ async def announce_ready_submission(session: AsyncSession, services: object, sub
     if pupil is None:
         return
     [shape] = await shape_items(session, [item])
-    emit(session, f"class:{pupil.class_id}:staff", "portfolio.submitted", {"item": shape})
+    emit(session, class_staff_channel(pupil.class_id), "portfolio.submitted", {"item": shape})
 
 
 async def update_activity(
@@ -309,7 +309,7 @@ async def delete_activity(session: AsyncSession, principal: Principal, activity:
         update(Submission).where(Submission.activity_id == activity_id).values(activity_id=None)
     )
     await session.execute(delete(Activity).where(Activity.id == activity_id))
-    emit(session, f"class:{class_id}", "activity.deleted", {"activity_id": activity_id})
+    emit(session, class_channel(class_id), "activity.deleted", {"activity_id": activity_id})
     return await drop_unlinked(session, attached)
 
 
@@ -398,7 +398,7 @@ async def submit(
     await session.flush()
     [shape] = await shape_items(session, [item])
     # A recording still processing: staff see (and hear of) the work once it is ready.
-    channel = f"user:{principal.id}" if item.awaiting_media else f"class:{pupil.class_id}:staff"
+    channel = user_channel(principal.id) if item.awaiting_media else class_staff_channel(pupil.class_id)
     emit(session, channel, "portfolio.submitted", {"item": shape})
     return shape
 
@@ -439,12 +439,12 @@ async def decide(
     [shape] = await shape_items(session, [item])
     pupil = await session.get(Student, item.student_id)
     assert pupil is not None
-    staff_channel = f"class:{pupil.class_id}:staff"
+    staff_channel = class_staff_channel(pupil.class_id)
     if target == "approved":
-        emit(session, f"student:{pupil.id}", "portfolio.approved", {"item": shape})
+        emit(session, student_channel(pupil.id), "portfolio.approved", {"item": shape})
         emit(session, staff_channel, "portfolio.approved", {"item": shape})
     else:
-        emit(session, f"user:{pupil.user_id}", "portfolio.returned", {"item": shape})
+        emit(session, user_channel(pupil.user_id), "portfolio.returned", {"item": shape})
         emit(session, staff_channel, "portfolio.returned", {"item": shape})
     return shape
 

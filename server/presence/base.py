@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from server.settings import Settings
+from server.settings import Settings, uses_redis
 
 User = dict[str, Any]
 
@@ -72,7 +72,7 @@ class Presence(abc.ABC):
 
 def create_presence(settings: Settings) -> Presence:
     """Redis presence when the broker is Redis, memory otherwise."""
-    if settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
+    if uses_redis(settings.broker_url):
         from server.presence.redis import RedisPresence
 
         return RedisPresence(settings.broker_url, settings.redis_prefix, settings.presence_ttl_seconds)

@@ -54,6 +54,13 @@ from server.db.models import (
     Translation,
     User,
 )
+from server.events import (
+    class_channel,
+    class_staff_channel,
+    school_staff_channel,
+    student_channel,
+    user_channel,
+)
 from server.language.stored import content_hash, forget_reports, forget_reports_by
 from server.media.storage import LocalStorage
 from server.media.uploads import LINK_TABLES, drop_unlinked, drop_uploads_of, storage_of
@@ -129,11 +136,11 @@ async def live_channels_of(session: AsyncSession, student: Student) -> list[str]
     users = {student.user_id, *guardians.all(), *(s for s in staff.all() if s is not None)}
     return sorted(
         {
-            f"student:{student.id}",
-            f"class:{student.class_id}",
-            f"class:{student.class_id}:staff",
-            f"school:{student.school_id}:staff",
-            *(f"user:{user_id}" for user_id in users),
+            student_channel(student.id),
+            class_channel(student.class_id),
+            class_staff_channel(student.class_id),
+            school_staff_channel(student.school_id),
+            *(user_channel(user_id) for user_id in users),
         }
     )
 

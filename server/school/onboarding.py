@@ -34,7 +34,7 @@ from server.db.models import (
     User,
 )
 from server.errors import ApiError, conflict, not_found
-from server.events import emit
+from server.events import emit, school_staff_channel
 from server.school import audit
 
 GUARDIAN_LIMIT = 2
@@ -255,7 +255,7 @@ async def _queue(session: AsyncSession, request: GuardianRequest) -> GuardianReq
     )
     emit(
         session,
-        f"school:{request.school_id}:staff",
+        school_staff_channel(request.school_id),
         "guardian_request.created",
         {"request_id": request.id, "student_id": request.student_id},
     )

@@ -34,10 +34,18 @@ from server.db.models import (
     User,
 )
 from server.errors import ApiError, forbidden, not_found, validation_error
-from server.events import emit
+from server.events import (
+    class_channel,
+    class_staff_channel,
+    emit,
+    school_channel,
+    school_staff_channel,
+    user_channel,
+)
 from server.language import view as translation_view
 from server.language.stored import forget as forget_translations
 from server.language.stored import forget_reports
+from server.language.view import NO_ROUTES, Routes
 from server.media import claim_media, drop_unlinked, media_shape, withheld_media_ids
 from server.media.processing import any_processing
 from server.school import audit
@@ -154,9 +162,12 @@ async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int
 
 
 async def shape_posts(
-    session: AsyncSession, posts: Sequence[Post], reader: Principal | None
+    session: AsyncSession, posts: Sequence[Post], reader: Principal | None, routes: Routes = NO_ROUTES
 ) -> list[dict[str, Any]]:
-    """Posts as a reader sees them (``reader=None``: the reader-neutral event payload form)."""
+    """Posts as a reader sees them (``reader=None``: the reader-neutral event payload form).
+
+    ``routes`` tells which languages an engine can reach (``pending``) from those none can.
+    """
     decor = await _decorate(session, posts, reader.id if reader else None)
     shapes = [
         post_shape(
@@ -180,7 +191,7 @@ async def shape_posts(
         ]
     language = reader.user.language
     found = await translation_view.cached_translations(session, [(p.text, p.lang) for p in posts], language)
-    return [translation_view.reader_view(shape, language, found) for shape in shapes]
+    return [translation_view.reader_view(shape, language, found, routes=routes) for shape in shapes]
 
 
 # -- who sees what -----------------------------------------------------------------------------
@@ -188,8 +199,9 @@ async def shape_posts(
 
 def channels_of(post: Post) -> tuple[str, str]:
     """The post's story channel and the staff channel beside it."""
-    base = f"class:{post.class_id}" if post.scope == "class" else f"school:{post.school_id}"
-    return base, f"{base}:staff"
+    if post.scope == "class" and post.class_id is not None:
+        return class_channel(post.class_id), class_staff_channel(post.class_id)
+    return school_channel(post.school_id), school_staff_channel(post.school_id)
 
 
 async def _may_read(session: AsyncSession, principal: Principal, post: Post) -> bool:
@@ -337,7 +349,7 @@ async def create_post(
     )
     if post.awaiting_media:  # announced when its recordings are ready (server.media.processing)
         shaped = (await shape_posts(session, [post], None))[0]
-        emit(session, f"user:{principal.id}", "post.created", {"post": shaped})
+        emit(session, user_channel(principal.id), "post.created", {"post": shaped})
     else:
         await _emit_post(session, "post.created", post)
     return post
@@ -414,9 +426,9 @@ async def update_post(
     if post.awaiting_media:
         post.awaiting_media = any_processing(media)
         await session.flush()
-        if post.awaiting_media:  # still waiting: only its author hears of the edit
+        if post.awaiting_media and post.author_id is not None:  # still waiting: only its author hears
             shaped = (await shape_posts(session, [post], None))[0]
-            emit(session, f"user:{post.author_id}", "post.updated", {"post": shaped})
+            emit(session, user_channel(post.author_id), "post.updated", {"post": shaped})
         else:  # the recording that held it back was removed: announced now
             await _emit_post(session, "post.created", post)
         return post, keys

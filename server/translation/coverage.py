@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.principal import STAFF_ROLES
 from server.db.models import School, User
 from server.language.languages import language_name, native_name
 from server.translation.registry import Registry, Route
-
-STAFF_ROLES = ("admin", "teacher", "office")
 
 NOTES = {
     "argos": (

@@ -91,7 +91,7 @@ class FetchPart:
 
     async def start(self, services: Services) -> None:
         self.services = services
-        services.extras["translation_fetch"] = self
+        services.translation_fetch = self
 
     async def stop(self) -> None:
         if self.task is not None and not self.task.done():
@@ -189,7 +189,7 @@ class FetchPart:
 
 def rescan_argos(services: Services) -> None:
     """Make this process's argos engine re-read its packages folders now (after an install here)."""
-    registry = services.extras.get("translation_registry")
+    registry = services.translation.registry if services.translation is not None else None
     for engine in registry.engines if registry is not None else []:
         if isinstance(engine, ArgosEngine):
             engine.rescan()

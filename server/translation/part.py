@@ -1,34 +1,35 @@
-"""``TranslationPart``: the server part that starts engines, queue and pipeline, and wires them in.
+"""``TranslationPart``: the server part that starts engines, queue and pipeline.
 
 At start-up it builds (or shares) this process's engine registry, picks the queue
 by broker URL (``memory://``: in-process tasks; ``redis://``: the Redis stream, done
-by ``python -m server worker`` processes), and publishes the pipeline's entry points
-in ``services.extras``:
+by ``python -m server worker`` processes) and fills ``services.translation`` with
+itself, whose entry points the rest of the server uses:
 
-- ``request_translations(kind, item_id, text, source, languages)``;
-- ``translate_for_routing(text, source, target) -> str | None`` (office routing);
-- ``translatable_languages() -> set[str]`` (``GET /api/languages``);
-- ``translation`` (the :class:`~server.translation.pipeline.Pipeline`) and
-  ``translation_registry``.
+- :meth:`request_translations` (queue jobs), :meth:`translate_for_routing` (office
+  routing), :meth:`translatable_languages` (``GET /api/languages``), ``registry``
+  (which engine serves which pair: the reader's view and the coverage page);
+- :meth:`after_commit`, one of the app's commit listeners: it starts jobs for new and
+  edited posts and messages;
+- :meth:`renderers`, handed to the live layer by the app: the per-reader rendering of
+  post, message and activity events.
 
-It watches committed events to start jobs for new and edited posts and messages,
-catches up at start-up on recent ones still untranslated (seeded without events, or
-whose jobs an in-process queue lost when the server stopped), and
-registers the per-reader renderer with the live layer when the live layer offers
-``register_renderer``.
+It also catches up at start-up on recent items still untranslated (seeded without
+events, or whose jobs an in-process queue lost when the server stopped).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
-from server.language.view import RENDERED_EVENTS, make_renderer
+from server.channels.render import Renderer
+from server.db.models import OutboxEvent
+from server.language.view import NO_ROUTES, RENDERED_EVENTS, Routes, make_renderer
 from server.services import Services
 from server.settings import Settings
-from server.translation.pipeline import Pipeline, chain_after_commit
-from server.translation.queue import JobQueue, MemoryQueue, RedisQueue
+from server.settings import uses_redis as redis_url
+from server.translation.pipeline import Pipeline
+from server.translation.queue import JobQueue, create_queue
 from server.translation.registry import Registry, release_registry, shared_registry
 
 log = logging.getLogger("homeroom.translation")
@@ -37,7 +38,8 @@ Role = Literal["auto", "web", "worker"]
 
 
 def uses_redis(settings: Settings) -> bool:
-    return settings.broker_url.startswith(("redis://", "rediss://", "unix://"))
+    """Whether jobs go through the Redis stream (a ``redis://`` broker) rather than in-process."""
+    return redis_url(settings.broker_url)
 
 
 class TranslationPart:
@@ -49,8 +51,6 @@ class TranslationPart:
         self.registry: Registry | None = None
         self.queue: JobQueue | None = None
         self.pipeline: Pipeline | None = None
-        self._undo: Callable[[], None] | None = None
-        self._services: Services | None = None
 
     def consumes(self) -> bool:
         """Whether this process does jobs: always in-process; with Redis only in worker processes."""
@@ -60,29 +60,9 @@ class TranslationPart:
         settings = self.settings
         consume = self.consumes()
         self.registry = await shared_registry(settings, warm=consume)
-        redis = services.extras.get("redis")
-        if uses_redis(settings) and redis is not None:
-            self.queue = RedisQueue(
-                redis,
-                settings.redis_prefix,
-                tasks=settings.translation_jobs,
-                claim_seconds=settings.translation_claim_seconds,
-            )
-        else:
-            self.queue = MemoryQueue(tasks=settings.translation_jobs)
+        self.queue = create_queue(settings, services.redis)
         self.pipeline = Pipeline(services, self.registry, self.queue)
-        services.extras.update(
-            {
-                "translation": self.pipeline,
-                "translation_registry": self.registry,
-                "request_translations": self.pipeline.request_translations,
-                "translate_for_routing": self.pipeline.translate_for_routing,
-                "translatable_languages": self.pipeline.translatable_languages,
-            }
-        )
-        self._services = services
-        self._undo = chain_after_commit(services, self.pipeline.observe)
-        self._register_renderer(services)
+        services.translation = self
         await self.queue.start(self.pipeline.run_job, consume=consume)
         if consume:
             # Rows written without events (the demo, imports) and jobs lost at a restart.
@@ -95,28 +75,48 @@ class TranslationPart:
             "" if consume else " (jobs done by worker processes)",
         )
 
-    def _register_renderer(self, services: Services) -> None:
-        """Give the live layer the per-reader renderer of post and message events."""
-        register: Any = services.extras.get("register_renderer")
-        if register is None:
-            try:
-                from server.channels.render import register_renderer as register
-            except ImportError:
-                log.info("translation: no live layer to register the reader renderer with")
-                return
-        # The live layer's registry is per process, so the renderer asks for the process's
-        # current engines each time rather than holding this app's.
-        renderer = make_renderer(None)
-        for event_type in RENDERED_EVENTS:
-            register(event_type, renderer)
+    def renderers(self) -> dict[str, Renderer]:
+        """How each translated event type is rendered for one reader variant (for the live layer)."""
+        render = make_renderer(self)
+        return {event_type: render for event_type in RENDERED_EVENTS}
+
+    def engine_for(self, source: str, target: str) -> str | None:
+        """The engine that would translate this pair (None before start or without one)."""
+        routes: Routes = self.registry if self.registry is not None else NO_ROUTES
+        return routes.engine_for(source, target)
+
+    async def after_commit(self, rows: list[OutboxEvent]) -> None:
+        """Plan jobs for the posts and messages in a committed batch (a commit listener; never raises)."""
+        if self.pipeline is None:
+            return
+        try:
+            self.pipeline.observe(rows)
+        except Exception:
+            log.exception("translation observer failed")
+
+    async def request_translations(
+        self, kind: str, item_id: int, text: str, source: str, languages: set[str]
+    ) -> int:
+        """Queue one job per language that needs one; 0 when translation is stopped."""
+        if self.pipeline is None:
+            return 0
+        return await self.pipeline.request_translations(kind, item_id, text, source, languages)
+
+    async def translate_for_routing(self, text: str, source: str, target: str) -> str | None:
+        """The text in ``target`` for office routing, or None (never raises)."""
+        if self.pipeline is None:
+            return None
+        return await self.pipeline.translate_for_routing(text, source, target)
+
+    async def translatable_languages(self) -> set[str]:
+        """Every language this server can translate into."""
+        return self.registry.targets() if self.registry is not None else set()
 
     async def stop(self) -> None:
         if self.pipeline is not None:
             await self.pipeline.close()
         if self.queue is not None:
             await self.queue.stop()
-        if self._undo is not None:
-            self._undo()
         if self.registry is not None:
             await release_registry(self.registry)
         self.registry = self.queue = self.pipeline = None

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import CompoundSelect, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.principal import STAFF_ROLES
 from server.db.models import (
     Activity,
     Conversation,
@@ -44,7 +45,7 @@ from server.db.models import (
     Submission,
     User,
 )
-from server.events import emit
+from server.events import class_channel, emit, school_channel, student_channel, user_channel
 from server.language import stored as cache
 from server.observability import metrics
 from server.services import Services
@@ -55,7 +56,6 @@ from server.translation.registry import Registry
 
 log = logging.getLogger("homeroom.translation")
 
-STAFF_ROLES = ("admin", "teacher", "office")
 KINDS = ("post", "message", "comment", "activity")
 JOB_ATTEMPTS = 3
 # At start-up the newest this many posts and messages are checked for translations still missing.
@@ -209,8 +209,8 @@ async def item_school(session: AsyncSession, kind: str, item_id: int) -> int | N
 def post_channel(post: Post) -> str:
     """The live channel a post's events go to."""
     if post.scope == "class" and post.class_id is not None:
-        return f"class:{post.class_id}"
-    return f"school:{post.school_id}"
+        return class_channel(post.class_id)
+    return school_channel(post.school_id)
 
 
 # -- the pipeline ---------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class Pipeline:
         self.engine_calls = 0
         self.listeners: list[Listener] = []
         self._lock: cache.RedisLock | None = None
-        redis = services.extras.get("redis")
+        redis = services.redis
         if redis is not None:
             # A dead holder's lock must not outlive the time after which its job is claimed again.
             ttl = max(1.0, min(5.0, services.settings.translation_claim_seconds))
@@ -598,7 +598,7 @@ class Pipeline:
             return  # erased, or decided again since
         emit(
             session,
-            f"student:{submission.student_id}",
+            student_channel(submission.student_id),
             "portfolio.translated",
             {
                 "item_id": submission.id,
@@ -619,7 +619,7 @@ class Pipeline:
                 continue  # edited since: the edit has its own jobs
             emit(
                 session,
-                f"class:{activity.class_id}",
+                class_channel(activity.class_id),
                 "activity.translated",
                 {
                     "activity_id": activity.id,
@@ -676,7 +676,7 @@ class Pipeline:
                 continue  # quiet hours: staff see it, translated, when the message is released
             emit(
                 session,
-                f"user:{uid}",
+                user_channel(uid),
                 "message.translated",
                 {
                     "message_id": message.id,
@@ -687,27 +687,3 @@ class Pipeline:
                     "audience": {"language": job.target},
                 },
             )
-
-
-def chain_after_commit(
-    services: Services, observer: Callable[[list[OutboxEvent]], None]
-) -> Callable[[], None]:
-    """Make ``observer`` see every batch of committed events (after the existing sink); return an undo."""
-    previous = services.after_commit
-
-    async def after_commit(rows: list[OutboxEvent]) -> None:
-        try:
-            await previous(rows)
-        finally:
-            try:
-                observer(rows)
-            except Exception:
-                log.exception("translation observer failed")
-
-    services.after_commit = after_commit
-
-    def undo() -> None:
-        if services.after_commit is after_commit:
-            services.after_commit = previous
-
-    return undo

@@ -23,11 +23,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import orjson
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.observability import metrics
+from server.settings import Settings, uses_redis
 
 log = logging.getLogger("homeroom.translation")
 
@@ -293,3 +295,15 @@ class RedisQueue:
             await pipe.execute()
         with contextlib.suppress(Exception):
             metrics.TRANSLATION_QUEUE.set(await self.depth())
+
+
+def create_queue(settings: Settings, redis: Redis | None) -> JobQueue:
+    """The job queue for the broker URL's scheme: the Redis stream (shared) or in-process tasks."""
+    if uses_redis(settings.broker_url) and redis is not None:
+        return RedisQueue(
+            redis,
+            settings.redis_prefix,
+            tasks=settings.translation_jobs,
+            claim_seconds=settings.translation_claim_seconds,
+        )
+    return MemoryQueue(tasks=settings.translation_jobs)

@@ -171,7 +171,6 @@ def build_engines(settings: Settings, *, warm: bool = True) -> list[Engine]:
 
 _shared: dict[tuple[object, ...], Registry] = {}
 _users: dict[tuple[object, ...], int] = {}
-_stack: list[Registry] = []
 
 
 def _key(settings: Settings, warm: bool) -> tuple[object, ...]:
@@ -194,16 +193,11 @@ async def shared_registry(settings: Settings, *, warm: bool = True) -> Registry:
         registry = _shared[key] = Registry(build_engines(settings, warm=warm))
     _users[key] = _users.get(key, 0) + 1
     await registry.start()
-    _stack.append(registry)
     return registry
 
 
 async def release_registry(registry: Registry) -> None:
     """Give back a registry from :func:`shared_registry`; the last user closes it."""
-    if registry in _stack:
-        _stack.reverse()
-        _stack.remove(registry)
-        _stack.reverse()
     for key, found in list(_shared.items()):
         if found is registry:
             _users[key] -= 1
@@ -212,13 +206,4 @@ async def release_registry(registry: Registry) -> None:
                 await registry.close()
 
 
-_EMPTY = Registry([])
-
-
-def current_registry() -> Registry:
-    """The registry of the most recently started app in this process (empty when none).
-
-    What :func:`server.language.view.reader_view` consults to tell ``pending``
-    from ``unavailable`` when its caller passes no registry.
-    """
-    return _stack[-1] if _stack else _EMPTY
+NO_ENGINES = Registry([])

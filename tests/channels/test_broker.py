@@ -11,6 +11,7 @@ import pytest
 from server.channels.broker import Broker, Published, decide_recovery
 from server.channels.broker_memory import MemoryBroker
 from server.channels.broker_redis import RedisBroker
+from tests.channels.listeners import Listener
 from tests.live.servers import unique_prefix
 from tests.services import redis_url
 
@@ -93,7 +94,7 @@ async def test_subscribers_receive_events_in_order(broker: Broker) -> None:
         if len(got) == 20:
             done.set()
 
-    broker.on_event = sink
+    broker.listener = Listener(on_event=sink)
     await broker.subscribe("class:1")
     for index in range(20):
         await broker.publish("class:1", "post.deleted", {"post_id": index}, ts="2026-01-01T00:00:00+00:00")
@@ -126,7 +127,7 @@ async def test_an_event_id_is_published_once_however_often_it_is_sent(broker: Br
         if event.data["post_id"] == "last":
             last.set()
 
-    broker.on_event = sink
+    broker.listener = Listener(on_event=sink)
     await broker.subscribe("class:1")
     first = await broker.publish("class:1", "post.deleted", {"post_id": 1}, event_id=41)
     again = await broker.publish("class:1", "post.deleted", {"post_id": 1}, event_id=41)
@@ -157,7 +158,7 @@ async def test_a_forgotten_channel_starts_a_new_epoch_and_recovers_nothing(broke
 async def test_control_messages_reach_this_process(broker: Broker) -> None:
     got: list[dict[str, object]] = []
     done = asyncio.Event()
-    broker.on_control = lambda message: (got.append(message), done.set())  # type: ignore[func-returns-value]
+    broker.listener = Listener(on_control=lambda message: (got.append(message), done.set()))  # type: ignore[func-returns-value]
     await broker.control({"kind": "access", "user_id": 7})
     async with asyncio.timeout(5):
         await done.wait()
@@ -178,7 +179,7 @@ async def test_two_redis_brokers_share_seq_and_fan_out() -> None:
             if len(got) == 10:
                 done.set()
 
-        two.on_event = sink
+        two.listener = Listener(on_event=sink)
         await two.subscribe("class:1")
         seqs = [
             await (one if i % 2 else two).publish("class:1", "post.deleted", {"post_id": i})

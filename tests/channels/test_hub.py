@@ -14,7 +14,8 @@ from server.channels.broker_memory import MemoryBroker
 from server.channels.connection import Connection
 from server.channels.hub import Hub
 from server.channels.protocol import Frame
-from server.channels.render import Variant, register_renderer, unregister_renderer
+from server.channels.render import Rendering, Variant
+from tests.channels.listeners import Listener
 
 
 class FakeOutlet:
@@ -77,16 +78,16 @@ async def settle(hub: Hub, channel: str, seq: int) -> None:
 
 
 @pytest.fixture
-def counted_renderer() -> Iterator[list[Variant]]:
+def counted_renderer(hub: Hub) -> Iterator[list[Variant]]:
     calls: list[Variant] = []
 
     def render(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
         calls.append(variant)
         return {**data, "text": data["translations"].get(variant.language, data["text"])}
 
-    register_renderer("post.updated", render)
+    hub.rendering = Rendering({"post.updated": render})
     yield calls
-    unregister_renderer("post.updated")
+    hub.rendering = Rendering()
 
 
 async def test_each_event_is_rendered_and_encoded_once_per_variant(
@@ -165,16 +166,15 @@ async def test_subscribing_with_since_replays_then_answers_then_goes_live(hub: H
 async def test_a_gap_is_filled_from_history_before_newer_events(hub: Hub) -> None:
     conn, outlet = connect(hub)
     await hub.subscribe(conn, "class:1", None, None)
-    deliver = hub.broker.on_event
     lost: list[Published] = []
 
     def lossy(event: Published) -> None:  # pub/sub dropped event 2 (e.g. Redis went away)
         if event.seq == 2 and not lost:
             lost.append(event)
             return
-        deliver(event)
+        hub.on_event(event)
 
-    hub.broker.on_event = lossy
+    hub.broker.listener = Listener(on_event=lossy)
     for index in range(4):
         await hub.broker.publish("class:1", "post.deleted", {"post_id": index})
     await settle(hub, "class:1", 4)
@@ -225,7 +225,7 @@ async def test_a_failing_renderer_costs_only_its_own_readers(hub: Hub) -> None:
             raise ValueError("broken translation")
         return data
 
-    register_renderer("post.updated", fragile)
+    hub.rendering = Rendering({"post.updated": fragile})
     try:
         broken, to_broken = connect(hub, "xx")
         fine, to_fine = connect(hub, "en")
@@ -237,4 +237,4 @@ async def test_a_failing_renderer_costs_only_its_own_readers(hub: Hub) -> None:
         assert [e["type"] for e in to_fine.events()] == ["post.updated", "post.deleted"]
         assert [e["type"] for e in to_broken.events()] == ["post.deleted"]
     finally:
-        unregister_renderer("post.updated")
+        hub.rendering = Rendering()

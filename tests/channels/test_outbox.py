@@ -19,6 +19,7 @@ from server.db.models import OutboxEvent
 from server.events import emit
 from server.services import Services
 from server.timeutil import utcnow
+from tests.channels.listeners import Listener
 
 
 class RecordingBroker(MemoryBroker):
@@ -46,7 +47,7 @@ class RecordingBroker(MemoryBroker):
 @pytest.fixture
 async def quiet_relay(services: Services) -> AsyncIterator[None]:
     """Pause the app's own relay so only the publishers under test claim rows."""
-    live = services.extras["live"]
+    live = services.live
     await live.outbox.stop()
     yield
     live.outbox.start()
@@ -56,7 +57,7 @@ async def make_publisher(services: Services) -> tuple[OutboxPublisher, Recording
     broker = RecordingBroker()
     await broker.start()
     publisher = OutboxPublisher(services, broker)
-    return publisher, broker, dataclasses.replace(services, after_commit=publisher.publish_committed)
+    return publisher, broker, dataclasses.replace(services, commit_listeners=[publisher.publish_committed])
 
 
 def fresh_channel() -> str:
@@ -157,7 +158,7 @@ async def test_rows_published_but_never_marked_are_not_delivered_twice(
         if event.data["post_id"] == 99:
             sentinel.set()
 
-    broker.on_event = sink
+    broker.listener = Listener(on_event=sink)
     channel = fresh_channel()
     ids = await emit_rows(local, channel, 3)
     publisher._to_mark.clear()  # the crash: the marks are lost with the process

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from server.auth.tokens import digest
 from server.channels.connection import Connection
 from server.channels.part import LivePart
-from server.channels.render import Variant, register_renderer
+from server.channels.render import Variant
 from server.db.models import OutboxEvent, Session
 from server.events import emit
 from server.services import Services
@@ -18,31 +18,36 @@ from tests.channels.test_hub import FakeOutlet
 from tests.factories import make_world
 
 
-async def test_live_part_wires_its_contracts_and_keeps_the_previous_commit_sink(services: Services) -> None:
+async def test_live_part_fills_its_port_and_publishes_as_the_first_commit_listener(
+    services: Services,
+) -> None:
     seen: list[int] = []
 
-    async def previous(rows: list[OutboxEvent]) -> None:
+    async def after_live(rows: list[OutboxEvent]) -> None:
         seen.append(len(rows))
 
-    local = dataclasses.replace(services, after_commit=previous, extras={})
-    part = LivePart()
+    def shout(data: dict[str, object], variant: Variant) -> dict[str, object]:
+        return {**data, "shouted": variant.language}
+
+    part = LivePart(renderers={"post.deleted": shout})
+    local = dataclasses.replace(services, live=None, ready_checks={})
+    local.commit_listeners = [part.after_commit, after_live]
     await part.start(local)
     try:
-        assert local.extras["live"] is part
-        assert local.extras["register_renderer"] is register_renderer
-        await local.extras["ready_checks"]["broker"]()
+        assert local.live is part
+        await local.ready_checks["broker"]()
+        assert part.hub is not None and part.hub.rendering.varies("post.deleted", {})
         async with local.transaction() as session:
             emit(session, "class:987654321", "post.deleted", {"post_id": 1})
             emit(session, "class:987654321", "post.deleted", {"post_id": 2})
         assert seen == [2]
-        assert local.access_changed == part.access_changed
     finally:
         await part.stop()
-    assert local.after_commit is previous
+    assert local.live is None
 
 
 async def test_session_sweep_closes_connections_whose_session_ended(services: Services) -> None:
-    live: LivePart = services.extras["live"]
+    live: LivePart = services.live
     assert live.hub is not None
     world = await make_world(services)
     outlets = {}

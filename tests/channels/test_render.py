@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from server.channels.render import Variant, register_renderer, render, unregister_renderer, varies
+from server.channels.render import Rendering, Variant
 
 ES = Variant("es", False)
 EN_STAFF = Variant("en", True)
 
 
+PLAIN = Rendering()
+
+
 @pytest.fixture
-def translated_posts() -> Iterator[None]:
+def translated_posts() -> Rendering:
     def pick(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
         post = dict(data["post"])
         text = post.pop("translations", {}).get(variant.language)
@@ -22,22 +24,25 @@ def translated_posts() -> Iterator[None]:
             post["text"], post["lang"] = text, variant.language
         return {**data, "post": post}
 
-    register_renderer("post.created", pick)
-    yield
-    unregister_renderer("post.created")
+    return Rendering({"post.created": pick})
 
 
 def test_default_is_the_data_unchanged() -> None:
     data = {"post_id": 3}
-    assert render("post.deleted", data, ES) is data
-    assert not varies("post.deleted", data)
+    assert PLAIN.render("post.deleted", data, ES) is data
+    assert not PLAIN.varies("post.deleted", data)
 
 
-def test_a_registered_renderer_picks_the_readers_language(translated_posts: None) -> None:
+def test_a_renderer_picks_the_readers_language(translated_posts: Rendering) -> None:
     data = {"post": {"id": 1, "text": "Hello", "lang": "en", "translations": {"es": "Hola"}}}
-    assert varies("post.created", data)
-    assert render("post.created", data, ES) == {"post": {"id": 1, "text": "Hola", "lang": "es"}}
-    assert render("post.created", data, EN_STAFF) == {"post": {"id": 1, "text": "Hello", "lang": "en"}}
+    assert translated_posts.varies("post.created", data)
+    assert not PLAIN.varies("post.created", data)
+    assert translated_posts.render("post.created", data, ES) == {
+        "post": {"id": 1, "text": "Hola", "lang": "es"}
+    }
+    assert translated_posts.render("post.created", data, EN_STAFF) == {
+        "post": {"id": 1, "text": "Hello", "lang": "en"}
+    }
 
 
 @pytest.mark.parametrize(
@@ -55,8 +60,8 @@ def test_audience_limits_who_receives_and_is_never_sent(
     audience: dict[str, Any], variant: Variant, receives: bool
 ) -> None:
     data = {"post_id": 1, "lang": "es", "text": "Hola", "audience": audience}
-    assert varies("post.translated", data)
-    rendered = render("post.translated", data, variant)
+    assert PLAIN.varies("post.translated", data)
+    rendered = PLAIN.render("post.translated", data, variant)
     assert (rendered is not None) is receives
     if rendered is not None:
         assert "audience" not in rendered and rendered["text"] == "Hola"

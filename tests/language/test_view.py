@@ -32,7 +32,7 @@ def test_status_table(source: str, reader: str, ready: bool, available: bool, st
 
 
 def test_reader_in_the_source_language_gets_the_original_not_needed() -> None:
-    view = reader_view(POST, "en", {}, registry=REGISTRY)
+    view = reader_view(POST, "en", {}, routes=REGISTRY)
     assert view["text"] == "Tomorrow is PE day." and view["lang"] == "en"
     assert view["original"] == {"text": "Tomorrow is PE day.", "lang": "en"}
     assert view["translation"]["status"] == "not_needed"
@@ -40,7 +40,7 @@ def test_reader_in_the_source_language_gets_the_original_not_needed() -> None:
 
 def test_ready_translation_from_the_batch_lookup_is_shown_with_the_original() -> None:
     found = {("Tomorrow is PE day.", "en"): Cached("Mañana es el día de EF.", "apertium")}
-    view = reader_view(POST, "es", found, registry=REGISTRY)
+    view = reader_view(POST, "es", found, routes=REGISTRY)
     assert (view["text"], view["lang"]) == ("Mañana es el día de EF.", "es")
     assert view["original"] == {"text": "Tomorrow is PE day.", "lang": "en"}
     assert view["translation"] == {"status": "ready", "engine": "apertium"}
@@ -49,28 +49,28 @@ def test_ready_translation_from_the_batch_lookup_is_shown_with_the_original() ->
 
 def test_translations_carried_in_an_event_are_used_and_not_passed_on() -> None:
     post = {**POST, "translations": {"ur": "ترجمہ"}}
-    view = reader_view(post, "ur", registry=REGISTRY)
+    view = reader_view(post, "ur", routes=REGISTRY)
     assert view["text"] == "ترجمہ" and view["translation"] == {"status": "ready", "engine": "argos"}
     assert "translations" not in view
     assert "translations" in post  # the input is untouched
 
 
 def test_not_yet_translated_is_pending_with_the_original_text() -> None:
-    view = reader_view(POST, "es", {}, registry=REGISTRY)
+    view = reader_view(POST, "es", {}, routes=REGISTRY)
     assert (view["text"], view["lang"]) == ("Tomorrow is PE day.", "en")
     assert view["translation"] == {"status": "pending", "engine": "apertium"}
 
 
 def test_a_language_no_engine_serves_is_unavailable_never_an_error() -> None:
-    view = reader_view(POST, "pl", {}, registry=REGISTRY)
+    view = reader_view(POST, "pl", {}, routes=REGISTRY)
     assert view["translation"] == {"status": "unavailable"}
     assert view["text"] == "Tomorrow is PE day."
 
 
 def test_rendering_a_rendered_item_starts_from_its_original() -> None:
     found = {("Tomorrow is PE day.", "en"): Cached("Mañana.", "apertium")}
-    spanish = reader_view(POST, "es", found, registry=REGISTRY)
-    again = reader_view(spanish, "en", {}, registry=REGISTRY)
+    spanish = reader_view(POST, "es", found, routes=REGISTRY)
+    again = reader_view(spanish, "en", {}, routes=REGISTRY)
     assert (again["text"], again["lang"]) == ("Tomorrow is PE day.", "en")
     assert again["translation"]["status"] == "not_needed"
 

@@ -154,7 +154,7 @@ async def upload_recording(
 
 
 def worker(services: Services) -> RecordingPart:
-    return services.extras["recordings"]  # type: ignore[no-any-return]
+    return services.recordings  # type: ignore[no-any-return]
 
 
 async def status_of(services: Services, media_id: int) -> str:

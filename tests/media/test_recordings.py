@@ -120,7 +120,7 @@ async def test_a_recording_that_fails_in_the_queue_is_reported_to_the_uploader(
     api: httpx.AsyncClient, world: World, files: dict[str, bytes], paused: RecordingPart
 ) -> None:
     shape = (await upload_recording(api, world.teacher.headers, files["small"], "a.mp4")).json()
-    storage = world.services.extras["media_storage"]
+    storage = world.services.media
     async with world.services.transaction() as session:
         from server.db.models import Media
 
@@ -199,7 +199,7 @@ async def test_the_orphan_file_sweep_keeps_a_videos_copy_and_poster_and_erasure_
 
     shape = (await upload_recording(api, world.teacher.headers, files["small"], "a.mp4")).json()
     assert await wait_processed(world.services, shape["id"]) == "ready"
-    storage = world.services.extras["media_storage"]
+    storage = world.services.media
     key = shape["url"].split("k=", 1)[1]
     names = [key, processing.poster_name(key)]
     assert all(storage.exists(name) for name in names)

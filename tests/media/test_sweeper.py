@@ -8,7 +8,7 @@ import httpx
 
 from server.db.models import Media
 from server.media import drop_uploads_of, storage_of
-from server.media.sweeper import MediaPart, sweep_once
+from server.media.sweeper import sweep_interval, sweep_once
 from server.timeutil import utcnow
 from tests.conftest import Clock
 from tests.factories import World, upload, upload_id
@@ -50,9 +50,8 @@ async def test_a_users_uploads_can_be_erased(api: httpx.AsyncClient, world: Worl
         assert await session.get(Media, theirs) is not None
 
 
-async def test_the_media_part_starts_and_stops_cleanly(world: World) -> None:
-    part = MediaPart(every=3600)
-    await part.start(world.services)
-    assert part.task is not None and not part.task.done()
-    await part.stop()
-    assert part.task is None
+async def test_the_upload_sweep_is_a_periodic_job_of_every_server(world: World) -> None:
+    runner = world.services.jobs
+    assert runner is not None and "sweep_uploads" in runner.jobs
+    assert runner.jobs["sweep_uploads"].every == sweep_interval(world.services.settings)
+    assert await runner.run_once("sweep_uploads")

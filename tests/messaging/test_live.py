@@ -352,12 +352,12 @@ async def test_p7_friday_evening_message_reaches_the_teacher_live_at_monday_0800
                 EVENT_WAIT,
             )
             assert "Monday 08:00" in notice["data"]["message"]["text"]
-            await services.extras["jobs"].run_once("release_held_messages")
+            await services.jobs.run_once("release_held_messages")
             await asyncio.sleep(0.3)
             assert _events(teacher, "message.created") == []
 
             clock.set(MONDAY_OPENING)
-            await services.extras["jobs"].run_once("release_held_messages")
+            await services.jobs.run_once("release_held_messages")
             got = await teacher.wait_for(_is_event("message.created", channel), EVENT_WAIT)
             assert got["data"]["message"]["id"] == message_id
             assert got["data"]["message"]["text"] == "Is there PE on Monday?"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import httpx
 
 from server.services import Services
@@ -104,6 +106,15 @@ async def test_p8_repeated_topic_gets_one_notice(api: httpx.AsyncClient, chat: C
     assert [i["id"] for i in page.json()["items"]] == [inbox[1]["id"]]
 
 
+class RoutingOnly:
+    """A translation port that only classifies for office routing (no engines for readers)."""
+
+    registry = None
+
+    def __init__(self, translate: Callable[[str, str, str], Awaitable[str | None]]) -> None:
+        self.translate_for_routing = translate
+
+
 async def test_p8_a_message_in_another_language_is_classified_after_translation(
     api: httpx.AsyncClient, world: World, clock: Clock, services: Services
 ) -> None:
@@ -115,7 +126,7 @@ async def test_p8_a_message_in_another_language_is_classified_after_translation(
         calls.append((text, source, target))
         return "My daughter has a music lesson on Tuesday" if text.startswith("Córka") else None
 
-    services.extras["translate_for_routing"] = translate
+    services.translation = RoutingOnly(translate)  # type: ignore[assignment]
     try:
         routed = await api.post(
             chat.messages_url(), json={"text": "Córka ma we wtorek zajęcia"}, headers=chat.parent.headers
@@ -125,7 +136,7 @@ async def test_p8_a_message_in_another_language_is_classified_after_translation(
             chat.messages_url(), json={"text": "Zofia jest chora"}, headers=chat.parent.headers
         )
     finally:
-        del services.extras["translate_for_routing"]
+        services.translation = None
     assert calls[0] == ("Córka ma we wtorek zajęcia", "pl", "en")
     assert routed.json()["office_topic"] == "music_lessons"
     assert fallback.json()["office_topic"] == "sickness"
@@ -144,13 +155,13 @@ async def test_p8_a_failing_translation_falls_back_to_the_original(
     async def broken(text: str, source: str, target: str) -> str | None:
         raise RuntimeError("engine crashed")
 
-    services.extras["translate_for_routing"] = broken
+    services.translation = RoutingOnly(broken)  # type: ignore[assignment]
     try:
         reply = await api.post(
             chat.messages_url(), json={"text": "Maria tiene fiebre"}, headers=chat.parent.headers
         )
     finally:
-        del services.extras["translate_for_routing"]
+        services.translation = None
     assert reply.status_code == 201 and reply.json()["office_topic"] == "sickness"
 
 
@@ -170,7 +181,7 @@ async def test_p8_a_held_office_message_reaches_the_office_when_released(
     assert (await api.get("/api/office/messages", headers=world.office.headers)).json()["items"] == []
     assert await outbox(services, f"school:{world.school.id}:staff", "office.message") == []
     clock.set(MONDAY_OPENING)
-    await services.extras["jobs"].run_once("release_held_messages")
+    await services.jobs.run_once("release_held_messages")
     inbox = (await api.get("/api/office/messages", headers=world.office.headers)).json()["items"]
     assert [i["id"] for i in inbox] == [sent["id"]]
     assert len(await outbox(services, f"school:{world.school.id}:staff", "office.message")) == 1
@@ -181,7 +192,6 @@ async def test_p8_a_school_extends_the_topics_with_a_file_in_its_data_folder(
 ) -> None:
     path = services.settings.data_dir / "office_topics.json"
     path.write_text('{"uniform": {"label": "school uniform", "terms": {"en": ["uniform", "jumper"]}}}')
-    services.extras.pop("office_rules", None)
     try:
         reply = await api.post(
             chat.messages_url(), json={"text": "Sam's jumper is too small"}, headers=chat.parent.headers
@@ -190,14 +200,12 @@ async def test_p8_a_school_extends_the_topics_with_a_file_in_its_data_folder(
         inbox = (await api.get("/api/office/messages", headers=world.office.headers)).json()["items"]
         assert inbox[0]["topic_label"] == "school uniform"
         path.write_text("{not json")
-        services.extras.pop("office_rules", None)
         plain = await api.post(
             chat.messages_url(), json={"text": "Another jumper?"}, headers=chat.parent.headers
         )
         assert plain.status_code == 201 and plain.json()["office_topic"] is None  # a broken file is ignored
     finally:
         path.unlink()
-        services.extras.pop("office_rules", None)
 
 
 async def test_p8_a_message_written_to_the_office_itself_is_not_routed_again(

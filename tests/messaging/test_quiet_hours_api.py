@@ -54,7 +54,7 @@ async def test_p7_friday_evening_message_is_held_told_monday_0800_and_released_o
     parent_view = (await api.get(chat.messages_url(), headers=chat.parent.headers)).json()["items"]
     assert [m["id"] for m in parent_view] == [notice["id"], message["id"]]
 
-    runner: JobRunner = services.extras["jobs"]
+    runner: JobRunner = services.jobs
     clock.set(datetime(2026, 3, 9, 7, 59, tzinfo=UTC))
     assert await runner.run_once("release_held_messages") is True
     assert await _created_ids(services, chat.teacher.id) == []
@@ -139,8 +139,8 @@ async def test_p7_held_messages_survive_a_restart_and_release_exactly_once_acros
     clock.set(MONDAY_OPENING)
     # Two freshly started processes (new runners; the state is all in the database) tick at once.
     first, second = (
-        JobRunner(default_jobs(), holder="process-a"),
-        JobRunner(default_jobs(), holder="process-b"),
+        JobRunner(default_jobs(services.settings), holder="process-a"),
+        JobRunner(default_jobs(services.settings), holder="process-b"),
     )
     first.bind(services)
     second.bind(services)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from server.db.models import Invite, Session, Student
 from server.privacy.retention import run_retention
 from server.services import Services
-from tests.conftest import Clock
+from tests.conftest import Clock, make_settings
 from tests.factories import World, error_of
 from tests.privacy.conftest import build_family
 
@@ -67,8 +68,8 @@ async def test_p18_retention_erases_pupils_who_left_long_ago_and_purges_expired_
         )  # type: ignore[union-attr]
 
 
-def test_retention_runs_daily_under_the_job_lease() -> None:
+def test_retention_runs_daily_under_the_job_lease(tmp_path: Path) -> None:
     from server.app import default_jobs
 
-    [job] = [j for j in default_jobs() if j.name == "retention"]
+    [job] = [j for j in default_jobs(make_settings(tmp_path, "sqlite+aiosqlite://")) if j.name == "retention"]
     assert job.every == 24 * 3600.0 and job.run is run_retention

@@ -176,7 +176,7 @@ async def test_p18_erasure_drops_the_live_history_that_mentions_the_pupil(
 ) -> None:
     """A reconnecting client must not be replayed the erased pupil's awards, tags or messages."""
     assert family.pupil.student is not None
-    broker = services.extras["live"].broker
+    broker = services.live.broker
     school_class = world.classes[0]
     channels = [
         f"student:{family.pupil.student.id}",

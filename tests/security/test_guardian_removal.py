@@ -217,7 +217,7 @@ async def test_a_subscription_decided_just_before_a_removal_is_dropped_when_it_c
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The removal's re-check ran while the ``sub`` was between its decision and the hub: decide again."""
-    live: LivePart = services.extras["live"]
+    live: LivePart = services.live
     assert live.hub is not None
     world = await make_world(services)
     pupil, removed, _ = await _family_with_two_guardians(world)

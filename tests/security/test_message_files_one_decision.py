@@ -42,7 +42,7 @@ async def test_a_held_messages_photo_reaches_staff_only_when_the_message_does(
     assert await _fetch(api, url, world.admin.headers) == 404
     assert await _fetch(api, url, world.office.headers) == 404
 
-    runner = services.extras["jobs"]
+    runner = services.jobs
     clock.set(datetime(2026, 3, 9, 8, 0, 1, tzinfo=UTC))
     assert await runner.run_once("release_held_messages") is True
     assert await _fetch(api, url, chat.teacher.headers) == 200

@@ -139,4 +139,4 @@ def tservices(translating_app: Starlette) -> Services:
 
 @pytest.fixture
 def pipeline(tservices: Services) -> Pipeline:
-    return tservices.extras["translation"]  # type: ignore[no-any-return]
+    return tservices.translation.pipeline  # type: ignore[no-any-return]

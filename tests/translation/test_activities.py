@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from server.channels.render import Variant
 from server.db.models import Activity
 from server.events import validate_event
-from server.language.view import activity_view, make_renderer
+from server.language.view import NO_ROUTES, activity_view, make_renderer
 from server.services import Services
 from server.translation.pipeline import Pipeline
 from tests.factories import make_world
@@ -127,6 +127,13 @@ async def test_activities_written_without_an_event_are_caught_up_at_start(
     assert seen["original"] == {"title": title, "instructions": "", "lang": "en"}
 
 
+class EveryPair:
+    """Routes where an engine serves every pair."""
+
+    def engine_for(self, source: str, target: str) -> str | None:
+        return "apertium"
+
+
 def test_the_live_layer_renders_an_activity_event_per_reader_language() -> None:
     activity = {
         "id": 7,
@@ -136,14 +143,15 @@ def test_the_live_layer_renders_an_activity_event_per_reader_language() -> None:
         "lang": "en",
         "translations": {"title": {"es": "Dibuja un mapa"}, "instructions": {}},
     }
-    render = make_renderer(None)
+    render = make_renderer(EveryPair())
     spanish = render({"activity": activity}, Variant("es", False))["activity"]
     assert spanish["title"] == "Dibuja un mapa" and spanish["instructions"] == "Use colours"
-    assert spanish["translation"]["status"] in ("pending", "unavailable") and "translations" not in spanish
+    assert spanish["translation"]["status"] == "pending" and "translations" not in spanish
     english = render({"activity": activity}, Variant("en", True))["activity"]
     assert english["title"] == "Draw a map" and english["translation"] == {"status": "not_needed"}
     done = {**activity, "translations": {"title": {"es": "Dibuja"}, "instructions": {"es": "Usa colores"}}}
-    view = activity_view(done, "es")
+    view = activity_view(done, "es", routes=NO_ROUTES)
     assert (view["title"], view["instructions"], view["lang"]) == ("Dibuja", "Usa colores", "es")
     assert view["translation"] == {"status": "ready"}
-    assert activity_view(view, "en")["title"] == "Draw a map"  # rendering again starts from the original
+    again = activity_view(view, "en", routes=NO_ROUTES)
+    assert again["title"] == "Draw a map"  # rendering again starts from the original

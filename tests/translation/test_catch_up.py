@@ -128,7 +128,7 @@ async def test_a_post_whose_job_was_lost_at_a_restart_is_translated_after_it(tmp
         world = await make_world(services)
         pupil = await world.add_student(world.classes[0], "Lola")
         parent = await world.add_parent(pupil, language="es")
-        pipeline: Pipeline = services.extras["translation"]
+        pipeline: Pipeline = services.translation.pipeline
         await pipeline.queue.stop()  # the server is going down: its job tasks are gone
         reply = await api.post(
             f"/api/classes/{world.classes[0].id}/posts",

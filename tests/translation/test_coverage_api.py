@@ -175,7 +175,7 @@ async def test_an_uploaded_package_makes_its_language_translated(
     body = await coverage_of(client, world)
     assert {(p["source"], p["target"]) for p in body["packages"]} >= {("en", ARGOS_LANG), (ARGOS_LANG, "en")}
     if SPANISH:  # Urdu→Spanish now goes through English: argos, then Apertium
-        registry = coverage_app.state.services.extras["translation_registry"]
+        registry = coverage_app.state.services.translation.registry
         assert registry.engine_for(ARGOS_LANG, "es") == "argos+apertium"
 
 

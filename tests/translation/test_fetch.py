@@ -240,7 +240,7 @@ async def test_a_running_server_translates_through_a_freshly_fetched_pair(
     argos_app: Starlette, tmp_path: Path, tiny_packages: dict
 ) -> None:
     services = argos_app.state.services
-    registry = services.extras["translation_registry"]
+    registry = services.translation.registry
     world = await make_world(services)
     pupil = await world.add_student(world.classes[0], "Amir", "Khan")
     parent = await world.add_parent(pupil, language=ARGOS_LANG)
@@ -265,7 +265,7 @@ async def test_a_running_server_translates_through_a_freshly_fetched_pair(
             headers=world.teacher.headers,
         )
         assert created.status_code == 201, created.text
-        assert await services.extras["translation"].idle(20)
+        assert await services.translation.pipeline.idle(20)
         seen = await client.get(f"/api/posts/{created.json()['id']}", headers=parent.headers)
     assert seen.json()["translation"] == {"status": "ready", "engine": "argos"}
     assert seen.json()["lang"] == ARGOS_LANG
@@ -322,7 +322,7 @@ async def test_a_fetch_job_whose_index_cannot_be_reached_ends_failed_with_advice
         closed = mirror.index_url
     settings = make_settings(tmp_path, "sqlite+aiosqlite:///unused.db").with_(argos_index_url=closed)
     part = FetchPart()
-    await part.start(SimpleNamespace(settings=settings, extras={}))  # type: ignore[arg-type]
+    await part.start(SimpleNamespace(settings=settings, translation_fetch=None))  # type: ignore[arg-type]
     first = part.begin(["pl"], actor_id=7)
     assert first["status"] == "running" and read_status(tmp_path)["status"] == "running"
     assert part.task is not None

@@ -279,7 +279,7 @@ async def test_a_message_held_for_quiet_hours_is_not_pushed_to_staff_early(
 
 
 async def test_office_routing_gets_the_text_in_english(tservices: Services) -> None:
-    route = tservices.extras["translate_for_routing"]
+    route = tservices.translation.translate_for_routing
     english = await route("Mi hijo no puede venir hoy porque tiene fiebre.", "es", "en")
     assert english is not None and "fever" in english
     assert await route("My child is ill.", "en", "en") == "My child is ill."
@@ -348,12 +348,7 @@ async def test_identical_jobs_in_two_worker_processes_translate_once(tservices: 
     gate = asyncio.Event()
     for fake in fakes:
         fake.gate = gate
-    pipes = [
-        Pipeline(
-            replace(shared, extras={**tservices.extras, "redis": redis}), Registry([fake]), MemoryQueue()
-        )
-        for fake in fakes
-    ]
+    pipes = [Pipeline(replace(shared, redis=redis), Registry([fake]), MemoryQueue()) for fake in fakes]
     text = unique_text("Harvest festival")
     try:
         first = asyncio.create_task(pipes[0].translate_text(text, "en", "xx"))

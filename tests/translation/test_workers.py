@@ -100,7 +100,7 @@ async def test_killing_a_worker_mid_job_still_completes_every_translation(
     try:
         async with app.router.lifespan_context(app):
             services: Services = app.state.services
-            pipeline: Pipeline = services.extras["translation"]
+            pipeline: Pipeline = services.translation.pipeline
             world = await make_world(services)
             count = 80
             async with services.transaction() as session:

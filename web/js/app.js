@@ -2,6 +2,7 @@
 // swaps views, and the one live connection every view shares.
 
 import * as api from "./api.js";
+import { Role } from "./contract.js";
 import { h, icon, mount, focus } from "./dom.js";
 import { setLocale, setTimeZone } from "./format.js";
 import { Live } from "./live.js";
@@ -32,41 +33,41 @@ const ROUTES = [
   ["/pupil", auth.pupilSignIn, null],
   ["/join", auth.join, null],
   ["/join/:code", auth.join, null],
-  ["/policy", auth.policy, ["parent"]],
-  ["/classes", teacher.classList, ["admin", "teacher", "office"]],
-  ["/class/:id", teacher.classView, ["admin", "teacher", "office"]],
-  ["/class/:id/:tab", teacher.classView, ["admin", "teacher", "office"]],
-  ["/school", teacher.schoolStory, ["admin", "teacher", "office", "parent", "student"]],
-  ["/messages", messages.inbox, ["admin", "teacher", "office", "parent"]],
-  ["/messages/:id", messages.conversation, ["admin", "teacher", "office", "parent"]],
-  ["/feed", parent.feed, ["parent"]],
-  ["/child/:id", parent.child, ["parent"]],
-  ["/child/:id/:tab", parent.child, ["parent"]],
-  ["/monster", pupil.monsterEditor, ["student"]],
-  ["/points", pupil.points, ["student"]],
-  ["/learning", pupil.learning, ["student"]],
-  ["/story", pupil.story, ["student"]],
-  ["/reports", leader.reports, ["admin"]],
-  ["/requests", leader.requests, ["admin"]],
-  ["/settings", leader.settings, ["admin"]],
-  ["/people", leader.people, ["admin"]],
-  ["/office", leader.office, ["admin", "office"]],
-  ["/translation", translation.coverage, ["admin"]],
-  ["/account", account.account, ["admin", "teacher", "office", "parent"]],
-  ["/more", morePage, ["admin", "teacher", "office", "parent"]],
+  ["/policy", auth.policy, [Role.PARENT]],
+  ["/classes", teacher.classList, [Role.ADMIN, Role.TEACHER, Role.OFFICE]],
+  ["/class/:id", teacher.classView, [Role.ADMIN, Role.TEACHER, Role.OFFICE]],
+  ["/class/:id/:tab", teacher.classView, [Role.ADMIN, Role.TEACHER, Role.OFFICE]],
+  ["/school", teacher.schoolStory, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT, Role.STUDENT]],
+  ["/messages", messages.inbox, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
+  ["/messages/:id", messages.conversation, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
+  ["/feed", parent.feed, [Role.PARENT]],
+  ["/child/:id", parent.child, [Role.PARENT]],
+  ["/child/:id/:tab", parent.child, [Role.PARENT]],
+  ["/monster", pupil.monsterEditor, [Role.STUDENT]],
+  ["/points", pupil.points, [Role.STUDENT]],
+  ["/learning", pupil.learning, [Role.STUDENT]],
+  ["/story", pupil.story, [Role.STUDENT]],
+  ["/reports", leader.reports, [Role.ADMIN]],
+  ["/requests", leader.requests, [Role.ADMIN]],
+  ["/settings", leader.settings, [Role.ADMIN]],
+  ["/people", leader.people, [Role.ADMIN]],
+  ["/office", leader.office, [Role.ADMIN, Role.OFFICE]],
+  ["/translation", translation.coverage, [Role.ADMIN]],
+  ["/account", account.account, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
+  ["/more", morePage, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
 ];
 
 function homeFor(me) {
   if (!me) return "/sign-in";
   if (me.needs_policy) return "/policy";
   switch (me.role) {
-    case "parent":
+    case Role.PARENT:
       return "/feed";
-    case "student":
+    case Role.STUDENT:
       return "/monster";
-    case "admin":
+    case Role.ADMIN:
       return "/classes";
-    case "office":
+    case Role.OFFICE:
       return "/office";
     default: {
       const remembered = teacher.rememberedClass();
@@ -77,7 +78,7 @@ function homeFor(me) {
 
 function navFor(me) {
   switch (me.role) {
-    case "parent": {
+    case Role.PARENT: {
       const child = parent.currentChild(me);
       return [
         ["/feed", "Stories", "story"],
@@ -86,14 +87,14 @@ function navFor(me) {
         ["/messages", "Messages", "chat"],
       ].filter(Boolean);
     }
-    case "student":
+    case Role.STUDENT:
       return [
         ["/monster", "My monster", "monster"],
         ["/points", "My points", "star"],
         ["/learning", "Learning", "book"],
         ["/story", "Class story", "story"],
       ];
-    case "admin":
+    case Role.ADMIN:
       return [
         ["/classes", "Classes", "home"],
         ["/school", "School", "school"],
@@ -104,7 +105,7 @@ function navFor(me) {
         ["/translation", "Translation", "globe"],
         ["/messages", "Messages", "chat"],
       ];
-    case "office":
+    case Role.OFFICE:
       return [
         ["/office", "Office", "flag"],
         ["/classes", "Classes", "home"],
@@ -247,7 +248,7 @@ async function render() {
   const mine = scope;
   renderCount += 1;
   const ticket = renderCount;
-  if (me && me.role === "teacher" && found.params.id && found.pattern.startsWith("/class/")) {
+  if (me && me.role === Role.TEACHER && found.params.id && found.pattern.startsWith("/class/")) {
     teacher.rememberClass(found.params.id);
   }
   drawChrome(path);
@@ -299,7 +300,7 @@ function drawChrome(path) {
     return;
   }
   const accountLink =
-    me.role === "student"
+    me.role === Role.STUDENT
       ? h("span", { class: "who" }, me.name)
       : h("a", { class: "who", href: "#/account", title: "Your account" }, me.name);
   mount(end, accountLink, signOutButton());

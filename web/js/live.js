@@ -7,6 +7,8 @@
 // cannot replay (`recovered: false`) the view's reset handler reloads it through REST.
 // A drop that lasts more than a moment shows a quiet "Reconnecting…" line.
 
+import { CloseCode } from "./contract.js";
+
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const SHOW_STATUS_AFTER_MS = 1_500;
@@ -172,7 +174,7 @@ export class Live {
     for (const channel of this.channels.values()) channel.pending = false;
     this.emitState();
     if (this.stopped) return;
-    if (code === 4001 || code === 4003) {
+    if (code === CloseCode.UNAUTHENTICATED || code === CloseCode.FORBIDDEN) {
       this.stop();
       this.onSignedOut(code);
       return;
@@ -192,11 +194,11 @@ export class Live {
   scheduleRetry(code) {
     if (this.retryTimer || this.stopped) return;
     let delay;
-    if (code === 4008 && this.attempt === 0) delay = 0; // too slow: resume at once with `since`
+    if (code === CloseCode.TOO_SLOW && this.attempt === 0) delay = 0; // too slow: resume at once with `since`
     else {
       const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
       delay = base / 2 + Math.random() * (base / 2);
-      if (code === 4029) delay = Math.max(delay, 10_000);
+      if (code === CloseCode.RATE_LIMITED) delay = Math.max(delay, 10_000);
     }
     this.attempt += 1;
     this.retryTimer = setTimeout(() => {
