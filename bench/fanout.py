@@ -57,70 +57,34 @@ class BenchSchool:
 
 async def seed(database_url: str, parents: int, invites: int) -> BenchSchool:
     """A school with one class, ``parents`` signed-in guardians, staff, and one-use invite codes."""
-    from server.auth.tokens import digest, new_token
+    from server.auth.tokens import digest
     from server.db.engine import Database
-    from server.db.models import GuardianLink, Invite, SchoolClass, Session, Student, User
-    from server.db.models import School as SchoolRow
-    from server.school.provisioning import DEFAULT_POLICY
+    from server.db.models import Invite
+    from server.school import seed as build
 
     db = Database(database_url)
     now = datetime.now(UTC)
-    tokens: dict[str, list[str]] = {"parent": [], "staff": []}
     try:
         async with db.session() as session:
-            school = SchoolRow(name="Bench Primary", policy_text=DEFAULT_POLICY, policy_version=1)
-            session.add(school)
-            await session.flush()
-            klass = SchoolClass(
-                school_id=school.id, name="Year 4 Oak", class_code=secrets.token_hex(5).upper()
+            school = await build.add_school(session, "Bench Primary")
+            staff = await build.add_users(
+                session, school, "teacher", [f"Teacher {i}" for i in range(STAFF_USERS)]
             )
-            session.add(klass)
-            staff = [
-                User(school_id=school.id, role="teacher", name=f"Teacher {i}") for i in range(STAFF_USERS)
-            ]
-            admin = User(school_id=school.id, role="admin", name="Head")
-            third = User(school_id=school.id, role="parent", name="Third", policy_accepted_version=1)
-            session.add_all([*staff, admin, third])
-            await session.flush()
-            pupils = [
-                User(school_id=school.id, role="student", name=f"Pupil {i}")
-                for i in range(max(1, parents // 2))
-            ]
-            session.add_all(pupils)
-            await session.flush()
-            students = [
-                Student(
-                    school_id=school.id,
-                    class_id=klass.id,
-                    user_id=user.id,
-                    first_name=f"Pupil{i}",
-                    last_name="Bench",
-                    student_code=secrets.token_hex(3).upper(),
-                )
-                for i, user in enumerate(pupils)
-            ]
-            session.add_all(students)
-            guardians = [
-                User(school_id=school.id, role="parent", name=f"Parent {i}", policy_accepted_version=1)
-                for i in range(parents)
-            ]
-            session.add_all(guardians)
-            await session.flush()
-            session.add_all(
-                GuardianLink(guardian_id=user.id, student_id=students[i // 2].id)
-                for i, user in enumerate(guardians)
+            admin = await build.add_user(session, school, "admin", "Head")
+            third = await build.add_user(session, school, "parent", "Third")
+            klass = await build.add_class(session, school, "Year 4 Oak")
+            students = await build.add_pupils(
+                session, klass, [(f"Pupil{i}", "Bench") for i in range(max(1, parents // 2))]
             )
-
-            def sign_in(user: User) -> str:
-                token = new_token()
-                session.add(
-                    Session(user_id=user.id, token_hash=digest(token), expires_at=now + timedelta(days=1))
-                )
-                return token
-
-            tokens["parent"] = [sign_in(user) for user in guardians]
-            tokens["staff"] = [sign_in(user) for user in staff]
-            admin_token, third_token = sign_in(admin), sign_in(third)
+            guardians = await build.add_users(
+                session, school, "parent", [f"Parent {i}" for i in range(parents)]
+            )
+            build.link_guardians(session, [(user, students[i // 2]) for i, user in enumerate(guardians)])
+            tokens = {
+                "parent": build.sign_in(session, guardians, now=now),
+                "staff": build.sign_in(session, staff, now=now),
+            }
+            admin_token, third_token = build.sign_in(session, [admin, third], now=now)
             codes = [secrets.token_hex(6).upper() for _ in range(invites)]
             session.add_all(
                 Invite(

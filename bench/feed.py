@@ -34,22 +34,17 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server.app import create_app
-from server.auth.tokens import digest, new_token
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.models import (
-    GuardianLink,
     Like,
     Media,
     Post,
     PostMedia,
     PostStudent,
-    School,
-    SchoolClass,
-    Session,
     Student,
-    User,
 )
+from server.school import seed as build
 from server.settings import Settings
 
 CLASSES = 14
@@ -64,53 +59,22 @@ async def seed(url: str, posts: int) -> str:
     start = datetime(2023, 9, 4, 8, tzinfo=UTC)
     try:
         async with db.session() as session:
-            school = School(name="Bench Primary", policy_text="", policy_version=1)
-            session.add(school)
-            await session.flush()
-            staff = [User(school_id=school.id, role="teacher", name=f"Teacher {i}") for i in range(CLASSES)]
-            session.add_all(staff)
-            classes = [
-                SchoolClass(school_id=school.id, name=f"Class {i}", class_code=secrets.token_hex(5))
-                for i in range(CLASSES)
-            ]
-            session.add_all(classes)
-            await session.flush()
-            pupil_users = [
-                User(school_id=school.id, role="student", name=f"P{i}") for i in range(CLASSES * PUPILS)
-            ]
-            session.add_all(pupil_users)
-            await session.flush()
-            pupils = [
-                Student(
-                    school_id=school.id,
-                    class_id=classes[i // PUPILS].id,
-                    user_id=user.id,
-                    first_name=rng.choice(["Amir", "Maya", "Leo", "Ava", "Noah", "Zara", "Isla", "Kai"]),
-                    last_name=rng.choice(["Khan", "Smith", "Nowak", "Ali", "Jones"]),
-                    photo_consent=True,
-                    student_code=f"{i:06d}",
-                )
-                for i, user in enumerate(pupil_users)
-            ]
-            session.add_all(pupils)
-            parents = [
-                User(school_id=school.id, role="parent", name=f"Parent {i}", policy_accepted_version=1)
-                for i in range(300)
-            ]
-            session.add_all(parents)
-            await session.flush()
-            reader = parents[0]
-            for class_index in (1, 6, 11):  # three children in three classes
-                pupil = pupils[class_index * PUPILS + 3]
-                session.add(GuardianLink(guardian_id=reader.id, student_id=pupil.id))
-            token = new_token()
-            session.add(
-                Session(
-                    user_id=reader.id,
-                    token_hash=digest(token),
-                    expires_at=datetime.now(UTC) + timedelta(days=1),
-                )
+            school = await build.add_school(session, "Bench Primary", policy="")
+            staff = await build.add_users(
+                session, school, "teacher", [f"Teacher {i}" for i in range(CLASSES)]
             )
+            classes = [await build.add_class(session, school, f"Class {i}") for i in range(CLASSES)]
+            first = ["Amir", "Maya", "Leo", "Ava", "Noah", "Zara", "Isla", "Kai"]
+            last = ["Khan", "Smith", "Nowak", "Ali", "Jones"]
+            pupils = []
+            for school_class in classes:
+                names = [(rng.choice(first), rng.choice(last)) for _ in range(PUPILS)]
+                pupils += await build.add_pupils(session, school_class, names)
+            parents = await build.add_users(session, school, "parent", [f"Parent {i}" for i in range(300)])
+            reader = parents[0]
+            # three children in three classes
+            build.link_guardians(session, [(reader, pupils[index * PUPILS + 3]) for index in (1, 6, 11)])
+            [token] = build.sign_in(session, [reader])
             await session.flush()
 
             post_rows = []

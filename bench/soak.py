@@ -42,7 +42,6 @@ import io
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +114,8 @@ class SoakSchool:
 async def seed(database_url: str, clients: int, classes: int) -> SoakSchool:
     """A school whose ``clients`` members (a teacher per class, the rest parents) are signed in."""
     from server.auth.passwords import hash_password
-    from server.auth.tokens import digest, new_token
     from server.db.engine import Database
-    from server.db.models import GuardianLink, SchoolClass, Session, Skill, StaffClass, Student, User
-    from server.db.models import School as SchoolRow
-    from server.school.provisioning import DEFAULT_POLICY
+    from server.school import seed as build
 
     password_hash = await hash_password(PASSWORD)
     db = Database(database_url)
@@ -127,64 +123,50 @@ async def seed(database_url: str, clients: int, classes: int) -> SoakSchool:
     per_class = clients // classes
     try:
         async with db.session() as session:
-            hours = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-            school = SchoolRow(
-                name="Soak Primary", policy_text=DEFAULT_POLICY, policy_version=1, working_hours=hours
+            school = await build.add_school(session, "Soak Primary")
+            school.working_hours = {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+            [skill] = await build.add_skills(session, school, [("Kindness", "heart", 1)])
+            head = await build.add_user(
+                session, school, "admin", "Head", email="head@soak.example", password_hash=password_hash
             )
-            session.add(school)
-            await session.flush()
-            skill = Skill(school_id=school.id, name="Kindness", icon="heart", points=1)
-            head = _user(school.id, "admin", "Head", "head@soak.example", password_hash)
-            session.add_all([skill, head])
 
-            def sign_in(user: User) -> str:
-                token = new_token()
-                expires = now + timedelta(days=1)
-                session.add(Session(user_id=user.id, token_hash=digest(token), expires_at=expires))
+            def sign_in(user: Any) -> str:
+                [token] = build.sign_in(session, [user], now=now)
                 return token
 
             teachers: dict[int, Member] = {}
             parents: list[Member] = []
             pupils: dict[int, list[int]] = {}
             for c in range(classes):
-                klass = SchoolClass(
-                    school_id=school.id, name=f"Class {c + 1}", class_code=secrets.token_hex(5).upper()
+                teacher = await build.add_user(
+                    session,
+                    school,
+                    "teacher",
+                    f"Teacher {c}",
+                    email=f"t{c}@soak.example",
+                    password_hash=password_hash,
                 )
-                teacher = _user(school.id, "teacher", f"Teacher {c}", f"t{c}@soak.example", password_hash)
-                session.add_all([klass, teacher])
-                await session.flush()
-                session.add(StaffClass(user_id=teacher.id, class_id=klass.id))
-                guardians = [
-                    _user(school.id, "parent", f"Parent {c}-{i}", f"p{c}-{i}@soak.example", password_hash)
-                    for i in range(per_class - 1)
-                ]
-                children = [
-                    User(school_id=school.id, role="student", name=f"Pupil {c}-{i}")
-                    for i in range((len(guardians) + 1) // 2)
-                ]
-                session.add_all([*guardians, *children])
-                await session.flush()
-                students = [
-                    Student(
-                        school_id=school.id,
-                        class_id=klass.id,
-                        user_id=child.id,
-                        first_name=f"Pupil{i}",
-                        last_name="Soak",
-                        student_code=secrets.token_hex(3).upper(),
-                        photo_consent=True,
-                    )
-                    for i, child in enumerate(children)
-                ]
-                session.add_all(students)
-                await session.flush()
+                klass = await build.add_class(session, school, f"Class {c + 1}", staff=[teacher])
+                count = per_class - 1
+                guardians = await build.add_users(
+                    session,
+                    school,
+                    "parent",
+                    [f"Parent {c}-{i}" for i in range(count)],
+                    emails=[f"p{c}-{i}@soak.example" for i in range(count)],
+                    password_hash=password_hash,
+                )
+                students = await build.add_pupils(
+                    session, klass, [(f"Pupil{i}", "Soak") for i in range((count + 1) // 2)]
+                )
                 pupils[klass.id] = [s.id for s in students]
                 teachers[klass.id] = Member(
                     teacher.id, sign_in(teacher), teacher.email or "", "teacher", klass.id
                 )
+                build.link_guardians(
+                    session, [(guardian, students[i // 2]) for i, guardian in enumerate(guardians)]
+                )
                 for i, guardian in enumerate(guardians):
-                    child_id = students[i // 2].id
-                    session.add(GuardianLink(guardian_id=guardian.id, student_id=child_id))
                     parents.append(
                         Member(
                             guardian.id,
@@ -192,7 +174,7 @@ async def seed(database_url: str, clients: int, classes: int) -> SoakSchool:
                             guardian.email or "",
                             "parent",
                             klass.id,
-                            child_id,
+                            students[i // 2].id,
                         )
                     )
             await session.flush()
@@ -201,20 +183,6 @@ async def seed(database_url: str, clients: int, classes: int) -> SoakSchool:
             return SoakSchool(school.id, skill.id, head_token, teachers, parents, pupils)
     finally:
         await db.dispose()
-
-
-def _user(school_id: int, role: str, name: str, email: str, password_hash: str) -> Any:
-    from server.db.models import User
-
-    accepted = 1 if role == "parent" else None
-    return User(
-        school_id=school_id,
-        role=role,
-        name=name,
-        email=email,
-        password_hash=password_hash,
-        policy_accepted_version=accepted,
-    )
 
 
 def photo(seed: int) -> bytes:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import statistics
 import sys
 import tempfile
@@ -38,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from server.app import create_app  # noqa: E402
 from server.db.migrate import upgrade  # noqa: E402
-from server.db.models import GuardianLink, Post, School, SchoolClass, Student, User  # noqa: E402
+from server.db.models import Post  # noqa: E402
 from server.events import emit  # noqa: E402
+from server.school import seed as build  # noqa: E402
 from server.services import Services  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.translation.argos import install_package  # noqa: E402
@@ -81,29 +81,14 @@ def build_packages(folder: Path) -> None:
 async def make_class(services: Services, languages: list[str]) -> tuple[int, int, int]:
     """A school with one class whose families read ``languages``; returns school, class, teacher ids."""
     async with services.transaction() as session:
-        school = School(name="Bench Primary")
-        session.add(school)
-        await session.flush()
-        teacher = User(school_id=school.id, role="teacher", name="Mrs Patel", language="en")
-        school_class = SchoolClass(school_id=school.id, name="Year 4", class_code=secrets.token_hex(5))
-        session.add_all([teacher, school_class])
-        await session.flush()
-        for n, language in enumerate(languages):
-            pupil_user = User(school_id=school.id, role="student", name=f"Child {n}", language="en")
-            parent = User(school_id=school.id, role="parent", name=f"Parent {n}", language=language)
-            session.add_all([pupil_user, parent])
-            await session.flush()
-            pupil = Student(
-                school_id=school.id,
-                class_id=school_class.id,
-                user_id=pupil_user.id,
-                first_name=f"Child{n}",
-                last_name="Bench",
-                student_code=secrets.token_hex(3),
-            )
-            session.add(pupil)
-            await session.flush()
-            session.add(GuardianLink(guardian_id=parent.id, student_id=pupil.id))
+        school = await build.add_school(session, "Bench Primary")
+        teacher = await build.add_user(session, school, "teacher", "Mrs Patel")
+        school_class = await build.add_class(session, school, "Year 4")
+        names = [(f"Child{n}", "Bench") for n in range(len(languages))]
+        pupils = await build.add_pupils(session, school_class, names)
+        for n, (pupil, language) in enumerate(zip(pupils, languages, strict=True)):
+            parent = await build.add_user(session, school, "parent", f"Parent {n}", language=language)
+            build.link_guardians(session, [(parent, pupil)])
         return school.id, school_class.id, teacher.id
 
 

@@ -19,21 +19,18 @@ import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from server.auth.tokens import csrf_token, digest, new_code, new_token
+from server.auth.tokens import csrf_token, digest, new_code
 from server.db.models import (
     Activity,
-    GuardianLink,
     Invite,
     OutboxEvent,
     School,
     SchoolClass,
-    Session,
     Skill,
-    StaffClass,
     Student,
     User,
 )
-from server.school.provisioning import DEFAULT_POLICY
+from server.school import seed
 from server.services import Services
 from server.timeutil import utcnow
 
@@ -78,10 +75,7 @@ class World:
 
     async def add_class(self, name: str = "Year 4 Oak") -> SchoolClass:
         async with self.services.transaction() as session:
-            found = SchoolClass(school_id=self.school.id, name=name, class_code=secrets.token_hex(5).upper())
-            session.add(found)
-            await session.flush()
-            session.add(StaffClass(user_id=self.teacher.id, class_id=found.id))
+            found = await seed.add_class(session, self.school, name, staff=[self.teacher.user])
         self.classes.append(found)
         return found
 
@@ -95,46 +89,34 @@ class World:
         la_care: bool = False,
     ) -> Actor:
         async with self.services.transaction() as session:
-            user = User(school_id=self.school.id, role="student", name=first_name)
-            session.add(user)
-            await session.flush()
-            pupil = Student(
-                school_id=self.school.id,
-                class_id=school_class.id,
-                user_id=user.id,
-                first_name=first_name,
-                last_name=last_name,
-                photo_consent=photo_consent,
-                la_care=la_care,
-                student_code=secrets.token_hex(3).upper(),
+            [pupil] = await seed.add_pupils(
+                session, school_class, [(first_name, last_name)], photo_consent=photo_consent, la_care=la_care
             )
-            session.add(pupil)
-            await session.flush()
+            user = await session.get(User, pupil.user_id)
+            assert user is not None
         actor = await self.sign_in(user)
         actor.student = pupil
         return actor
 
     async def add_user(self, role: str, name: str | None = None, *, language: str = "en") -> Actor:
         async with self.services.transaction() as session:
-            user = User(
-                school_id=self.school.id,
-                role=role,
-                name=name or unique(role.title()),
+            user = await seed.add_user(
+                session,
+                self.school,
+                role,
+                name or unique(role.title()),
                 email=f"{unique(role)}@example.test",
                 password_hash=PASSWORD_HASH,
                 language=language,
-                policy_accepted_version=self.school.policy_version if role == "parent" else None,
             )
-            session.add(user)
-            await session.flush()
         return await self.sign_in(user)
 
     async def add_parent(self, *children: Actor, language: str = "en", name: str | None = None) -> Actor:
         parent = await self.add_user("parent", name, language=language)
         async with self.services.transaction() as session:
-            for child in children:
-                assert child.student is not None
-                session.add(GuardianLink(guardian_id=parent.id, student_id=child.student.id))
+            pupils = [child.student for child in children if child.student is not None]
+            assert len(pupils) == len(children)
+            seed.link_guardians(session, [(parent.user, pupil) for pupil in pupils])
         return parent
 
     async def add_invite(self, pupil: Actor, *, days: float = 14, used: bool = False) -> str:
@@ -186,26 +168,16 @@ class World:
                 setattr(self.school, name, value)
 
     async def sign_in(self, user: User) -> Actor:
-        token = new_token()
-        now = utcnow()
         async with self.services.transaction() as session:
-            session.add(
-                Session(user_id=user.id, token_hash=digest(token), expires_at=now + timedelta(days=1))
-            )
+            [token] = seed.sign_in(session, [user])
         return Actor(user=user, token=token, csrf=csrf_token(self.services.settings.secret_key, token))
 
 
 async def make_world(services: Services, *, classes: int = 1) -> World:
     """A fresh school (its own tenant) with staff, ``classes`` classes and the default skills."""
     async with services.transaction() as session:
-        school = School(name=unique("School "), policy_text=DEFAULT_POLICY, policy_version=1)
-        session.add(school)
-        await session.flush()
-        skills = [
-            Skill(school_id=school.id, name="Kindness", icon="heart", points=1),
-            Skill(school_id=school.id, name="Teamwork", icon="team", points=2),
-        ]
-        session.add_all(skills)
+        school = await seed.add_school(session, unique("School "))
+        skills = await seed.add_skills(session, school, [("Kindness", "heart", 1), ("Teamwork", "team", 2)])
     placeholder = Actor(user=None, token="", csrf="")  # type: ignore[arg-type]
     world = World(services, school, placeholder, placeholder, placeholder, skills=skills)
     world.admin = await world.add_user("admin", "Mrs Adebayo")

@@ -21,7 +21,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
-from server.auth.tokens import new_code
 from server.db.models import (
     Activity,
     Award,
@@ -45,8 +44,8 @@ from server.db.models import (
 from server.media.files import JPEG, store_image
 from server.media.storage import LocalStorage
 from server.messaging.office import office_notice_text
+from server.school import seed
 from server.school.provisioning import create_school
-from server.school.roster import STUDENT_CODE_LENGTH
 from server.timeutil import utcnow
 
 DEMO_PASSWORD = "homeroom-demo"
@@ -123,49 +122,36 @@ async def seed_demo(
     teachers: list[User] = []
     classes: list[SchoolClass] = []
     for position, name in enumerate(CLASSES, start=1):
-        school_class = SchoolClass(
-            school_id=school.id,
-            name=name,
-            class_code=f"RIV{position}{name[-1].upper()}",
-            position=position,
-        )
-        classes.append(school_class)
-    session.add_all(classes)
-    await session.flush()
+        code = f"RIV{position}{name[-1].upper()}"
+        classes.append(await seed.add_class(session, school, name, code=code, position=position))
 
     for index, (school_class, teacher_name) in enumerate(zip(classes, TEACHERS, strict=True)):
         email = f"{teacher_name.split()[-1].lower().replace('í', 'i')}@riverside.example"
-        teacher = User(
-            school_id=school.id,
-            role="teacher",
-            name=teacher_name,
-            email=email,
-            password_hash=password_hash,
+        teacher = await seed.add_user(
+            session, school, "teacher", teacher_name, email=email, password_hash=password_hash
         )
-        session.add(teacher)
-        await session.flush()
         teachers.append(teacher)
         session.add(StaffClass(user_id=teacher.id, class_id=school_class.id))
         if index == 4:
             year4_teacher = teacher
         if index in (0, 4):
             logins.staff.append((f"teacher: {teacher_name}, {school_class.name}", email))
-    support = User(
-        school_id=school.id,
-        role="teacher",
-        name="Mr Ellis (TA)",
+    support = await seed.add_user(
+        session,
+        school,
+        "teacher",
+        "Mr Ellis (TA)",
         email="ellis@riverside.example",
         password_hash=password_hash,
     )
-    office = User(
-        school_id=school.id,
-        role="office",
-        name="Mrs Doyle (Office)",
+    await seed.add_user(
+        session,
+        school,
+        "office",
+        "Mrs Doyle (Office)",
         email="office@riverside.example",
         password_hash=password_hash,
     )
-    session.add_all([support, office])
-    await session.flush()
     session.add_all(StaffClass(user_id=support.id, class_id=c.id) for c in classes[:2])
     logins.staff.append(("office: Mrs Doyle", "office@riverside.example"))
 
@@ -182,28 +168,21 @@ async def seed_demo(
             rng.randrange(
                 10, 99
             )  # what pupil codes once drew from the seed; kept, so the rest stays as it was
-            user = User(school_id=school.id, role="student", name=first)
-            session.add(user)
-            await session.flush()
-            pupil = Student(
-                school_id=school.id,
-                class_id=school_class.id,
-                user_id=user.id,
-                first_name=first,
-                last_name=last,
+            [pupil] = await seed.add_pupils(
+                session,
+                school_class,
+                [(first, last)],
                 photo_consent=photo_consent,
                 la_care=class_index == 3 and pupil_index == 5,
-                student_code=_pupil_code(class_codes),
-                avatar={
-                    "body": "round",
-                    "eyes": "two",
-                    "mouth": "smile",
-                    "colour": rng.choice(["teal", "coral", "violet", "sun", "leaf"]),
-                    "accessory": "none",
-                },
+                taken=class_codes,
             )
-            session.add(pupil)
-            await session.flush()
+            pupil.avatar = {
+                "body": "round",
+                "eyes": "two",
+                "mouth": "smile",
+                "colour": rng.choice(["teal", "coral", "violet", "sun", "leaf"]),
+                "accessory": "none",
+            }
             if class_index == 4 and pupil_index == 0:
                 logins.pupils.append(
                     (
@@ -216,18 +195,16 @@ async def seed_demo(
                 parent_number += 1
                 language = PARENT_LANGUAGES[parent_number % len(PARENT_LANGUAGES)]
                 email = f"parent{parent_number}@families.example"
-                parent = User(
-                    school_id=school.id,
-                    role="parent",
-                    name=f"{rng.choice(FIRST_NAMES)} {last}",
+                parent = await seed.add_user(
+                    session,
+                    school,
+                    "parent",
+                    f"{rng.choice(FIRST_NAMES)} {last}",
                     email=email,
                     password_hash=password_hash,
                     language=language,
-                    policy_accepted_version=school.policy_version,
                 )
-                session.add(parent)
-                await session.flush()
-                session.add(GuardianLink(guardian_id=parent.id, student_id=pupil.id))
+                seed.link_guardians(session, [(parent, pupil)])
                 session.add(PolicyAcceptance(user_id=parent.id, version=school.policy_version))
                 if (
                     class_index == 4
@@ -248,14 +225,6 @@ async def seed_demo(
     await seed_week(session, school.id, admin, classes, teachers, rng, media_dir)
     await seed_home_learning(session, classes[4])
     return logins
-
-
-def _pupil_code(taken: set[str]) -> str:
-    """A pupil code drawn like a real one (random, never from the seed), unique in its class."""
-    while (code := new_code(STUDENT_CODE_LENGTH)) in taken:
-        pass
-    taken.add(code)
-    return code
 
 
 async def _seed_conversations(
