@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models import Student
 from server.errors import validation_error
 from server.events import emit
+from server.language.interface import N_
 
 INK = "#2b2b3a"
 CATEGORIES = ("body", "eyes", "mouth", "colour", "accessory")
@@ -281,7 +282,8 @@ def check_avatar(raw: Any) -> dict[str, str]:
     """A pupil's choice as ``{category: part id}``; 422 naming every missing, unknown or extra part."""
     if not isinstance(raw, dict):
         raise validation_error(
-            "The avatar must be an object naming one part per category.", fields={"avatar": "not_an_object"}
+            N_("The avatar must be an object naming one part per category."),
+            fields={"avatar": "not_an_object"},
         )
     problems: dict[str, str] = {}
     for key in raw:

@@ -7,6 +7,8 @@
 // cannot replay (`recovered: false`) the view's reset handler reloads it through REST.
 // A drop that lasts more than a moment shows a quiet "Reconnecting…" line.
 
+import { t } from "./i18n.js";
+
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const SHOW_STATUS_AFTER_MS = 1_500;
@@ -320,12 +322,12 @@ export class Live {
     if (!el) return;
     if (kind === "reconnecting") {
       this.showingStatus = true;
-      el.textContent = "Reconnecting…";
+      el.textContent = t("Reconnecting…");
       el.dataset.state = "reconnecting";
       el.hidden = false;
     } else if (kind === "back") {
       this.showingStatus = false;
-      el.textContent = "Back online";
+      el.textContent = t("Back online");
       el.dataset.state = "back";
       el.hidden = false;
       this.statusTimer = setTimeout(() => {
