@@ -84,9 +84,13 @@ def is_wrong_current_password(error: ApiError) -> bool:
 
 def check_password_rules(password: str) -> None:
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise validation_error(
+        raise ApiError(
+            422,
+            "validation_error",
             f"Passwords need {MIN_LENGTH} to {MAX_LENGTH} characters.",
-            fields={"password": "length"},
+            {"fields": {"password": "length"}},
+            template=N_("Passwords need {min} to {max} characters."),
+            values={"min": str(MIN_LENGTH), "max": str(MAX_LENGTH)},
         )
 
 

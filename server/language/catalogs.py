@@ -192,8 +192,9 @@ def compile_all(languages: Iterable[str] = LANGUAGES) -> dict[str, object]:
         if not path.exists():
             continue
         catalog = read(path, language)
-        with mo_path(language).open("wb") as handle:
-            write_mo(handle, catalog, use_fuzzy=False)
+        compiled = BytesIO()
+        write_mo(compiled, catalog, use_fuzzy=False)
+        _atomic_write(mo_path(language), compiled.getvalue())
         done, total = completeness(catalog)
         body = {
             "language": language,
