@@ -44,7 +44,7 @@ async def catalog_file(request: Request) -> Response:
 
 
 FONTS = Path(__file__).resolve().parent.parent.parent / "web" / "fonts"
-FONT_NAME = re.compile(r"^[A-Za-z0-9-]+\.woff2$")
+FONT_NAME = re.compile(r"^[A-Za-z0-9-]+\.[0-9a-f]{10}\.woff2$")
 
 
 @describe(hidden=True)
