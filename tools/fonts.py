@@ -89,7 +89,7 @@ def _ranges(codepoints: set[int]) -> str:
     points = sorted(codepoints)
     spans: list[str] = []
     start = prev = points[0]
-    for c in points[1:] + [-1]:
+    for c in [*points[1:], -1]:
         if c == prev + 1:
             prev = c
             continue
