@@ -86,7 +86,7 @@ def extract() -> Catalog:
     """A fresh template from the server's and the web client's sources."""
     catalog = Catalog(project="Homeroom", domain=DOMAIN, fuzzy=False, charset="utf-8")
     sources: list[tuple[Path, list[tuple[str, str]], dict[str, Any]]] = [
-        (ROOT / "server", [("**.py", "python")], KEYWORDS_PY),
+        (ROOT / "server", [("db/migrations/**.py", "ignore"), ("**.py", "python")], KEYWORDS_PY),
         (ROOT / "web", [("js/**.js", "javascript"), ("index.html", "ignore")], KEYWORDS_JS),
     ]
     for directory, method_map, keywords in sources:

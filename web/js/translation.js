@@ -40,7 +40,7 @@ export async function noteMissingLanguageOnce(root, me) {
   } catch {
     // private mode: the note may show again
   }
-  const ok = h("button", { type: "button", class: "link-button" }, "OK");
+  const ok = h("button", { type: "button", class: "link-button" }, t("OK"));
   const note = h(
     "p",
     { class: "notice notice-info translation-note", role: "note" },
