@@ -36,6 +36,7 @@ from server.language.interface import N_
 from server.school import onboarding
 from server.school import settings as school
 from server.school.access import get_student, names_for_classes
+from server.school.policy_reading import policy_for_reader
 from server.services import Services
 from server.timeutil import iso
 
@@ -186,13 +187,18 @@ async def reject_request(request: Request) -> Response:
 
 @describe(responses={200: replies.Policy})
 async def get_policy(request: Request) -> Response:
+    """The code of conduct in the reader's language (``original`` as the school wrote it)."""
     principal = await authenticate(request, allow_unaccepted=True)
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         found = await school.get_school(session, principal.school_id)
+    read = await policy_for_reader(
+        services, found.policy_text, found.language or "en", principal.user.language
+    )
     return ok(
         {
             "version": found.policy_version,
-            "text": found.policy_text,
+            **read,
             "accepted_version": principal.user.policy_accepted_version,
         }
     )

@@ -14,7 +14,8 @@ NARROW = {"width": 360, "height": 740}
 
 def _no_horizontal_overflow(page: Any) -> None:
     widths = page.evaluate(
-        "() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })"
+        "() => ({ scroll: document.documentElement.scrollWidth,"
+        " client: document.documentElement.clientWidth })"
     )
     assert widths["scroll"] <= widths["client"], widths
 
@@ -64,7 +65,10 @@ def test_an_arabic_reader_gets_a_right_to_left_page_that_fits_a_narrow_phone(bro
 
 def test_before_sign_in_the_page_follows_accept_language_and_the_picker(browsers, server, problems):
     context = browsers.browser.new_context(
-        viewport={"width": 390, "height": 844}, base_url=server.base, locale="es-ES", timezone_id="Europe/London"
+        viewport={"width": 390, "height": 844},
+        base_url=server.base,
+        locale="es-ES",
+        timezone_id="Europe/London",
     )
     browsers.contexts.append(context)
     page = context.new_page()

@@ -5,6 +5,7 @@
 import * as api from "../api.js";
 import { h, field, focus, icon, mount } from "../dom.js";
 import { monster } from "../avatar.js";
+import { languageName } from "../format.js";
 import { busy, errorLine, loading, messageOf, pageTitle } from "../ui.js";
 import { N_, interfaceLanguage, parts, t, tn } from "../i18n.js";
 import { languagePicker } from "../language_picker.js";
@@ -205,7 +206,7 @@ export async function join(ctx) {
     }
     await busy(next, async () => {
       try {
-        const preview = await api.post("/api/join/preview", { code: value });
+        const preview = await api.post("/api/join/preview", { code: value, language: interfaceLanguage().split("_")[0] });
         details(ctx, step, value, preview);
       } catch (err) {
         error.show(messageOf(err));
@@ -248,12 +249,40 @@ function guessLanguage(languages) {
   return "en";
 }
 
-function policyBox(text) {
+/**
+ * The code of conduct as the server gives it: translated into the reader's language like a post
+ * when an engine can, with the school's original one tap away (the original is what is accepted).
+ */
+function policyBox(policy) {
   const box = h("div", { class: "policy-text", tabindex: "0", role: "region", "aria-label": t("Code of conduct") });
-  for (const para of String(text || "").split(/\n{2,}/)) {
-    box.append(h("p", {}, para));
+  const translated = policy.translation && policy.translation.status === "ready" && policy.original;
+  let showOriginal = false;
+  const toggle = translated ? h("button", { type: "button", class: "link-button see-original" }) : null;
+  const note = translated ? h("p", { class: "translated-note" }, icon("globe", "icon-small")) : null;
+  const draw = () => {
+    const body = showOriginal ? policy.original : policy;
+    box.replaceChildren();
+    box.lang = String(body.lang || "en");
+    box.dir = "auto";
+    for (const para of String(body.text || "").split(/\n{2,}/)) box.append(h("p", { dir: "auto" }, para));
+    if (translated) {
+      toggle.textContent = showOriginal ? t("See translation") : t("See original");
+      toggle.setAttribute("aria-pressed", showOriginal ? "true" : "false");
+      note.replaceChildren(
+        icon("globe", "icon-small"),
+        t("Translated from {language}", { language: languageName(policy.original.lang) }) + " · ",
+        toggle,
+      );
+    }
+  };
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      showOriginal = !showOriginal;
+      draw();
+    });
   }
-  return box;
+  draw();
+  return note ? h("div", { class: "policy" }, note, box) : box;
 }
 
 function details(ctx, step, code, preview) {
@@ -286,7 +315,7 @@ function details(ctx, step, code, preview) {
     field(t("Choose a password"), password, t("At least 10 characters.")),
     field(t("Language you read best"), language, t("Posts and messages from school will be shown in this language.")),
     h("h2", { class: "section-title" }, t("The school's code of conduct")),
-    policyBox(preview.policy.text),
+    policyBox(preview.policy),
     h("div", { class: "check-row" }, accept, h("label", { for: "accept-policy" }, t("I have read the code of conduct and I agree to it."))),
     error.el,
     submit,
@@ -364,7 +393,7 @@ export async function policy(ctx) {
         current.accepted_version ? t("The code of conduct has changed") : t("The school's code of conduct"),
         t("Please read it. You can use Homeroom once you agree to it."),
       ),
-      policyBox(current.text),
+      policyBox(current),
       error.el,
       accept,
     ),
