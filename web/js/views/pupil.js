@@ -46,7 +46,7 @@ export async function monsterEditor(ctx) {
   function describe(avatar) {
     return CATEGORIES.map((c) => {
       const part = (catalogue[c] || []).find((p) => p.id === avatar[c]);
-      return part ? part.name : "";
+      return part ? t(part.name) : "";
     })
       .filter(Boolean)
       .join(", ");
@@ -69,7 +69,7 @@ export async function monsterEditor(ctx) {
           "data-part": `${category}:${part.id}`,
         },
         partPreview(catalogue, category, part, choice.colour),
-        h("span", { class: "part-name" }, part.name),
+        h("span", { class: "part-name" }, t(part.name)),
       );
       b.addEventListener("click", () => pick(part.id));
       return b;
