@@ -24,15 +24,16 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 CATALOG_NAME = re.compile(r"^[A-Za-z_]{2,12}\.[0-9a-f]{12}\.json$")
 
 
-@describe(hidden=True)
+@describe()
 async def catalog_list(request: Request) -> Response:
     """Every compiled catalog: its file, and whether it is complete."""
     manifest = catalogs.manifest()
     return JSONResponse(manifest, headers={"Cache-Control": "no-cache"})
 
 
-@describe(hidden=True)
+@describe()
 async def catalog_file(request: Request) -> Response:
+    """One compiled catalog (``<lang>.<hash>.json``), cached for good."""
     name = request.path_params["name"]
     if not CATALOG_NAME.match(name):
         raise not_found(N_("That catalog"))
@@ -47,8 +48,9 @@ FONTS = Path(__file__).resolve().parent.parent.parent / "web" / "fonts"
 FONT_NAME = re.compile(r"^[A-Za-z0-9-]+\.[0-9a-f]{10}\.woff2$")
 
 
-@describe(hidden=True)
+@describe()
 async def font_file(request: Request) -> Response:
+    """One subset Noto font (``<name>.<hash>.woff2``), cached for good."""
     name = request.path_params["name"]
     path = FONTS / name
     if not FONT_NAME.match(name) or not path.is_file():
