@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -54,6 +55,7 @@ KEYWORDS_JS: dict[str, Any] = {"t": None, "tn": (1, 2), "N_": None}
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def po_path(language: str) -> Path:
@@ -249,7 +251,13 @@ def ensure_compiled() -> dict[str, object]:
     """Compile when stale (a fresh clone, an edited ``.po``); return the manifest."""
     with _lock:
         if is_stale():
-            return compile_all()
+            try:
+                return compile_all()
+            except OSError:
+                # A read-only install whose files look older than their sources: serve what was built.
+                log.warning("could not compile the interface catalogs", exc_info=True)
+                if not MANIFEST.exists():
+                    return {}
         loaded: dict[str, object] = json.loads(MANIFEST.read_text())
         return loaded
 
