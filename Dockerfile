@@ -19,7 +19,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY server ./server
 COPY web ./web
+COPY tools/catalogs.py ./tools/catalogs.py
 RUN pip install ".[translate]" && pip install --no-deps "argostranslate==1.11.0"
+# The interface catalogs compiled at build time (.mo for the server, hashed JSON for the client):
+# the running container never writes them.
+RUN python tools/catalogs.py compile
 
 # Argos packages baked into the image: `docker build --build-arg ARGOS_LANGUAGES="ur pl bn" .` fetches
 # en<->LANG for each language from the index (HOMEROOM_ARGOS_INDEX_URL, argos's public one unless given

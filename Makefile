@@ -10,7 +10,7 @@ NO_TESTS_EXIT ?= 5
 # argostranslate is used for its package format only; --no-deps keeps torch/stanza out (see README).
 ARGOS ?= argostranslate==1.11.0
 
-.PHONY: run test lint format venv clean
+.PHONY: run test lint format venv clean catalogs catalogs-update
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,19 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-run: venv
+# The interface catalogs: .po → .mo (server) and hashed JSON (web client). The server also
+# compiles them by itself when they are missing or older than their .po.
+catalogs: venv
+	$(BIN)/python tools/catalogs.py compile
+
+# After adding or changing texts: re-extract the template and bring every .po up to it.
+catalogs-update: venv
+	$(BIN)/python tools/catalogs.py update
+
+run: venv catalogs
 	$(BIN)/python -m server demo
 
-test: venv
+test: venv catalogs
 	@bash tools/test-prereqs.sh
 	@source tools/test-services.sh && { $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "pytest collected no tests (exit 5)"; exit $(NO_TESTS_EXIT); fi; \
@@ -35,6 +44,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python tools/contract.py --check
+	$(BIN)/python tools/catalogs.py check
 
 format: venv
 	$(BIN)/ruff format .
@@ -42,3 +52,4 @@ format: venv
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache data
+	find server/language/catalogs -name '*.mo' -delete

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.api import auth, join_preview, messages, meta, onboarding, reference
 from server.api import guardians as guardians_api
+from server.api import interface as interface_api
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
@@ -47,6 +48,8 @@ from server.channels.part import LivePart
 from server.db.engine import Database
 from server.errors import ApiError, not_found
 from server.jobs import Job, JobRunner
+from server.language import catalogs
+from server.language.interface import N_, from_accept_language, text
 from server.media.processing import RecordingPart
 from server.media.sweeper import sweep_interval, sweep_uploads
 from server.messaging.delivery import release_held_messages
@@ -90,6 +93,7 @@ def api_routes() -> list[BaseRoute]:
         *translation_api.routes,
         *translation_reports_api.routes,
         *reference.routes,
+        *interface_api.routes,
     ]
 
 
@@ -101,6 +105,8 @@ def create_app(
     parts: Sequence[Part] | None = None,
 ) -> Starlette:
     """Build the ASGI app; nothing connects until the lifespan starts."""
+    # A fresh clone or an edited .po: compile the interface catalogs before serving.
+    catalogs.ensure_compiled()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -201,7 +207,7 @@ def default_jobs(settings: Settings) -> list[Job]:
 
 @describe(hidden=True)
 async def _no_such_endpoint(request: Request) -> Response:
-    raise not_found("That endpoint")
+    raise not_found(N_("That endpoint"))
 
 
 @describe(hidden=True)
@@ -210,11 +216,21 @@ async def _api_only(request: Request) -> Response:
     return JSONResponse({"name": "Homeroom", "api": "/api", "health": "/healthz"})
 
 
+def reader_language(request: Request) -> str | None:
+    """Whose language an error message is written in: the signed-in user's, else Accept-Language."""
+    principal = getattr(request.state, "principal", None)
+    user = getattr(principal, "user", None)
+    language = getattr(user, "language", None)
+    if isinstance(language, str) and language:
+        return language
+    return from_accept_language(request.headers.get("accept-language"))
+
+
 async def _api_error(request: Request, exc: ApiError) -> Response:
     headers = {"Cache-Control": "no-store"}
     if exc.status == 429 and "retry_after" in exc.details:
         headers["Retry-After"] = str(exc.details["retry_after"])
-    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+    return JSONResponse(exc.body(reader_language(request)), status_code=exc.status, headers=headers)
 
 
 _HTTP_CODES = {
@@ -229,7 +245,11 @@ _HTTP_CODES = {
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     code = _HTTP_CODES.get(exc.status_code, "error")
-    message = "That endpoint was not found." if exc.status_code == 404 else str(exc.detail)
+    language = reader_language(request)
+    if exc.status_code == 404:
+        message = text(language, "That endpoint was not found.")
+    else:
+        message = text(language, str(exc.detail))
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": {}}},
         status_code=exc.status_code,
@@ -242,7 +262,7 @@ async def _crash(request: Request, exc: Exception) -> Response:
     body: dict[str, Any] = {
         "error": {
             "code": "internal",
-            "message": "Something went wrong on our side.",
+            "message": text(reader_language(request), "Something went wrong on our side."),
             "details": {},
         }
     }
@@ -252,15 +272,19 @@ async def _crash(request: Request, exc: Exception) -> Response:
 async def _integrity(request: Request, exc: IntegrityError) -> Response:
     """A lost race on a unique row (two requests at once): nothing was written."""
     log.info("integrity conflict on %s %s", request.method, request.url.path)
-    error = ApiError(409, "conflict", "That changed at the same moment; please try again.")
-    return JSONResponse(error.body(), status_code=409, headers={"Cache-Control": "no-store"})
+    error = ApiError(409, "conflict", N_("That changed at the same moment; please try again."))
+    return JSONResponse(
+        error.body(reader_language(request)), status_code=409, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def _refused_value(request: Request, exc: DataError) -> Response:
     """A value the database refused (validation should have caught it first): 400, nothing written."""
     log.warning("database refused a value on %s %s", request.method, request.url.path)
-    error = ApiError(400, "bad_request", "A value in the request is not acceptable.")
-    return JSONResponse(error.body(), status_code=400, headers={"Cache-Control": "no-store"})
+    error = ApiError(400, "bad_request", N_("A value in the request is not acceptable."))
+    return JSONResponse(
+        error.body(reader_language(request)), status_code=400, headers={"Cache-Control": "no-store"}
+    )
 
 
 # SQLSTATE classes meaning "the database is not there right now": 08 connection exceptions,
@@ -294,8 +318,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     error = ApiError(
         503,
         "unavailable",
-        "The service is briefly unavailable; please try again shortly.",
+        N_("The service is briefly unavailable; please try again shortly."),
     )
     return JSONResponse(
-        error.body(), status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store"}
+        error.body(reader_language(request)),
+        status_code=503,
+        headers={"Retry-After": "5", "Cache-Control": "no-store"},
     )

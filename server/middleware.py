@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.auth.origin import origin_allowed
 from server.errors import ApiError
+from server.language.interface import N_
 from server.observability import metrics
 from server.observability.logs import request_id
 
@@ -55,7 +56,7 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _reply(send, ApiError(400, "bad_request", "Bad Content-Length header."))
+                    await _reply(send, ApiError(400, "bad_request", N_("Bad Content-Length header.")))
                     return
                 if declared > limit:
                     await _reply(send, _too_large(limit))
@@ -203,7 +204,7 @@ class CrossSiteGuard:
                 allowed=self.allowed_origins,
             ):
                 refusal = ApiError(
-                    403, "forbidden", "Requests from another site are refused.", {"reason": "cross_site"}
+                    403, "forbidden", N_("Requests from another site are refused."), {"reason": "cross_site"}
                 )
                 await _reply(send, refusal)
                 return

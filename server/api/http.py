@@ -14,6 +14,7 @@ from starlette.responses import Response
 from server.auth.principal import Principal, resolve_token
 from server.auth.tokens import csrf_matches
 from server.errors import ApiError, bad_request, not_found, rate_limited, unauthenticated
+from server.language.interface import N_
 from server.services import Services
 from server.settings import Settings
 
@@ -114,21 +115,21 @@ async def parse(request: Request, model: type[M]) -> M:
         raise ApiError(
             415,
             "unsupported_media_type",
-            "Send the request body as JSON (Content-Type: application/json).",
+            N_("Send the request body as JSON (Content-Type: application/json)."),
         )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise bad_request("The request body is not valid JSON.") from None
+        raise bad_request(N_("The request body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise bad_request("The request body must be a JSON object.")
+        raise bad_request(N_("The request body must be a JSON object."))
     if _has_nul(data):
         raise ApiError(
-            422, "validation_error", "Text may not contain NUL characters.", {"fields": {"body": "nul"}}
+            422, "validation_error", N_("Text may not contain NUL characters."), {"fields": {"body": "nul"}}
         )
     if _too_big(data):  # the database cannot bind it, and error details could not echo it
         raise ApiError(
-            422, "validation_error", "Numbers must fit in 64 bits.", {"fields": {"body": "out_of_range"}}
+            422, "validation_error", N_("Numbers must fit in 64 bits."), {"fields": {"body": "out_of_range"}}
         )
     try:
         return model.model_validate_json(raw)
@@ -136,7 +137,7 @@ async def parse(request: Request, model: type[M]) -> M:
         raise ApiError(
             422,
             "validation_error",
-            "Some fields are missing or not valid.",
+            N_("Some fields are missing or not valid."),
             _fields(exc),
         ) from None
 
@@ -247,12 +248,12 @@ async def authenticate(request: Request, *, allow_unaccepted: bool = False) -> P
     unsafe_cookie_request = principal.via == "cookie" and request.method not in SAFE_METHODS
     csrf = request.headers.get("x-csrf-token")
     if unsafe_cookie_request and not csrf_matches(services.settings.secret_key, principal.token, csrf):
-        raise ApiError(403, "forbidden", "Missing or wrong X-CSRF-Token header.", {"reason": "csrf"})
+        raise ApiError(403, "forbidden", N_("Missing or wrong X-CSRF-Token header."), {"reason": "csrf"})
     if principal.needs_policy and not allow_unaccepted:
         raise ApiError(
             403,
             "policy_not_accepted",
-            "Please read and accept the school's code of conduct first.",
+            N_("Please read and accept the school's code of conduct first."),
             {"policy_version": principal.policy_version},
         )
     request.state.principal = principal

@@ -26,12 +26,16 @@ from server.auth import throttle
 from server.auth.tokens import digest, normalise_code
 from server.db.models import Invite, School, Student
 from server.errors import ApiError
-from server.language.languages import KNOWN, describe
+from server.language.interface import from_accept_language
+from server.language.languages import KNOWN, describe, is_known
 from server.school.access import names_for_classes
+from server.school.policy_reading import policy_for_reader
 
 
 class PreviewBody(Body):
     code: str = Field(min_length=4, max_length=32)
+    # The language the page is read in: the code of conduct comes translated into it.
+    language: str | None = Field(default=None, max_length=16)
 
 
 def _invalid(reason: str, message: str) -> ApiError:
@@ -68,6 +72,11 @@ async def join_preview(request: Request) -> Response:
     translation = services.translation
     targets = await translation.translatable_languages() if translation is not None else set()
     source = shape["school"]["language"] or "en"
+    reader = body.language if body.language and is_known(body.language.split("-")[0]) else None
+    if reader is None:
+        reader = from_accept_language(request.headers.get("accept-language"))
+    policy = shape["policy"]
+    policy.update(await policy_for_reader(services, policy["text"], source, reader))
     shape["languages"] = sorted(
         (describe(code, "en", code == source or code in targets) for code in KNOWN),
         key=lambda item: (item["code"] != source, str(item["name"]).casefold()),

@@ -30,6 +30,7 @@ from server.api.http import authenticate, limit, ok, path_id, services_of
 from server.api.openapi import describe
 from server.db.models import Media
 from server.errors import bad_request, not_found, validation_error
+from server.language.interface import N_
 from server.media import files, processing, quota, recordings
 from server.media.storage import Storage
 
@@ -43,7 +44,7 @@ def _caption(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise validation_error("'caption' is text.", fields={"caption": "not text"})
+        raise validation_error(N_("'caption' is text."), fields={"caption": "not text"})
     text = value.strip()
     if len(text) > MAX_CAPTION:
         raise validation_error(
@@ -159,14 +160,14 @@ async def download(request: Request) -> Response:
     key = request.query_params.get("k", "")
     size = request.query_params.get("size", "original")
     if size not in ("original", "display", "poster"):
-        raise bad_request("'size' is 'original', 'display' or 'poster'.", field="size")
+        raise bad_request(N_("'size' is 'original', 'display' or 'poster'."), field="size")
     services = services_of(request)
     async with services.read() as session:
         found = await media_domain.find_viewable(session, principal, media_id, key)
     storage = media_domain.storage_of(services)
     chosen = await asyncio.to_thread(_variant, storage, found, size)
     if chosen is None:
-        raise not_found("That file")
+        raise not_found(N_("That file"))
     name, content_type = chosen
     headers = {
         "Cache-Control": f"private, max-age={CACHE_SECONDS}",

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from server.api.http import Body, authenticate, limit, ok, page_params, parse, path_id, services_of
 from server.auth.principal import Principal
 from server.errors import bad_request
+from server.language.interface import N_
 from server.messaging import conversations, delivery, office, reports, suspension
 from server.messaging.conversations import in_reader_language, refuse_pupils, translating, translation_routes
 
@@ -157,7 +158,7 @@ async def list_reports(request: Request) -> Response:
     before, count = page_params(request)
     status = request.query_params.get("status", "open")
     if status not in (*reports.STATUSES, "all"):
-        raise bad_request("'status' is open, resolved or all.", field="status")
+        raise bad_request(N_("'status' is open, resolved or all."), field="status")
     services = services_of(request)
     async with services.read() as session:
         items = await reports.list_reports(

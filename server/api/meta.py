@@ -13,6 +13,7 @@ from starlette.routing import Route
 from server.api import openapi
 from server.api.http import authenticate, ok, services_of
 from server.errors import ApiError, not_found
+from server.language.interface import N_, interface_languages
 from server.language.languages import KNOWN, describe
 from server.observability import metrics
 from server.services import ReadyCheck
@@ -37,7 +38,7 @@ async def readyz(request: Request) -> Response:
         except Exception as exc:
             failed[name] = type(exc).__name__
     if failed:
-        raise ApiError(503, "unavailable", "Not ready.", {"failed": failed})
+        raise ApiError(503, "unavailable", N_("Not ready."), {"failed": failed})
     return ok({"status": "ready", "checks": sorted(checks)})
 
 
@@ -47,7 +48,14 @@ async def languages(request: Request) -> Response:
     translation = services_of(request).translation
     targets = await translation.translatable_languages() if translation is not None else set()
     source = "en"
-    items = [describe(code, principal.user.language, code == source or code in targets) for code in KNOWN]
+    complete = interface_languages()
+    items = [
+        {
+            **describe(code, principal.user.language, code == source or code in targets),
+            "interface": code == source or code in complete,
+        }
+        for code in KNOWN
+    ]
     items.sort(key=lambda item: (item["code"] != source, str(item["name"]).casefold()))
     return ok({"items": items})
 
@@ -74,7 +82,7 @@ def metrics_allowed(headers: Mapping[str, str], token: str) -> bool:
 async def metrics_text(request: Request) -> Response:
     """Prometheus exposition of this process's series, for direct scrapers or the token's holders."""
     if not metrics_allowed(request.headers, services_of(request).settings.metrics_token):
-        raise not_found("That endpoint")
+        raise not_found(N_("That endpoint"))
     body, content_type = metrics.render()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 

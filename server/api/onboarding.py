@@ -32,9 +32,11 @@ from server.auth.principal import require_role
 from server.auth.throttle import Budget, budget_key
 from server.db.models import GuardianRequest, Student
 from server.errors import ApiError, validation_error
+from server.language.interface import N_
 from server.school import onboarding
 from server.school import settings as school
 from server.school.access import get_student, names_for_classes
+from server.school.policy_reading import policy_for_reader
 from server.services import Services
 from server.timeutil import iso
 
@@ -78,7 +80,7 @@ def _limit_reached(request: GuardianRequest) -> ApiError:
     return ApiError(
         409,
         "guardian_limit",
-        "This child already has two guardians linked. The school will review your request.",
+        N_("This child already has two guardians linked. The school will review your request."),
         {"request_id": request.id, "status": request.status},
     )
 
@@ -91,7 +93,7 @@ async def create_invite(request: Request) -> Response:
     async with services.transaction() as session:
         student = await get_student(session, principal, body.student_id)
         if student.left_at is not None:
-            raise validation_error("That pupil has left the school.", fields={"student_id": "left"})
+            raise validation_error(N_("That pupil has left the school."), fields={"student_id": "left"})
         made = await onboarding.create_invite(
             session, principal, student, services.settings.invite_days, services.clock()
         )
@@ -151,7 +153,7 @@ async def list_guardian_requests(request: Request) -> Response:
     require_role(principal, "admin")
     status = request.query_params.get("status")
     if status not in (None, "pending", "approved", "rejected"):
-        raise validation_error("status is pending, approved or rejected.", fields={"status": "invalid"})
+        raise validation_error(N_("status is pending, approved or rejected."), fields={"status": "invalid"})
     before, page = page_params(request)
     async with services_of(request).read() as session:
         found = await onboarding.list_requests(
@@ -185,13 +187,18 @@ async def reject_request(request: Request) -> Response:
 
 @describe(responses={200: replies.Policy})
 async def get_policy(request: Request) -> Response:
+    """The code of conduct in the reader's language (``original`` as the school wrote it)."""
     principal = await authenticate(request, allow_unaccepted=True)
-    async with services_of(request).read() as session:
+    services = services_of(request)
+    async with services.read() as session:
         found = await school.get_school(session, principal.school_id)
+    read = await policy_for_reader(
+        services, found.policy_text, found.language or "en", principal.user.language
+    )
     return ok(
         {
             "version": found.policy_version,
-            "text": found.policy_text,
+            **read,
             "accepted_version": principal.user.policy_accepted_version,
         }
     )

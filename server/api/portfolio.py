@@ -27,6 +27,7 @@ from server.api.http import (
 from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import bad_request, forbidden
+from server.language.interface import N_
 from server.language.view import routes_of, translated_activities, translated_comments
 from server.media import discard_files
 from server.portfolio import avatars
@@ -283,7 +284,7 @@ async def patch_avatar(request: Request) -> Response:
     async with services_of(request).transaction() as session:
         pupil = await own_student(session, principal.id)
         if pupil is None:
-            raise forbidden("Only pupils have an avatar.")
+            raise forbidden(N_("Only pupils have an avatar."))
         await avatars.set_avatar(session, pupil, avatar)
     return ok({"student_id": pupil.id, "avatar": avatar})
 

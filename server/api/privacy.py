@@ -17,6 +17,7 @@ from server.auth.passwords import verify_password
 from server.auth.principal import require_role
 from server.db.models import AuditEntry, User
 from server.errors import bad_request, conflict, forbidden
+from server.language.interface import N_
 from server.media.uploads import discard_files, storage_of
 from server.privacy import erasure, export
 from server.school import audit
@@ -47,7 +48,7 @@ async def export_me(request: Request) -> Response:
     services = services_of(request)
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "zip"):
-        raise bad_request("'format' must be json or zip.", field="format")
+        raise bad_request(N_("'format' must be json or zip."), field="format")
     await limit(request, "export", str(principal.id), 5, 600.0)
     async with services.transaction() as session:
         audit.record(
@@ -68,9 +69,9 @@ async def erase_me(request: Request) -> Response:
     services = services_of(request)
     await limit(request, "erase", str(principal.id), 5)
     if principal.user.role == "student":
-        raise forbidden("A pupil's account is erased by the school.")
+        raise forbidden(N_("A pupil's account is erased by the school."))
     if not await verify_password(principal.user.password_hash, body.password):
-        raise forbidden("That password is not right.", field="password")
+        raise forbidden(N_("That password is not right."), field="password")
     try:
         async with services.transaction() as session:
             user = await session.get(User, principal.id)
@@ -80,9 +81,9 @@ async def erase_me(request: Request) -> Response:
     except erasure.EraseRefused as refused:
         if refused.reason == "last_admin":
             raise conflict(
-                "last_admin", "The school's last admin cannot be erased; add another admin first."
+                "last_admin", N_("The school's last admin cannot be erased; add another admin first.")
             ) from None
-        raise forbidden("A pupil's account is erased by the school.") from None
+        raise forbidden(N_("A pupil's account is erased by the school.")) from None
     await discard_files(services, keys)
     await services.access_changed(principal.id)
     return ok({"deleted": True})
@@ -126,12 +127,12 @@ async def list_audit(request: Request) -> Response:
     action = request.query_params.get("action")
     if action:
         if len(action) > 64:
-            raise bad_request("'action' is too long.", field="action")
+            raise bad_request(N_("'action' is too long."), field="action")
         query = query.where(AuditEntry.action == action)
     target_type = request.query_params.get("target_type")
     if target_type:
         if len(target_type) > 32:
-            raise bad_request("'target_type' is too long.", field="target_type")
+            raise bad_request(N_("'target_type' is too long."), field="target_type")
         query = query.where(AuditEntry.target_type == target_type)
     actor_id = query_int(request, "actor_id")
     if actor_id is not None:

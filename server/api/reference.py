@@ -22,6 +22,7 @@ from server import __version__
 from server.api.http import JSONResponse
 from server.api.openapi import build_document, describe
 from server.errors import not_found
+from server.language.interface import N_
 
 PAGE_DIR = Path(__file__).resolve().parent / "reference_page"
 ASSETS = {
@@ -77,7 +78,7 @@ async def docs_page(request: Request) -> Response:
 async def docs_asset(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in ASSETS:
-        raise not_found("That file")
+        raise not_found(N_("That file"))
     body = (PAGE_DIR / name).read_bytes()
     return Response(body, media_type=ASSETS[name], headers={"Cache-Control": CACHE})
 

@@ -103,8 +103,13 @@ class SignedIn(Reply):
 
 
 class Policy(Reply):
+    """The code of conduct in the reader's language; ``original`` is the version accepted."""
+
     version: int
     text: str
+    lang: str
+    original: Text
+    translation: Translation
     accepted_version: int | None
 
 

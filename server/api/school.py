@@ -31,6 +31,7 @@ from server.api.openapi import describe
 from server.auth.principal import require_role
 from server.db.models import Skill
 from server.errors import validation_error
+from server.language.interface import N_
 from server.media.uploads import discard_files
 from server.privacy import erasure
 from server.school import guardians, roster
@@ -223,7 +224,7 @@ async def patch_student(request: Request) -> Response:
     body = await parse(request, StudentPatch)
     changes = changes_of(body, clearable={"left_at": None})
     if changes.get("left_at") is not None and changes["left_at"].tzinfo is None:
-        raise validation_error("left_at needs a time-zone offset.", fields={"left_at": "naive"})
+        raise validation_error(N_("left_at needs a time-zone offset."), fields={"left_at": "naive"})
     services = services_of(request)
     async with services.transaction() as session:
         pupil = await get_student(session, principal, path_id(request))

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from server.api.http import Body, authenticate, ok, parse, services_of
 from server.auth.principal import Principal, require_role
 from server.errors import ApiError, conflict, validation_error
+from server.language.interface import N_
 from server.school import audit
 from server.services import Services
 from server.translation.argos import PackageError, argos_available, install_package, translation_dir
@@ -49,10 +50,13 @@ def _argos_ready(services: Services) -> None:
     """409 unless this server can use argos packages at all."""
     if not argos_available():
         raise conflict(
-            "argos_not_installed", "This server has no argos engine (the 'translate' extra is not installed)."
+            "argos_not_installed",
+            N_("This server has no argos engine (the 'translate' extra is not installed)."),
         )
     if "argos" not in services.settings.translation_engines:
-        raise conflict("argos_not_enabled", "Argos is not in HOMEROOM_TRANSLATION_ENGINES on this server.")
+        raise conflict(
+            "argos_not_enabled", N_("Argos is not in HOMEROOM_TRANSLATION_ENGINES on this server.")
+        )
 
 
 async def coverage(request: Request) -> Response:
@@ -96,10 +100,10 @@ async def upload_package(request: Request) -> Response:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise validation_error(
-                "Send the .argosmodel file as the multipart field 'file'.", fields={"file": "required"}
+                N_("Send the .argosmodel file as the multipart field 'file'."), fields={"file": "required"}
             )
         if not upload.size:
-            raise validation_error("That file is empty.", fields={"file": "empty"})
+            raise validation_error(N_("That file is empty."), fields={"file": "empty"})
         try:
             package = await asyncio.to_thread(_install_upload, upload, services)
         except PackageError as exc:
@@ -133,14 +137,14 @@ async def start_fetch(request: Request) -> Response:
     if bad:
         raise validation_error(f"Not a language code: {', '.join(bad)}.", fields={"languages": "invalid"})
     if all(code == "en" for code in languages):
-        raise validation_error("English needs no translation package.", fields={"languages": "invalid"})
+        raise validation_error(N_("English needs no translation package."), fields={"languages": "invalid"})
     part = _fetcher(services)
     if part is None:
-        raise ApiError(503, "unavailable", "Fetching is not available in this process.")
+        raise ApiError(503, "unavailable", N_("Fetching is not available in this process."))
     try:
         status = part.begin(list(dict.fromkeys(languages)), principal.id)
     except Busy:
-        raise conflict("busy", "A fetch is already running; wait for it to finish.") from None
+        raise conflict("busy", N_("A fetch is already running; wait for it to finish.")) from None
     async with services.transaction() as session:
         audit.record(
             session,

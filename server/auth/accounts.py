@@ -14,6 +14,7 @@ from server.auth.principal import Principal, revoke_sessions
 from server.auth.tokens import normalise_code
 from server.db.models import SchoolClass, Session, Student, User
 from server.errors import ApiError, validation_error
+from server.language.interface import N_
 from server.language.languages import is_known
 from server.timeutil import utcnow
 
@@ -39,7 +40,7 @@ async def check_login(session: AsyncSession, email: str, password: str) -> User:
         raise ApiError(
             403,
             "suspended",
-            "This account is suspended. Please contact the school office.",
+            N_("This account is suspended. Please contact the school office."),
         )
     return user
 
@@ -61,11 +62,11 @@ async def check_pupil_login(session: AsyncSession, class_code: str, student_code
         raise ApiError(
             401,
             "unauthenticated",
-            "Those codes do not match a pupil. Ask your teacher for your card.",
+            N_("Those codes do not match a pupil. Ask your teacher for your card."),
         )
     user = row[0]
     if user.suspended_at is not None:
-        raise ApiError(403, "suspended", "This account is suspended. Please ask your teacher.")
+        raise ApiError(403, "suspended", N_("This account is suspended. Please ask your teacher."))
     return user
 
 
@@ -83,15 +84,21 @@ def is_wrong_current_password(error: ApiError) -> bool:
 
 def check_password_rules(password: str) -> None:
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise validation_error(
+        raise ApiError(
+            422,
+            "validation_error",
             f"Passwords need {MIN_LENGTH} to {MAX_LENGTH} characters.",
-            fields={"password": "length"},
+            {"fields": {"password": "length"}},
+            template=N_("Passwords need {min} to {max} characters."),
+            values={"min": str(MIN_LENGTH), "max": str(MAX_LENGTH)},
         )
 
 
 def check_language(language: str) -> None:
     if not is_known(language):
-        raise validation_error("Choose a language from GET /api/languages.", fields={"language": "unknown"})
+        raise validation_error(
+            N_("Choose a language from GET /api/languages."), fields={"language": "unknown"}
+        )
 
 
 async def update_profile(
@@ -108,14 +115,14 @@ async def update_profile(
     assert user is not None
     if name is not None:
         if principal.role == "student":
-            raise ApiError(403, "forbidden", "Pupils' names are set by the school.")
+            raise ApiError(403, "forbidden", N_("Pupils' names are set by the school."))
         user.name = name
     if language is not None:
         check_language(language)
         user.language = language
     if password is not None:
         if principal.role == "student":
-            raise ApiError(403, "forbidden", "Pupils sign in with their codes, not a password.")
+            raise ApiError(403, "forbidden", N_("Pupils sign in with their codes, not a password."))
         check_password_rules(password)
         if not await verify_password(user.password_hash, current_password or ""):
             raise ApiError(403, "forbidden", WRONG_CURRENT_PASSWORD, {"field": "current_password"})

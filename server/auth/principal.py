@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.tokens import digest, new_token
 from server.db.models import School, Session, User
 from server.errors import ApiError, forbidden, unauthenticated
+from server.language.interface import N_
 from server.services import Services
 
 
@@ -107,7 +108,7 @@ async def resolve_token(services: Services, token: str, via: str) -> Principal:
             )
         ).one_or_none()
         if row is None:
-            raise unauthenticated("Your session has ended; please sign in again.")
+            raise unauthenticated(N_("Your session has ended; please sign in again."))
         db_session, user, policy_version = row
         idle_for = timedelta(days=services.settings.session_idle_days)
         if (
@@ -115,12 +116,12 @@ async def resolve_token(services: Services, token: str, via: str) -> Principal:
             or db_session.expires_at <= now
             or now - db_session.last_seen_at > idle_for
         ):
-            raise unauthenticated("Your session has ended; please sign in again.")
+            raise unauthenticated(N_("Your session has ended; please sign in again."))
         if user.suspended_at is not None:
             raise ApiError(
                 403,
                 "suspended",
-                "This account is suspended. Please contact the school office.",
+                N_("This account is suspended. Please contact the school office."),
             )
     if now - db_session.last_seen_at > TOUCH_EVERY:
         async with services.transaction() as session:

@@ -41,6 +41,7 @@ from server.channels.render import Variant
 from server.channels.rules import may_subscribe
 from server.channels.uvicorn_ws import frame_outlet
 from server.errors import ApiError
+from server.language.interface import N_
 from server.presence.base import SESSION_FULL
 from server.services import Services
 from server.settings import Settings
@@ -122,13 +123,13 @@ async def _deny(websocket: WebSocket) -> None:
 async def _sign_in(services: Services, websocket: WebSocket) -> tuple[Principal | None, Any]:
     presented = request_token(websocket)
     if presented is None:
-        return None, (CloseCode.UNAUTHENTICATED, ApiError(401, "unauthenticated", "Please sign in."))
+        return None, (CloseCode.UNAUTHENTICATED, ApiError(401, "unauthenticated", N_("Please sign in.")))
     try:
         principal = await resolve_token(services, *presented)
     except ApiError as exc:
         return None, (CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.UNAUTHENTICATED, exc)
     if principal.needs_policy:
-        error = ApiError(403, "policy_not_accepted", "Please accept the school's code of conduct first.")
+        error = ApiError(403, "policy_not_accepted", N_("Please accept the school's code of conduct first."))
         return None, (CloseCode.FORBIDDEN, error)
     return principal, None
 

@@ -280,11 +280,14 @@ async def _seed_conversations(
                 )
             )
             if sickness:
+                # The notice in the parent's own language when its catalog has it, as the server writes it.
+                notice = office_notice_text("sickness", school.office_phone, parent.language)
+                english = office_notice_text("sickness", school.office_phone)
                 session.add(
                     Message(
                         conversation_id=conversation.id,
-                        text=office_notice_text("sickness", school.office_phone),
-                        lang="en",
+                        text=notice,
+                        lang=parent.language if notice != english else "en",
                         system=True,
                         topic="office:sickness",
                         created_at=last,

@@ -42,6 +42,7 @@ from server.db.models import (
     SubmissionMedia,
 )
 from server.errors import not_found
+from server.language.interface import N_
 from server.messaging.conversations import visible_clause
 from server.school.access import children_ids, shown_in_photos, visible_class_ids
 
@@ -165,7 +166,7 @@ async def find_viewable(session: AsyncSession, principal: Principal, media_id: i
     """A file by id and secret key that this user may see; 404 for anything else."""
     media = await session.get(Media, media_id)
     if media is None or not hmac.compare_digest(media.key.encode(), key.encode()):
-        raise not_found("That file")
+        raise not_found(N_("That file"))
     if not await can_view_media(session, principal, media):
-        raise not_found("That file")
+        raise not_found(N_("That file"))
     return media

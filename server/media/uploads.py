@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal
 from server.db.models import ActivityMedia, Media, MessageMedia, PostMedia, SubmissionMedia
 from server.errors import ApiError, validation_error
+from server.language.interface import N_
 from server.media import files, processing, recordings
 from server.media.storage import Storage
 from server.services import Services
@@ -231,7 +232,7 @@ async def claim_media(session: AsyncSession, principal: Principal, media_ids: li
     bad = [i for i in wanted if i not in found]
     if bad:
         raise validation_error(
-            "Some files were not found among your uploads.",
+            N_("Some files were not found among your uploads."),
             fields={"media_ids": "unknown"},
             media_ids=bad,
         )

@@ -42,6 +42,7 @@ from server.db.models import (
 )
 from server.errors import bad_request, forbidden, not_found, validation_error
 from server.events import emit, user_channel
+from server.language.interface import N_
 from server.language.view import Routes, cached_translations, reader_view, routes_of
 from server.messaging import shapes
 from server.messaging.writes import write
@@ -57,7 +58,7 @@ HELD = "held_quiet_hours"
 def refuse_pupils(principal: Principal) -> None:
     """403 for pupils on every messaging endpoint (P5)."""
     if principal.role not in STAFF_ROLES and principal.role != "parent":
-        raise forbidden("Pupils cannot send or read messages.")
+        raise forbidden(N_("Pupils cannot send or read messages."))
 
 
 def translation_routes(services: Services) -> Routes | None:
@@ -111,7 +112,7 @@ async def member_conversation(
         or found.school_id != principal.school_id
         or principal.id not in (found.guardian_id, found.staff_id)
     ):
-        raise not_found("That conversation")
+        raise not_found(N_("That conversation"))
     return found
 
 
@@ -133,12 +134,12 @@ async def readable_conversation(
     refuse_pupils(principal)
     found = await session.get(Conversation, conversation_id)
     if found is None or found.school_id != principal.school_id:
-        raise not_found("That conversation")
+        raise not_found(N_("That conversation"))
     if principal.id in (found.guardian_id, found.staff_id):
         return found, False
     if principal.is_admin and await is_reported(session, found.id):
         return found, True
-    raise not_found("That conversation")
+    raise not_found(N_("That conversation"))
 
 
 async def start(
@@ -156,7 +157,7 @@ async def start(
         pupil = await get_student(session, principal, student_id)
         if principal.role == "parent":
             if staff_id is None:
-                raise validation_error("Choose a member of staff.", fields={"staff_id": "missing"})
+                raise validation_error(N_("Choose a member of staff."), fields={"staff_id": "missing"})
             staff = await session.get(User, staff_id)
             if (
                 staff is None
@@ -164,13 +165,15 @@ async def start(
                 or staff.role not in STAFF_ROLES
                 or staff.suspended_at is not None
             ):
-                raise not_found("That member of staff")
+                raise not_found(N_("That member of staff"))
             keys = (principal.id, staff.id, pupil.id)
         else:
             if guardian_id is None:
-                raise validation_error("Choose a guardian of the pupil.", fields={"guardian_id": "missing"})
+                raise validation_error(
+                    N_("Choose a guardian of the pupil."), fields={"guardian_id": "missing"}
+                )
             if not await is_guardian_of(session, guardian_id, pupil.id):
-                raise not_found("That guardian")
+                raise not_found(N_("That guardian"))
             keys = (guardian_id, principal.id, pupil.id)
         existing = await _find(session, *keys)
         if existing is not None:
@@ -255,7 +258,7 @@ async def list_for(
     if before is not None:
         cursor = await session.get(Conversation, before)
         if cursor is None or principal.id not in (cursor.guardian_id, cursor.staff_id):
-            raise bad_request("'before' must be the id of one of your conversations.", field="before")
+            raise bad_request(N_("'before' must be the id of one of your conversations."), field="before")
         key = cursor.last_message_at or cursor.created_at
         query = query.where(or_(activity < key, and_(activity == key, Conversation.id < cursor.id)))
     rows = (await session.scalars(query.order_by(activity.desc(), Conversation.id.desc()).limit(limit))).all()
@@ -407,7 +410,7 @@ async def mark_read(
             select(Message.id).where(Message.id == message_id, Message.conversation_id == conv.id, visible)
         )
         if target is None:
-            raise not_found("That message")
+            raise not_found(N_("That message"))
         now = services.clock()
         result = await session.execute(
             update(Message)

@@ -35,6 +35,7 @@ from server.auth.principal import Principal
 from server.db.models import Conversation, Media, Message, MessageMedia, School, User
 from server.errors import ApiError, conflict, validation_error
 from server.events import emit, school_staff_channel, user_channel
+from server.language.interface import N_, catalog_language, isolate, text
 from server.media.processing import any_processing
 from server.messaging import shapes
 from server.messaging.conversations import (
@@ -85,7 +86,7 @@ async def send(
     """Store a message (and its notices), emit its events; ``(message, created)``."""
     refuse_pupils(principal)
     if not text and not media_ids:
-        raise validation_error("Write a message or attach a file.", fields={"text": "empty"})
+        raise validation_error(N_("Write a message or attach a file."), fields={"text": "empty"})
     async with services.read() as session:
         conv = await member_conversation(session, principal, conversation_id)
         if client_id is not None:
@@ -105,9 +106,9 @@ async def send(
             and not await is_guardian_of(session, conv.guardian_id, conv.student_id)
         )
     if recipient is None:
-        raise ApiError(409, "conversation_closed", "The other member of this conversation has left.")
+        raise ApiError(409, "conversation_closed", N_("The other member of this conversation has left."))
     if unlinked:
-        raise ApiError(409, "conversation_closed", "This family is no longer linked to the pupil.")
+        raise ApiError(409, "conversation_closed", N_("This family is no longer linked to the pupil."))
     setting = _Setting(conv, school, principal.user, recipient, from_guardian)
     match = None
     # Only a guardian's message to a teacher or leader is routed: one to the office is there already.
@@ -139,7 +140,7 @@ async def _retry_of(
     if found is None:
         return None
     if found.conversation_id != conversation_id:
-        raise conflict("already_exists", "That client_id was already used for another message.")
+        raise conflict("already_exists", N_("That client_id was already used for another message."))
     media = await media_of(session, [found.id])
     return shapes.message(
         found,
@@ -166,7 +167,7 @@ async def _own_media(session: AsyncSession, principal: Principal, media_ids: lis
         )
     ).all()
     if len(found) != len(wanted):
-        raise validation_error("Attach only files you uploaded.", fields={"media_ids": "unknown"})
+        raise validation_error(N_("Attach only files you uploaded."), fields={"media_ids": "unknown"})
     order = {media_id: index for index, media_id in enumerate(wanted)}
     return sorted(found, key=lambda m: order[m.id])
 
@@ -235,6 +236,7 @@ async def _notices(
     """The notices a guardian's message earns: quiet time (once a period), office (once a topic)."""
     notices: list[Message] = []
     now, conv_id = message.created_at, message.conversation_id
+    reader = await _sender_language(session, message.sender_id)
     held = message.held_until
     sender_id = message.sender_id
     if (
@@ -242,20 +244,43 @@ async def _notices(
         and sender_id is not None
         and not await _already_held(session, conv_id, sender_id, message.id)
     ):
-        notices.append(_notice(conv_id, now, "quiet_hours", _quiet_text(week, now, held, staff)))
+        body = _quiet_text(week, now, held, staff, reader)
+        english = _quiet_text(week, now, held, staff, None)
+        notices.append(_notice(conv_id, now, "quiet_hours", body, _written_in(body, english, reader)))
     if match is not None and not await office_told(session, conv_id, match, now):
-        text = office_notice_text(match.topic.label, school.office_phone)
-        notices.append(_notice(conv_id, now, f"office:{match.topic.key}", text))
+        body = office_notice_text(match.topic.label, school.office_phone, reader)
+        english = office_notice_text(match.topic.label, school.office_phone)
+        notices.append(
+            _notice(conv_id, now, f"office:{match.topic.key}", body, _written_in(body, english, reader))
+        )
     session.add_all(notices)
     return notices
 
 
-def _notice(conversation_id: int, now: datetime, topic: str, text: str) -> Message:
+async def _sender_language(session: AsyncSession, sender_id: int | None) -> str | None:
+    """The language of the guardian a notice answers (the one who reads it)."""
+    if sender_id is None:
+        return None
+    return await session.scalar(select(User.language).where(User.id == sender_id))
+
+
+def _written_in(body: str, english: str, reader: str | None) -> str:
+    """The notice's language: the reader's when its catalog had the words, else English.
+
+    Staff reading the conversation get it translated into theirs like any message."""
+    if reader and body != english and catalog_language(reader) is not None:
+        return reader
+    return NOTICE_LANGUAGE
+
+
+def _notice(
+    conversation_id: int, now: datetime, topic: str, body: str, lang: str = NOTICE_LANGUAGE
+) -> Message:
     return Message(
         conversation_id=conversation_id,
         sender_id=None,
-        text=text,
-        lang=NOTICE_LANGUAGE,
+        text=body,
+        lang=lang,
         system=True,
         topic=topic,
         delivery=LIVE,
@@ -277,16 +302,32 @@ async def _already_held(session: AsyncSession, conversation_id: int, sender_id: 
     return found is not None
 
 
-def _quiet_text(week: WorkingWeek, now: datetime, opening: datetime, staff: User | None) -> str:
-    who = staff.name if staff is not None else "Staff"
-    text = (
-        f"Thank you, your message is saved. It is outside staff working hours, so {who} "
-        f"will see it on {describe(week, opening, now)}."
-    )
+def _quiet_text(
+    week: WorkingWeek, now: datetime, opening: datetime, staff: User | None, language: str | None
+) -> str:
+    """The quiet-hours notice in ``language``: when staff will see the message, when to expect a reply."""
+    when = describe(week, opening, now, language)
+    if staff is not None:
+        body = text(
+            language,
+            "Thank you, your message is saved. It is outside staff working hours, so {name} will see "
+            "it on {when}.",
+            name=isolate(staff.name, language),
+            when=when,
+        )
+    else:
+        body = text(
+            language,
+            "Thank you, your message is saved. It is outside staff working hours, so staff will see "
+            "it on {when}.",
+            when=when,
+        )
     reply_by = working_time_after(week, now)
     if reply_by is not None:
-        text += f" You can expect a reply by {describe(week, reply_by, now)}."
-    return text
+        body += " " + text(
+            language, "You can expect a reply by {when}.", when=describe(week, reply_by, now, language)
+        )
+    return body
 
 
 async def release_held_messages(services: Services) -> int:

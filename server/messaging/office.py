@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, SchoolClass, Student
+from server.language.interface import isolate, text
 from server.messaging import shapes
 from server.messaging.conversations import LIVE, media_of, users_by_id
 from server.messaging.office_routing import DEFAULT_RULES, Match, Rules, classify, compile_rules, parse_extra
@@ -87,16 +88,23 @@ async def office_told(session: AsyncSession, conversation_id: int, match: Match,
     return found is not None
 
 
-def office_notice_text(label: str, office_phone: str) -> str:
-    """The notice a guardian gets when their message on ``label`` is passed to the office."""
-    contact = (
-        f"please call the school office on {office_phone}"
-        if office_phone
-        else "please contact the school office"
-    )
-    return (
-        f"This looks like a message about {label}. The school office deals with {label}, "
-        f"so a copy has gone to the office too. For anything urgent, {contact}."
+def office_notice_text(label: str, office_phone: str, language: str | None = None) -> str:
+    """The notice a guardian gets when their message on ``label`` is passed to the office,
+    in ``language`` (the guardian's); the office's phone number is a placeholder."""
+    topic = text(language, label)
+    if office_phone:
+        return text(
+            language,
+            "This looks like a message about {topic}. The school office deals with {topic}, so a copy "
+            "has gone to the office too. For anything urgent, please call the school office on {phone}.",
+            topic=topic,
+            phone=isolate(office_phone, language),
+        )
+    return text(
+        language,
+        "This looks like a message about {topic}. The school office deals with {topic}, so a copy "
+        "has gone to the office too. For anything urgent, please contact the school office.",
+        topic=topic,
     )
 
 

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.language.interface import N_
+
 WILDCARD = "*"
 
 
@@ -43,7 +45,7 @@ class Topic:
 TOPICS: tuple[Topic, ...] = (
     Topic(
         "urgent_collection",
-        "collecting your child",
+        N_("collecting your child"),
         {
             "en": (
                 "urgent", "urgently", "emergency", "asap", "pick up", "pick * up", "pickup",
@@ -56,7 +58,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "sickness",
-        "sickness",
+        N_("sickness"),
         {
             "en": (
                 "sick", "ill", "illness", "unwell", "poorly", "temperature", "fever", "high temp",
@@ -73,7 +75,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "absence",
-        "absence",
+        N_("absence"),
         {
             "en": (
                 "absent", "absence", "off school", "off today", "not in today", "not be in",
@@ -89,7 +91,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "appointments",
-        "appointments",
+        N_("appointments"),
         {
             "en": (
                 "appointment", "make an appointment", "book a meeting", "arrange a meeting",
@@ -102,7 +104,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "complaints",
-        "complaints",
+        N_("complaints"),
         {
             "en": (
                 "complaint", "complain", "complaining", "formal complaint", "not happy", "unhappy",
@@ -114,7 +116,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "school_dinners",
-        "school dinners",
+        N_("school dinners"),
         {
             "en": (
                 "dinner", "dinners", "lunch", "lunchtime", "packed lunch", "lunchbox", "lunch box",
@@ -127,7 +129,7 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "music_lessons",
-        "music lessons",
+        N_("music lessons"),
         {
             "en": (
                 "music lesson", "music teacher", "music tuition", "music service", "instrument",

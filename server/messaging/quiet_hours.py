@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import dates as babel_dates
+
+from server.language.locale import reader_locale
+
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTH_NAMES = (
@@ -143,10 +147,18 @@ def working_time_after(
     return None
 
 
-def describe(week: WorkingWeek, instant: datetime, now: datetime | None = None) -> str:
-    """A day and time people read: "Monday 08:00"; with the date when a week or more away."""
+def describe(
+    week: WorkingWeek, instant: datetime, now: datetime | None = None, language: str | None = None
+) -> str:
+    """A day and time people read: "Monday 08:00" ("lunes 08:00" in Spanish); with the date
+    when a week or more away. English without ``language``."""
     when = week.local(instant)
-    label = f"{DAY_NAMES[when.weekday()]} {when:%H:%M}"
-    if now is not None and (when.date() - week.local(now).date()).days >= 7:
-        label = f"{DAY_NAMES[when.weekday()]} {when.day} {MONTH_NAMES[when.month - 1]} {when:%H:%M}"
-    return label
+    far = now is not None and (when.date() - week.local(now).date()).days >= 7
+    if language is None or language.split("-")[0].split("_")[0] == "en":
+        label = f"{DAY_NAMES[when.weekday()]} {when:%H:%M}"
+        if far:
+            label = f"{DAY_NAMES[when.weekday()]} {when.day} {MONTH_NAMES[when.month - 1]} {when:%H:%M}"
+        return label
+    locale = reader_locale(language)
+    pattern = "EEEE d MMMM HH:mm" if far else "EEEE HH:mm"
+    return babel_dates.format_datetime(when, pattern, locale=locale)

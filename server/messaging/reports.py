@@ -19,6 +19,7 @@ from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, Report, Student
 from server.errors import forbidden, not_found, validation_error
 from server.events import emit, school_staff_channel
+from server.language.interface import N_
 from server.messaging import shapes
 from server.messaging.conversations import media_of, refuse_pupils, users_by_id, visible_clause
 from server.messaging.writes import write
@@ -56,20 +57,20 @@ async def report_message(
             or conv.school_id != principal.school_id
             or principal.id not in (conv.guardian_id, conv.staff_id)
         ):
-            raise not_found("That message")
+            raise not_found(N_("That message"))
         visible = await session.scalar(
             select(Message.id).where(
                 Message.id == message.id, visible_clause(principal.id == conv.guardian_id, principal.id)
             )
         )
         if visible is None:
-            raise not_found("That message")
+            raise not_found(N_("That message"))
         if message.system:
             raise validation_error(
-                "Notices from Homeroom cannot be reported.", fields={"message_id": "system"}
+                N_("Notices from Homeroom cannot be reported."), fields={"message_id": "system"}
             )
         if message.sender_id == principal.id:
-            raise forbidden("Only the person a message was sent to can report it.")
+            raise forbidden(N_("Only the person a message was sent to can report it."))
         existing = await session.scalar(
             select(Report).where(Report.message_id == message.id, Report.reporter_id == principal.id)
         )
@@ -131,7 +132,7 @@ async def resolve(
     async def work(session: AsyncSession) -> dict[str, Any]:
         found = await session.get(Report, report_id)
         if found is None or found.school_id != principal.school_id:
-            raise not_found("That report")
+            raise not_found(N_("That report"))
         if found.status != "resolved":
             found.status = "resolved"
             found.resolution = resolution

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, require_role, revoke_sessions
 from server.db.models import User
 from server.errors import forbidden, not_found
+from server.language.interface import N_
 from server.messaging.writes import write
 from server.school import audit
 from server.services import Services
@@ -36,10 +37,10 @@ def shape(user: User) -> dict[str, Any]:
 async def _target(session: AsyncSession, principal: Principal, user_id: int) -> User:
     require_role(principal, "admin")
     if user_id == principal.id:
-        raise forbidden("You cannot suspend or unsuspend your own account.")
+        raise forbidden(N_("You cannot suspend or unsuspend your own account."))
     found = await session.get(User, user_id)
     if found is None or found.school_id != principal.school_id:
-        raise not_found("That user")
+        raise not_found(N_("That user"))
     return found
 
 

@@ -24,6 +24,7 @@ from server.auth.principal import Principal, require_role
 from server.db.models import Award, School, SchoolClass, Skill, Student, User
 from server.errors import bad_request, forbidden, not_found, validation_error
 from server.events import class_staff_channel, emit, student_channel
+from server.language.interface import N_
 from server.points.skills import check_points, get_skill, skill_shape
 from server.school import audit
 from server.school.access import names_for_classes
@@ -59,9 +60,9 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 def period(first: date | None, last: date | None, timezone: str) -> Period:
     """Check a ``from``/``to`` pair (at most about a year apart) and bind it to the school's zone."""
     if first and last and first > last:
-        raise bad_request("'from' must not be after 'to'.", field="from")
+        raise bad_request(N_("'from' must not be after 'to'."), field="from")
     if first and last and (last - first).days > 400:
-        raise bad_request("Ask for at most 400 days at a time.", field="to")
+        raise bad_request(N_("Ask for at most 400 days at a time."), field="to")
     return Period(first, last, ZoneInfo(timezone))
 
 
@@ -130,11 +131,11 @@ async def _recipients(
 ) -> list[Student]:
     current = (Student.school_id == principal.school_id, Student.left_at.is_(None))
     if (student_ids is None) == (class_id is None):
-        raise validation_error("Send either student_ids or class_id.", fields={"student_ids": "one_of"})
+        raise validation_error(N_("Send either student_ids or class_id."), fields={"student_ids": "one_of"})
     if class_id is not None:
         school_class = await session.get(SchoolClass, class_id)
         if school_class is None or school_class.school_id != principal.school_id:
-            raise not_found("That class")
+            raise not_found(N_("That class"))
         pupils = list(
             (
                 await session.scalars(
@@ -143,7 +144,7 @@ async def _recipients(
             ).all()
         )
         if not pupils:
-            raise validation_error("That class has no pupils yet.", fields={"class_id": "empty"})
+            raise validation_error(N_("That class has no pupils yet."), fields={"class_id": "empty"})
         return pupils
     wanted = list(dict.fromkeys(student_ids or []))
     if not wanted or len(wanted) > MAX_PUPILS:
@@ -152,7 +153,7 @@ async def _recipients(
     bad = [i for i in wanted if i not in found]
     if bad:
         raise validation_error(
-            "Some pupils were not found.", fields={"student_ids": "unknown"}, student_ids=bad
+            N_("Some pupils were not found."), fields={"student_ids": "unknown"}, student_ids=bad
         )
     return [found[i] for i in wanted]
 
@@ -227,11 +228,11 @@ async def undo_award(
     require_role(principal, "staff")
     award = await session.get(Award, award_id)
     if award is None or award.school_id != principal.school_id:
-        raise not_found("That award")
+        raise not_found(N_("That award"))
     if award.awarded_by != principal.id:
-        raise forbidden("Only the member of staff who gave an award can undo it.")
+        raise forbidden(N_("Only the member of staff who gave an award can undo it."))
     if now - aware(award.created_at) > UNDO_WINDOW:
-        raise forbidden("Awards can only be undone within 10 minutes of giving them.", reason="too_late")
+        raise forbidden(N_("Awards can only be undone within 10 minutes of giving them."), reason="too_late")
     pupil = await session.get(Student, award.student_id)
     skill = await session.get(Skill, award.skill_id) if award.skill_id else None
     names = await names_for_classes(session, [pupil.class_id]) if pupil else {}
@@ -342,7 +343,7 @@ async def class_board(
 ) -> dict[str, Any]:
     """Every pupil's points in a class, by name, never ranked: staff and the class's own pupils (P20)."""
     if principal.role == "parent":
-        raise forbidden("Parents see their own child's points, not a class board.")
+        raise forbidden(N_("Parents see their own child's points, not a class board."))
     if not (principal.is_staff or principal.role == "student"):
         raise forbidden()
     pupils = list(

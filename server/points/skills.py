@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, require_role
 from server.db.models import School, Skill
 from server.errors import conflict, not_found, validation_error
+from server.language.interface import N_
 from server.school import audit
 from server.stories.posts import clean_text
 
@@ -30,7 +31,7 @@ def check_points(value: int, allow_negative: bool, field: str = "points") -> int
         raise validation_error(f"{field} must be between 1 and {MAX_POINTS}.", fields={field: "out_of_range"})
     if value < 0 and not allow_negative:
         raise validation_error(
-            "Points celebrate the school's values; this school does not take points away.",
+            N_("Points celebrate the school's values; this school does not take points away."),
             fields={field: "negative_not_allowed"},
         )
     return value
@@ -48,7 +49,7 @@ async def get_skill(session: AsyncSession, school_id: int, skill_id: int) -> Ski
     """A current (not archived) skill of the school, else 404."""
     skill = await session.get(Skill, skill_id)
     if skill is None or skill.school_id != school_id or skill.archived:
-        raise not_found("That skill")
+        raise not_found(N_("That skill"))
     return skill
 
 
@@ -61,12 +62,12 @@ async def _check_unique(session: AsyncSession, school_id: int, name: str, except
     if except_id is not None:
         query = query.where(Skill.id != except_id)
     if await session.scalar(query.limit(1)) is not None:
-        raise conflict("already_exists", "The school already has a skill with that name.")
+        raise conflict("already_exists", N_("The school already has a skill with that name."))
 
 
 def _icon(value: str) -> str:
     if not _ICON.match(value):
-        raise validation_error("icon is a short lowercase name like 'heart'.", fields={"icon": "invalid"})
+        raise validation_error(N_("icon is a short lowercase name like 'heart'."), fields={"icon": "invalid"})
     return value
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models import Student
 from server.errors import validation_error
 from server.events import class_channel, class_staff_channel, emit
+from server.language.interface import N_
 
 INK = "#2b2b3a"
 CATEGORIES = ("body", "eyes", "mouth", "colour", "accessory")
@@ -77,7 +78,7 @@ def _swatch(hex_: str) -> str:
 BODIES = (
     Part(
         "round",
-        "Round",
+        N_("Round"),
         _g(
             _FEET,
             f'<circle cx="100" cy="112" r="72" {_SKIN}/>',
@@ -86,7 +87,7 @@ BODIES = (
     ),
     Part(
         "tall",
-        "Tall",
+        N_("Tall"),
         _g(
             _FEET,
             f'<rect x="52" y="38" width="96" height="146" rx="46" {_SKIN}/>',
@@ -95,7 +96,7 @@ BODIES = (
     ),
     Part(
         "blob",
-        "Blob",
+        N_("Blob"),
         _g(
             f'<path d="M100 40C146 38 174 72 170 112C167 150 162 186 100 186C38 186 31 152 30 112'
             f'C28 72 54 42 100 40Z" {_SKIN}/>',
@@ -104,7 +105,7 @@ BODIES = (
     ),
     Part(
         "boxy",
-        "Boxy",
+        N_("Boxy"),
         _g(
             _FEET,
             f'<rect x="36" y="42" width="128" height="140" rx="20" {_SKIN}/>',
@@ -113,7 +114,7 @@ BODIES = (
     ),
     Part(
         "spiky",
-        "Spiky",
+        N_("Spiky"),
         _g(
             _FEET,
             f'<path d="M42 84L50 44L70 64L84 30L100 56L116 30L130 64L150 44L158 84Z" {_SKIN}/>',
@@ -123,7 +124,7 @@ BODIES = (
     ),
     Part(
         "ghost",
-        "Wobbly",
+        N_("Wobbly"),
         _g(
             f'<path d="M40 182V100A60 60 0 0 1 160 100V182L140 168L120 182L100 168L80 182L60 168Z" {_SKIN}/>',
             f'<ellipse cx="100" cy="154" rx="32" ry="14" {_SHINE}/>',
@@ -132,12 +133,12 @@ BODIES = (
 )
 
 EYES = (
-    Part("two", "Two eyes", _g(_eye(78, 88, 14), _eye(122, 88, 14))),
-    Part("one", "One big eye", _g(_eye(100, 86, 24, 3, 3))),
-    Part("three", "Three eyes", _g(_eye(70, 92, 11), _eye(100, 76, 11), _eye(130, 92, 11))),
+    Part("two", N_("Two eyes"), _g(_eye(78, 88, 14), _eye(122, 88, 14))),
+    Part("one", N_("One big eye"), _g(_eye(100, 86, 24, 3, 3))),
+    Part("three", N_("Three eyes"), _g(_eye(70, 92, 11), _eye(100, 76, 11), _eye(130, 92, 11))),
     Part(
         "sleepy",
-        "Sleepy eyes",
+        N_("Sleepy eyes"),
         _g(
             f'<path d="M64 88A14 14 0 0 0 92 88Z" {_WHITE}/>',
             f'<path d="M108 88A14 14 0 0 0 136 88Z" {_WHITE}/>',
@@ -146,14 +147,14 @@ EYES = (
             f'<path d="M62 88H94M106 88H138" {_LINE}/>',
         ),
     ),
-    Part("googly", "Googly eyes", _g(_eye(76, 86, 18, -4, 5), _eye(126, 90, 12, 4, -3))),
+    Part("googly", N_("Googly eyes"), _g(_eye(76, 86, 18, -4, 5), _eye(126, 90, 12, 4, -3))),
 )
 
 MOUTHS = (
-    Part("smile", "Smile", _g(f'<path d="M76 122Q100 146 124 122" {_LINE}/>')),
+    Part("smile", N_("Smile"), _g(f'<path d="M76 122Q100 146 124 122" {_LINE}/>')),
     Part(
         "grin",
-        "Big grin",
+        N_("Big grin"),
         _g(
             f'<path d="M68 118Q100 164 132 118Z" fill="{INK}" stroke="{INK}" stroke-width="4" '
             'stroke-linejoin="round"/>',
@@ -162,7 +163,7 @@ MOUTHS = (
     ),
     Part(
         "fangs",
-        "Fangs",
+        N_("Fangs"),
         _g(
             f'<path d="M74 124Q100 140 126 124" {_LINE}/>',
             f'<path d="M84 129L89 143L95 132Z" fill="#ffffff" stroke="{INK}" stroke-width="2.5" '
@@ -171,10 +172,10 @@ MOUTHS = (
             'stroke-linejoin="round"/>',
         ),
     ),
-    Part("oh", "Surprised", _g(f'<ellipse cx="100" cy="130" rx="10" ry="13" fill="{INK}"/>')),
+    Part("oh", N_("Surprised"), _g(f'<ellipse cx="100" cy="130" rx="10" ry="13" fill="{INK}"/>')),
     Part(
         "tongue",
-        "Tongue out",
+        N_("Tongue out"),
         _g(
             f'<path d="M74 120Q100 150 126 120Z" fill="{INK}" stroke="{INK}" stroke-width="4" '
             'stroke-linejoin="round"/>',
@@ -182,27 +183,27 @@ MOUTHS = (
             'stroke-width="3"/>',
         ),
     ),
-    Part("wavy", "Wiggly", _g(f'<path d="M70 128Q79 118 88 128T106 128T124 128T132 126" {_LINE}/>')),
+    Part("wavy", N_("Wiggly"), _g(f'<path d="M70 128Q79 118 88 128T106 128T124 128T132 126" {_LINE}/>')),
 )
 
 _PALETTE = (
-    ("teal", "Teal", "#2bb3a3"),
-    ("coral", "Coral", "#ff7f66"),
-    ("violet", "Violet", "#8e6cef"),
-    ("sun", "Sunshine", "#ffc93c"),
-    ("leaf", "Leaf", "#6cc551"),
-    ("sky", "Sky", "#4aa8ff"),
-    ("berry", "Berry", "#d9487e"),
-    ("slate", "Slate", "#7b8a99"),
+    ("teal", N_("Teal"), "#2bb3a3"),
+    ("coral", N_("Coral"), "#ff7f66"),
+    ("violet", N_("Violet"), "#8e6cef"),
+    ("sun", N_("Sunshine"), "#ffc93c"),
+    ("leaf", N_("Leaf"), "#6cc551"),
+    ("sky", N_("Sky"), "#4aa8ff"),
+    ("berry", N_("Berry"), "#d9487e"),
+    ("slate", N_("Slate"), "#7b8a99"),
 )
 COLOURS = tuple(Part(id_, name, _swatch(hex_), hex_) for id_, name, hex_ in _PALETTE)
 
 _HORN = f'fill="#f4ecd8" stroke="{INK}" stroke-width="3" stroke-linejoin="round"'
 ACCESSORIES = (
-    Part("none", "Nothing", "<g></g>"),
+    Part("none", N_("Nothing"), "<g></g>"),
     Part(
         "horns",
-        "Horns",
+        N_("Horns"),
         _g(
             f'<path d="M64 56Q46 30 62 12Q66 38 82 48Z" {_HORN}/>',
             f'<path d="M136 56Q154 30 138 12Q134 38 118 48Z" {_HORN}/>',
@@ -210,7 +211,7 @@ ACCESSORIES = (
     ),
     Part(
         "antennae",
-        "Antennae",
+        N_("Antennae"),
         _g(
             f'<path d="M84 44L70 14M116 44L130 14" {_LINE}/>',
             f'<circle cx="70" cy="12" r="8" fill="#ffc93c" stroke="{INK}" stroke-width="3"/>',
@@ -219,7 +220,7 @@ ACCESSORIES = (
     ),
     Part(
         "party_hat",
-        "Party hat",
+        N_("Party hat"),
         _g(
             f'<path d="M76 48L100 4L124 48Z" fill="#4aa8ff" stroke="{INK}" stroke-width="3" '
             'stroke-linejoin="round"/>',
@@ -229,7 +230,7 @@ ACCESSORIES = (
     ),
     Part(
         "crown",
-        "Crown",
+        N_("Crown"),
         _g(
             f'<path d="M66 48L70 16L86 32L100 8L114 32L130 16L134 48Z" fill="#ffd23f" stroke="{INK}" '
             'stroke-width="3" stroke-linejoin="round"/>',
@@ -238,7 +239,7 @@ ACCESSORIES = (
     ),
     Part(
         "bow",
-        "Bow",
+        N_("Bow"),
         _g(
             f'<path d="M140 48L116 32L118 62ZM140 48L164 32L162 62Z" fill="#d9487e" stroke="{INK}" '
             'stroke-width="3" stroke-linejoin="round"/>',
@@ -247,7 +248,7 @@ ACCESSORIES = (
     ),
     Part(
         "glasses",
-        "Glasses",
+        N_("Glasses"),
         _g(
             f'<circle cx="78" cy="88" r="20" fill="#ffffff" fill-opacity="0.15" stroke="{INK}" '
             'stroke-width="4"/>',
@@ -281,7 +282,8 @@ def check_avatar(raw: Any) -> dict[str, str]:
     """A pupil's choice as ``{category: part id}``; 422 naming every missing, unknown or extra part."""
     if not isinstance(raw, dict):
         raise validation_error(
-            "The avatar must be an object naming one part per category.", fields={"avatar": "not_an_object"}
+            N_("The avatar must be an object naming one part per category."),
+            fields={"avatar": "not_an_object"},
         )
     problems: dict[str, str] = {}
     for key in raw:

@@ -43,6 +43,7 @@ from server.db.models import (
 )
 from server.errors import ApiError, conflict, forbidden, not_found, validation_error
 from server.events import class_channel, class_staff_channel, emit, student_channel, user_channel
+from server.language.interface import N_
 from server.language.view import activity_translations
 from server.media import claim_media, drop_unlinked, media_shape
 from server.media.processing import any_processing
@@ -184,13 +185,13 @@ async def get_activity(session: AsyncSession, principal: Principal, activity_id:
     """An activity of a class the reader belongs to (pupil, guardian, staff), else 404."""
     found = await session.get(Activity, activity_id)
     if found is None or found.school_id != principal.school_id:
-        raise not_found("That activity")
+        raise not_found(N_("That activity"))
     if found.awaiting_media and found.created_by != principal.id:
-        raise not_found("That activity")
+        raise not_found(N_("That activity"))
     try:
         await get_class(session, principal, found.class_id)
     except ApiError:
-        raise not_found("That activity") from None
+        raise not_found(N_("That activity")) from None
     return found
 
 
@@ -376,12 +377,12 @@ async def submit(
     """A pupil hands in work (words, files of their own) for an activity of their class; it awaits review."""
     pupil = await own_student(session, principal.id) if principal.role == "student" else None
     if pupil is None:
-        raise forbidden("Only pupils hand in work.")
+        raise forbidden(N_("Only pupils hand in work."))
     activity = await session.get(Activity, activity_id)
     if activity is None or activity.school_id != principal.school_id or activity.class_id != pupil.class_id:
-        raise not_found("That activity")
+        raise not_found(N_("That activity"))
     if not text and not media_ids:
-        raise validation_error("Write something or add a file to hand in.", fields={"text": "empty"})
+        raise validation_error(N_("Write something or add a file to hand in."), fields={"text": "empty"})
     media = await claim_media(session, principal, list(media_ids))
     item = Submission(
         school_id=principal.school_id,
@@ -417,10 +418,10 @@ async def decide(
     Deciding the same way twice changes nothing; deciding an item already decided the other way is 409.
     """
     if not principal.is_staff:
-        raise forbidden("Only staff approve or return work.")
+        raise forbidden(N_("Only staff approve or return work."))
     item = await session.get(Submission, submission_id)
     if item is None or item.school_id != principal.school_id or item.awaiting_media:
-        raise not_found("That work")
+        raise not_found(N_("That work"))
     target = next_status(item.status, decision)
     if target is None:
         return (await shape_items(session, [item]))[0]
@@ -465,10 +466,10 @@ async def get_item(session: AsyncSession, principal: Principal, submission_id: i
     """One portfolio item, for those allowed to see it (see the module docstring), else 404."""
     item = await session.get(Submission, submission_id)
     if item is None or item.school_id != principal.school_id:
-        raise not_found("That work")
+        raise not_found(N_("That work"))
     relation = await relation_to(session, principal, item.student_id)
     if not may_see_item(relation, item.status) or (item.awaiting_media and relation != "pupil"):
-        raise not_found("That work")
+        raise not_found(N_("That work"))
     return (await shape_items(session, [item]))[0]
 
 
@@ -512,7 +513,7 @@ async def own_portfolio(
     """A pupil's own items, every status."""
     pupil = await own_student(session, principal.id) if principal.role == "student" else None
     if pupil is None:
-        raise forbidden("This list is for pupils.")
+        raise forbidden(N_("This list is for pupils."))
     return await portfolio_of(session, principal, pupil, status=status, before=before, limit=limit)
 
 

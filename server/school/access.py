@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal
 from server.db.models import GuardianLink, SchoolClass, StaffClass, Student, User
 from server.errors import not_found
+from server.language.interface import N_
 from server.school.names import display_names
 
 
@@ -93,9 +94,9 @@ async def get_class(session: AsyncSession, principal: Principal, class_id: int) 
     """A class the user may see, else 404."""
     found = await session.get(SchoolClass, class_id)
     if found is None or found.school_id != principal.school_id:
-        raise not_found("That class")
+        raise not_found(N_("That class"))
     if not principal.is_staff and class_id not in await visible_class_ids(session, principal):
-        raise not_found("That class")
+        raise not_found(N_("That class"))
     return found
 
 
@@ -103,10 +104,10 @@ async def get_student(session: AsyncSession, principal: Principal, student_id: i
     """A pupil whose data the user may see (staff, their guardians, the pupil), else 404."""
     found = await session.get(Student, student_id)
     if found is None or found.school_id != principal.school_id:
-        raise not_found("That pupil")
+        raise not_found(N_("That pupil"))
     allowed = await visible_student_ids(session, principal)
     if allowed is not None and student_id not in allowed:
-        raise not_found("That pupil")
+        raise not_found(N_("That pupil"))
     return found
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import Principal, require_role
 from server.db.models import GuardianLink, StaffClass, Student, User
 from server.errors import forbidden, not_found
+from server.language.interface import N_
 from server.school import audit
 from server.school.access import get_student
 from server.timeutil import iso
@@ -30,7 +31,7 @@ async def linked(session: AsyncSession, principal: Principal, student_id: int) -
     if not principal.is_admin:
         teaches = await session.get(StaffClass, (principal.id, pupil.class_id))
         if teaches is None:
-            raise forbidden("Only the staff of the pupil's class see their guardians.")
+            raise forbidden(N_("Only the staff of the pupil's class see their guardians."))
     rows = await session.execute(
         select(User, GuardianLink.created_at)
         .join(GuardianLink, GuardianLink.guardian_id == User.id)
@@ -58,7 +59,7 @@ async def unlink(session: AsyncSession, principal: Principal, student_id: int, g
     pupil = await get_student(session, principal, student_id)
     link = await session.get(GuardianLink, (guardian_id, pupil.id))
     if link is None:
-        raise not_found("That guardian")
+        raise not_found(N_("That guardian"))
     await session.delete(link)
     school, actor = principal.school_id, principal.id
     audit.record(session, school, actor, "guardian.removed", "user", guardian_id, student_id=pupil.id)

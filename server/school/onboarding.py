@@ -35,6 +35,7 @@ from server.db.models import (
 )
 from server.errors import ApiError, conflict, not_found
 from server.events import emit, school_staff_channel
+from server.language.interface import N_
 from server.school import audit
 
 GUARDIAN_LIMIT = 2
@@ -165,7 +166,7 @@ async def join(
     if await find_by_email(session, email) is not None:
         raise conflict(
             "already_exists",
-            "An account with that email already exists. Sign in and add the child there.",
+            N_("An account with that email already exists. Sign in and add the child there."),
         )
     school = await session.get(School, invite.school_id)
     assert school is not None
@@ -173,7 +174,7 @@ async def join(
         raise ApiError(
             422,
             "validation_error",
-            "Please accept the school's current code of conduct.",
+            N_("Please accept the school's current code of conduct."),
             {
                 "fields": {"accept_policy_version": "not current"},
                 "policy_version": school.policy_version,
@@ -218,7 +219,7 @@ async def link_child(session: AsyncSession, principal: Principal, code: str, now
     student = await lock_student(session, invite.student_id)
     existing = await session.get(GuardianLink, (principal.id, student.id))
     if existing is not None:
-        raise conflict("already_exists", "That child is already linked to your account.")
+        raise conflict("already_exists", N_("That child is already linked to your account."))
     invite.used_by = principal.id
     if await guardian_count(session, student.id) >= GUARDIAN_LIMIT:
         request = GuardianRequest(
@@ -297,7 +298,7 @@ async def decide_request(
     """Approve (link, creating the account if needed) or reject a pending request."""
     request = await session.get(GuardianRequest, request_id, with_for_update=True)
     if request is None or request.school_id != principal.school_id:
-        raise not_found("That request")
+        raise not_found(N_("That request"))
     if request.status != "pending":
         raise conflict("already_decided", f"That request was already {request.status}.")
     request.status = "approved" if approve else "rejected"
@@ -309,7 +310,7 @@ async def decide_request(
             if await find_by_email(session, request.email) is not None:
                 raise conflict(
                     "already_exists",
-                    "An account with that email exists now; ask them for a new code.",
+                    N_("An account with that email exists now; ask them for a new code."),
                 )
             user = User(
                 school_id=request.school_id,

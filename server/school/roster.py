@@ -20,6 +20,7 @@ from server.auth.principal import STAFF_ROLES, Principal, revoke_sessions
 from server.auth.tokens import new_code
 from server.db.models import SchoolClass, StaffClass, Student, User
 from server.errors import conflict, not_found, validation_error
+from server.language.interface import N_
 from server.school import audit
 from server.timeutil import utcnow
 
@@ -67,7 +68,7 @@ async def delete_class(session: AsyncSession, principal: Principal, found: Schoo
     """Delete an empty class; one with pupils must have them moved or erased first."""
     pupils = await session.scalar(select(func.count()).where(Student.class_id == found.id))
     if pupils:
-        raise conflict("not_empty", "Move or remove the pupils of this class first.", pupils=pupils)
+        raise conflict("not_empty", N_("Move or remove the pupils of this class first."), pupils=pupils)
     audit.record(session, principal.school_id, principal.id, "class.deleted", "class", found.id)
     await session.delete(found)
 
@@ -133,7 +134,7 @@ async def update_student(
     if "class_id" in changes and changes["class_id"] != student.class_id:
         target = await session.get(SchoolClass, changes["class_id"])
         if target is None or target.school_id != principal.school_id:
-            raise validation_error("Unknown class.", fields={"class_id": "unknown"})
+            raise validation_error(N_("Unknown class."), fields={"class_id": "unknown"})
         taken = await session.scalar(
             select(func.count()).where(
                 Student.class_id == target.id, Student.student_code == student.student_code
@@ -236,7 +237,7 @@ async def _check_class_ids(session: AsyncSession, school_id: int, class_ids: Seq
         ).all()
     )
     if found != wanted:
-        raise validation_error("Unknown class.", fields={"class_ids": sorted(wanted - found)})
+        raise validation_error(N_("Unknown class."), fields={"class_ids": sorted(wanted - found)})
     return sorted(found)
 
 
@@ -254,7 +255,7 @@ async def create_staff(
     check_password_rules(password)
     check_language(language)
     if await find_by_email(session, email) is not None:
-        raise conflict("already_exists", "An account with that email already exists.")
+        raise conflict("already_exists", N_("An account with that email already exists."))
     classes = await _check_class_ids(session, principal.school_id, class_ids)
     user = User(
         school_id=principal.school_id,
@@ -268,7 +269,7 @@ async def create_staff(
     try:
         await session.flush()
     except IntegrityError:
-        raise conflict("already_exists", "An account with that email already exists.") from None
+        raise conflict("already_exists", N_("An account with that email already exists.")) from None
     session.add_all(StaffClass(user_id=user.id, class_id=c) for c in classes)
     audit.record(
         session,
@@ -287,17 +288,17 @@ async def update_staff(
 ) -> tuple[User, list[int]]:
     user = await session.get(User, staff_id)
     if user is None or user.school_id != principal.school_id or user.role not in STAFF_ROLES:
-        raise not_found("That member of staff")
+        raise not_found(N_("That member of staff"))
     if "role" in changes and changes["role"] != "admin" and user.role == "admin":
         admins = await session.scalar(
             select(func.count()).where(User.school_id == user.school_id, User.role == "admin")
         )
         if (admins or 0) <= 1:
-            raise conflict("last_admin", "The school needs at least one admin.")
+            raise conflict("last_admin", N_("The school needs at least one admin."))
     if "email" in changes:
         other = await find_by_email(session, changes["email"])
         if other is not None and other.id != user.id:
-            raise conflict("already_exists", "An account with that email already exists.")
+            raise conflict("already_exists", N_("An account with that email already exists."))
         user.email = normalise_email(changes["email"])
     for field in ("name", "role"):
         if field in changes:

@@ -14,6 +14,7 @@ from server.auth.accounts import check_language
 from server.auth.principal import Principal
 from server.db.models import DEFAULT_WORKING_HOURS, PolicyAcceptance, School, User
 from server.errors import not_found, validation_error
+from server.language.interface import N_
 from server.school import audit
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -23,7 +24,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 async def get_school(session: AsyncSession, school_id: int) -> School:
     school = await session.get(School, school_id)
     if school is None:
-        raise not_found("That school")
+        raise not_found(N_("That school"))
     return school
 
 
@@ -31,7 +32,7 @@ def check_working_hours(value: Any) -> dict[str, list[str] | None]:
     """Validate ``{"mon": ["08:00", "17:00"], …, "sun": null}``; missing days keep the default."""
     if not isinstance(value, dict) or not set(value) <= set(DAYS):
         raise validation_error(
-            "working_hours maps mon…sun to [start, end] or null.",
+            N_("working_hours maps mon…sun to [start, end] or null."),
             fields={"working_hours": "shape"},
         )
     hours: dict[str, list[str] | None] = dict(DEFAULT_WORKING_HOURS)
@@ -62,11 +63,11 @@ def _time_zones() -> frozenset[str]:
 def check_timezone(name: str) -> str:
     """An IANA time zone name the system knows ("Europe/London"); 422 otherwise."""
     if name not in _time_zones():
-        raise validation_error("Unknown time zone.", fields={"timezone": "unknown"})
+        raise validation_error(N_("Unknown time zone."), fields={"timezone": "unknown"})
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise validation_error("Unknown time zone.", fields={"timezone": "unknown"}) from None
+        raise validation_error(N_("Unknown time zone."), fields={"timezone": "unknown"}) from None
     return name
 
 
@@ -75,7 +76,7 @@ def check_closure_days(days: list[str]) -> list[str]:
         return sorted({date.fromisoformat(d).isoformat() for d in days})
     except ValueError:
         raise validation_error(
-            "closure_days are ISO dates (YYYY-MM-DD).",
+            N_("closure_days are ISO dates (YYYY-MM-DD)."),
             fields={"closure_days": "invalid"},
         ) from None
 
@@ -122,7 +123,7 @@ async def update_school(session: AsyncSession, principal: Principal, changes: di
             setattr(school, field, changes[field])
     version = changes.get("policy_version")
     if version is not None and version < school.policy_version:
-        raise validation_error("policy_version can only go up.", fields={"policy_version": "lower"})
+        raise validation_error(N_("policy_version can only go up."), fields={"policy_version": "lower"})
     if "policy_text" in changes and changes["policy_text"] != school.policy_text:
         school.policy_text = changes["policy_text"]
         school.policy_version = max(version or 0, school.policy_version + 1)
@@ -145,7 +146,7 @@ async def accept_policy(session: AsyncSession, principal: Principal, version: in
     school = await get_school(session, principal.school_id)
     if version != school.policy_version:
         raise validation_error(
-            "That is not the current version of the code of conduct.",
+            N_("That is not the current version of the code of conduct."),
             fields={"version": "not current"},
             policy_version=school.policy_version,
         )

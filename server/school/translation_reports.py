@@ -18,6 +18,7 @@ from server.auth.principal import Principal, require_role
 from server.db.models import Conversation, Message, Post, TranslationReport, User
 from server.errors import not_found
 from server.language import stored as cache
+from server.language.interface import N_
 from server.messaging.shapes import user_ref
 from server.stories.posts import get_post
 from server.timeutil import iso
@@ -31,11 +32,11 @@ async def _message_for(session: AsyncSession, principal: Principal, message_id: 
     found = await session.get(Message, message_id)
     conversation = await session.get(Conversation, found.conversation_id) if found is not None else None
     if found is None or found.system or conversation is None or conversation.school_id != principal.school_id:
-        raise not_found("That message")
+        raise not_found(N_("That message"))
     member = principal.id in (conversation.guardian_id, conversation.staff_id)
     office = principal.role in OFFICE_READERS and found.topic is not None
     if not (member or office):
-        raise not_found("That message")
+        raise not_found(N_("That message"))
     return found
 
 
@@ -49,7 +50,7 @@ async def report_translation(
         item = await _message_for(session, principal, item_id)
     translated = await cache.lookup(session, item.text, item.lang, lang)
     if translated is None:
-        raise not_found("That translation")
+        raise not_found(N_("That translation"))
     found = await session.scalar(
         select(TranslationReport).where(
             TranslationReport.reporter_id == principal.id,

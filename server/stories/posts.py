@@ -43,6 +43,7 @@ from server.events import (
     user_channel,
 )
 from server.language import view as translation_view
+from server.language.interface import N_
 from server.language.stored import forget as forget_translations
 from server.language.stored import forget_reports
 from server.language.view import NO_ROUTES, Routes
@@ -218,13 +219,13 @@ async def get_post(session: AsyncSession, principal: Principal, post_id: int) ->
     """A post the user may read, else 404."""
     post = await session.get(Post, post_id)
     if post is None or not await _may_read(session, principal, post):
-        raise not_found("That post")
+        raise not_found(N_("That post"))
     return post
 
 
 def _may_change(principal: Principal, post: Post) -> None:
     if not (principal.is_admin or (principal.is_staff and post.author_id == principal.id)):
-        raise forbidden("Only the author or an admin can change this post.")
+        raise forbidden(N_("Only the author or an admin can change this post."))
 
 
 # -- changes -----------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ async def update_post(
     if changes.get("text") is not None:
         text = clean_text(changes["text"], "text", MAX_TEXT, required=not media)
     elif not media and not text:
-        raise validation_error("A post needs text or a file.", fields={"text": "empty"})
+        raise validation_error(N_("A post needs text or a file."), fields={"text": "empty"})
     if changes.get("media_ids") is not None or tags_changed:
         await _check_consent(session, media, pupils)
     changed = sorted(

@@ -119,6 +119,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/metrics"): Spec(actor="none"),
     ("GET", "/api/openapi.json"): Spec(actor="none"),
     ("GET", "/api/docs"): Spec(actor="none"),
+    ("GET", "/i18n/catalogs.json"): Spec(actor="none"),
+    ("GET", "/i18n/{name}"): Spec(actor="none"),
+    ("GET", "/fonts/{name}"): Spec(actor="none"),
     ("GET", "/api/docs/{name}"): Spec(actor="none"),
     ("GET", "/api/languages"): Spec(),
     ("POST", "/api/auth/login"): Spec(

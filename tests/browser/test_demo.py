@@ -134,10 +134,12 @@ def test_the_demos_spanish_reading_parent_sees_the_seeded_posts_in_spanish(
         posts = page.locator("main .card.post")
         first = posts.filter(has=page.locator(".see-original")).first
         spanish = first.locator(".post-text").inner_text()
-        first.get_by_role("button", name="See original").click()
+        # Signed in, the interface itself is in her language too.
+        assert page.locator("#sidenav .nav-label").first.inner_text() in ("Historias", "Mensajes")
+        first.get_by_role("button", name="Ver original").click()
         original = first.locator(".post-text").inner_text()
         assert original != spanish and first.locator(".post-text").get_attribute("lang") == "en"
-        first.get_by_role("button", name="See translation").click()
+        first.get_by_role("button", name="Ver traducción").click()
         assert first.locator(".post-text").inner_text() == spanish
         assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
         page.screenshot(path=str(tmp_path / "demo-spanish-parent.png"), animations="disabled")

@@ -101,8 +101,9 @@ def test_parent_accepts_a_changed_code_of_conduct_before_anything_else(
     browsers, school, server, shoot, problems
 ):
     problems.allow("status of 403")  # the request that finds out the policy changed
+    # This parent reads Spanish: the interface is in Spanish.
     already_open = browsers.page(school.parents["es"], path="/#/account")
-    already_open.wait_for_selector("h1:has-text('Your account')")
+    already_open.wait_for_selector("h1:has-text('Su cuenta')")
     current = server.call("GET", "/api/policy", school.admin)
     changed = server.call(
         "PATCH",
@@ -126,7 +127,7 @@ def test_parent_accepts_a_changed_code_of_conduct_before_anything_else(
         already_open.evaluate("() => { location.hash = '#/account'; }")
         already_open.locator("#sidenav a[href='#/feed']").click()
         already_open.wait_for_function("() => location.hash === '#/policy'")
-        already_open.wait_for_selector("h1:has-text('The code of conduct has changed')")
+        already_open.wait_for_selector("h1:has-text('El código de conducta ha cambiado')")
     finally:
         for parent in school.parents.values():
             server.call("POST", "/api/policy/accept", parent, json={"version": version})

@@ -55,17 +55,18 @@ def test_an_open_conversation_switches_to_the_teachers_reply_in_spanish(
     bubble.locator(".message-text[lang='es']").wait_for()
     spanish = bubble.locator(".message-text").inner_text()
     assert "viernes" in spanish and "Olivia" in spanish and spanish != reply
-    bubble.get_by_role("button", name="See original").click()
+    # Her interface is in Spanish too: "See original" reads "Ver original".
+    bubble.get_by_role("button", name="Ver original").click()
     assert bubble.locator(".message-text").inner_text() == reply
-    bubble.get_by_role("button", name="See translation").click()
+    bubble.get_by_role("button", name="Ver traducción").click()
     assert bubble.locator(".message-text").inner_text() == spanish
     assert not_reloaded(parent)
 
     # "Report translation" sits beside "See original"; the admins get both versions.
-    bubble.get_by_role("button", name="Report translation").click()
-    parent.get_by_label("What is wrong? (optional)").fill("The day is wrong")
-    parent.get_by_role("button", name="Send").last.click()
-    parent.get_by_text("Thank you. The school will look at it.").wait_for()
+    bubble.get_by_role("button", name="Avisar de un error de traducción").click()
+    parent.get_by_label("¿Qué está mal? (opcional)").fill("The day is wrong")
+    parent.get_by_role("button", name="Enviar").last.click()
+    parent.get_by_text("Gracias. El colegio lo revisará.").wait_for()
     reported = server.call("GET", "/api/translations/reports", school.admin)["items"]
     [mine] = [r for r in reported if r["kind"] == "message" and r["item_id"] == sent["id"]]
     assert mine["original"]["text"] == reply and mine["translation"]["text"] == spanish
@@ -142,7 +143,7 @@ def test_a_parents_open_portfolio_switches_the_teachers_comment_to_spanish(brows
     card.locator(".teacher-comment[lang='es']").wait_for()
     spanish = card.locator(".teacher-comment").inner_text()
     assert "Olivia" in spanish and comment not in spanish
-    card.get_by_role("button", name="See original").click()
+    card.get_by_role("button", name="Ver original").click()
     assert comment in card.locator(".teacher-comment").inner_text()
     assert not_reloaded(page)
 
@@ -178,13 +179,15 @@ def test_open_home_learning_pages_switch_a_new_task_to_spanish(browsers, school,
             spanish_text = card.locator(".activity-text").inner_text()
             assert "libro" in spanish_title.lower() and spanish_title != title
             assert spanish_text != instructions and card.locator(".activity-text[lang='es']").count() == 1
-            card.get_by_role("button", name="See original").click()
+            card.get_by_role("button", name="Ver original").click()
             assert card.locator(".activity-title").inner_text() == title
             assert card.locator(".activity-text").inner_text() == instructions
-            card.get_by_role("button", name="See translation").click()
+            card.get_by_role("button", name="Ver traducción").click()
             assert card.locator(".activity-title").inner_text() == spanish_title
             assert not_reloaded(page)
-        assert pupil_page.locator(f"[data-activity-id='{made['id']}']").get_by_label("My work").is_visible()
+        assert (
+            pupil_page.locator(f"[data-activity-id='{made['id']}']").get_by_label("Mi trabajo").is_visible()
+        )
     finally:
         if made:
             server.call("DELETE", f"/api/activities/{made['id']}", school.teacher)

@@ -4,6 +4,8 @@
 // The session cookie is HttpOnly (the page never sees it); the CSRF token comes
 // from the sign-in reply or from GET /api/me and is kept in memory only.
 
+import { interfaceLanguage, t } from "./i18n.js";
+
 const SAFE = new Set(["GET", "HEAD"]);
 const SIGNED_IN_HINT = "homeroom.signed-in";
 
@@ -76,12 +78,12 @@ async function errorFrom(response) {
   }
   const err = body && body.error;
   if (err && typeof err.code === "string") {
-    return new ApiError(response.status, err.code, err.message || "Something went wrong.", err.details);
+    return new ApiError(response.status, err.code, err.message || t("Something went wrong."), err.details);
   }
   const fallback =
     response.status >= 500
-      ? "The school's server is having a moment. Please try again shortly."
-      : "Something went wrong.";
+      ? t("The school's server is having a moment. Please try again shortly.")
+      : t("Something went wrong.");
   return new ApiError(response.status, response.status >= 500 ? "unavailable" : "error", fallback);
 }
 
@@ -90,7 +92,8 @@ async function errorFrom(response) {
  * `body` may be a plain object (sent as JSON) or FormData (sent as multipart).
  */
 export async function request(method, path, body, { signal } = {}) {
-  const headers = { Accept: "application/json" };
+  // Error messages come back in the interface language (the server's reader language before sign-in).
+  const headers = { Accept: "application/json", "Accept-Language": interfaceLanguage().replace("_", "-") };
   const init = { method, headers, credentials: "same-origin", signal };
   if (body instanceof FormData) {
     init.body = body;
@@ -104,7 +107,7 @@ export async function request(method, path, body, { signal } = {}) {
     response = await fetch(path, init);
   } catch (cause) {
     if (cause && cause.name === "AbortError") throw cause;
-    throw new ApiError(0, "offline", "Cannot reach the school's server. Check your connection.");
+    throw new ApiError(0, "offline", t("Cannot reach the school's server. Check your connection."));
   }
   if (response.status === 304) return null;
   if (!response.ok) {
@@ -133,6 +136,7 @@ export function uploadFile(file, onProgress, fields = {}) {
     xhr.open("POST", "/api/media");
     xhr.withCredentials = true;
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Accept-Language", interfaceLanguage().replace("_", "-"));
     if (csrfToken) xhr.setRequestHeader("X-CSRF-Token", csrfToken);
     xhr.responseType = "text";
     xhr.upload.addEventListener("progress", (event) => {
@@ -156,7 +160,7 @@ export function uploadFile(file, onProgress, fields = {}) {
       reject(error);
     });
     xhr.addEventListener("error", () =>
-      reject(new ApiError(0, "offline", "Cannot reach the school's server. Check your connection.")),
+      reject(new ApiError(0, "offline", t("Cannot reach the school's server. Check your connection."))),
     );
     const data = new FormData();
     for (const [name, value] of Object.entries(fields)) if (value) data.append(name, value);

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { Role } from "./contract.js";
 import { h, icon, mount, focus } from "./dom.js";
 import { setLocale, setTimeZone } from "./format.js";
+import { browserLanguage, setInterfaceLanguage } from "./i18n.js";
 import { Live } from "./live.js";
 import { noteMissingLanguageOnce } from "./translation.js";
 import { toast } from "./ui.js";
@@ -16,6 +17,7 @@ import * as leader from "./views/leader.js";
 import * as messages from "./views/messages.js";
 import * as account from "./views/account.js";
 import * as translation from "./views/translation.js";
+import { N_, t, tn } from "./i18n.js";
 
 const session = {
   me: null,
@@ -81,45 +83,45 @@ function navFor(me) {
     case Role.PARENT: {
       const child = parent.currentChild(me);
       return [
-        ["/feed", "Stories", "story"],
-        child ? [`/child/${child.id}/points`, "Points", "star"] : null,
-        child ? [`/child/${child.id}/portfolio`, "Portfolio", "book"] : null,
-        ["/messages", "Messages", "chat"],
+        ["/feed", t("Stories"), "story"],
+        child ? [`/child/${child.id}/points`, t("Points"), "star"] : null,
+        child ? [`/child/${child.id}/portfolio`, t("Portfolio"), "book"] : null,
+        ["/messages", t("Messages"), "chat"],
       ].filter(Boolean);
     }
     case Role.STUDENT:
       return [
-        ["/monster", "My monster", "monster"],
-        ["/points", "My points", "star"],
-        ["/learning", "Learning", "book"],
-        ["/story", "Class story", "story"],
+        ["/monster", t("My monster"), "monster"],
+        ["/points", t("My points"), "star"],
+        ["/learning", t("Learning"), "book"],
+        ["/story", t("Class story"), "story"],
       ];
     case Role.ADMIN:
       return [
-        ["/classes", "Classes", "home"],
-        ["/school", "School", "school"],
-        ["/reports", "Reports", "flag"],
-        ["/requests", "Requests", "users"],
-        ["/people", "People", "shield"],
-        ["/settings", "Settings", "settings"],
-        ["/translation", "Translation", "globe"],
-        ["/messages", "Messages", "chat"],
+        ["/classes", t("Classes"), "home"],
+        ["/school", t("School"), "school"],
+        ["/reports", t("Reports"), "flag"],
+        ["/requests", t("Requests"), "users"],
+        ["/people", t("People"), "shield"],
+        ["/settings", t("Settings"), "settings"],
+        ["/translation", t("Translation"), "globe"],
+        ["/messages", t("Messages"), "chat"],
       ];
     case Role.OFFICE:
       return [
-        ["/office", "Office", "flag"],
-        ["/classes", "Classes", "home"],
-        ["/school", "School", "school"],
-        ["/messages", "Messages", "chat"],
+        ["/office", t("Office"), "flag"],
+        ["/classes", t("Classes"), "home"],
+        ["/school", t("School"), "school"],
+        ["/messages", t("Messages"), "chat"],
       ];
     default: {
       const cls = teacher.rememberedClass();
       return [
-        cls ? [`/class/${cls}/board`, "Points", "star"] : ["/classes", "Classes", "home"],
-        cls ? [`/class/${cls}/story`, "Story", "story"] : null,
-        cls ? [`/class/${cls}/learning`, "Learning", "book"] : null,
-        ["/messages", "Messages", "chat"],
-        ["/school", "School", "school"],
+        cls ? [`/class/${cls}/board`, t("Points"), "star"] : ["/classes", t("Classes"), "home"],
+        cls ? [`/class/${cls}/story`, t("Story"), "story"] : null,
+        cls ? [`/class/${cls}/learning`, t("Learning"), "book"] : null,
+        ["/messages", t("Messages"), "chat"],
+        ["/school", t("School"), "school"],
       ].filter(Boolean);
     }
   }
@@ -208,11 +210,11 @@ async function morePage(ctx) {
   const items = navFor(ctx.me).slice(4);
   mount(
     ctx.root,
-    h("div", { class: "page-head" }, h("h1", { class: "page-title", tabindex: "-1" }, "More")),
+    h("div", { class: "page-head" }, h("h1", { class: "page-title", tabindex: "-1" }, t("More"))),
     h(
       "ul",
       { class: "more-list" },
-      [...items, ["/account", "Your account", "users"]].map(([href, label, iconName]) =>
+      [...items, ["/account", t("Your account"), "users"]].map(([href, label, iconName]) =>
         h("li", {}, h("a", { href: `#${href}`, class: "card more-link" }, icon(iconName, "nav-icon"), label)),
       ),
     ),
@@ -266,13 +268,14 @@ async function render() {
     signedIn,
     signOut,
     refreshMe,
+    chooseLanguage,
   };
   try {
     await found.view(ctx);
   } catch (error) {
     if (error && error.name === "AbortError") return;
     if (mine.disposed) return;
-    const text = error instanceof api.ApiError ? error.message : "Something went wrong showing this page.";
+    const text = error instanceof api.ApiError ? error.message : t("Something went wrong showing this page.");
     mount(root, h("div", { class: "notice notice-error", role: "alert" }, text));
     throw error;
   }
@@ -302,7 +305,7 @@ function drawChrome(path) {
   const accountLink =
     me.role === Role.STUDENT
       ? h("span", { class: "who" }, me.name)
-      : h("a", { class: "who", href: "#/account", title: "Your account" }, me.name);
+      : h("a", { class: "who", href: "#/account", title: t("Your account") }, me.name);
   mount(end, accountLink, signOutButton());
   const items = navFor(me);
   // Phones show at most five places at the bottom; the rest sit behind "More".
@@ -334,7 +337,7 @@ function drawChrome(path) {
               "a",
               { href: "#/more", class: "nav-link", "aria-current": path === "/more" ? "page" : null },
               icon("plus", "nav-icon"),
-              h("span", { class: "nav-label" }, "More"),
+              h("span", { class: "nav-label" }, t("More")),
             ),
           )
         : null,
@@ -350,7 +353,7 @@ function signOutButton() {
     "button",
     { type: "button", class: "icon-button signout", onclick: () => signOut() },
     icon("logout"),
-    h("span", { class: "visually-hidden-phone" }, "Sign out"),
+    h("span", { class: "visually-hidden-phone" }, t("Sign out")),
   );
 }
 
@@ -358,7 +361,7 @@ async function refreshMe() {
   const me = await api.get("/api/me");
   if (me.csrf_token) api.setCsrf(me.csrf_token);
   session.me = me;
-  setLocale(me.language || "en");
+  await applyLanguage(me.language || "en");
   if (!me.needs_policy) {
     live.restart();
     try {
@@ -371,6 +374,46 @@ async function refreshMe() {
     session.school = { name: me.school ? me.school.name : "Homeroom" };
   }
   return me;
+}
+
+const CHOSEN_KEY = "homeroom.language";
+
+/** The language picked on a signed-out page, if any (kept on this device). */
+function chosenLanguage() {
+  try {
+    return localStorage.getItem(CHOSEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Lay the page out and word the interface for `code`: the user's `language` once signed in;
+ * before, the language picked on this device, else the browser's (its Accept-Language).
+ */
+async function applyLanguage(code) {
+  const language = code || chosenLanguage() || (await browserLanguage());
+  setLocale(language.replace("_", "-"));
+  await setInterfaceLanguage(language);
+  drawStatic();
+}
+
+/** The picker on the signed-out pages: remember the choice and re-render at once. */
+async function chooseLanguage(code) {
+  try {
+    localStorage.setItem(CHOSEN_KEY, code);
+  } catch {
+    // a private window: the choice lasts for this page
+  }
+  await applyLanguage(code);
+  await render();
+}
+
+/** The words of index.html itself. */
+function drawStatic() {
+  const skip = document.querySelector(".skip-link");
+  if (skip) skip.textContent = t("Skip to content");
+  document.getElementById("sidenav").setAttribute("aria-label", t("Sections"));
 }
 
 /** After a sign-in or join reply: remember the CSRF token, load the user, go home. */
@@ -399,7 +442,7 @@ function signedOut(message) {
   const role = session.me ? session.me.role : null;
   session.me = null;
   session.school = null;
-  setLocale("en");
+  applyLanguage(null);
   if (message) toast(message);
   navigate(role === "student" ? "/pupil" : "/sign-in", { replace: true });
 }
@@ -417,11 +460,11 @@ async function liveRefused() {
   } catch (error) {
     if (error.status === 401 || error.code === "policy_not_accepted") return; // handled by api.js
   }
-  signedOut("Your session has ended. Please sign in again.");
+  signedOut(t("Your session has ended. Please sign in again."));
 }
 
 api.whenSignedOut(() => {
-  if (session.me) signedOut("Your session has ended. Please sign in again.");
+  if (session.me) signedOut(t("Your session has ended. Please sign in again."));
 });
 
 api.whenPolicyNeeded(() => {
@@ -433,14 +476,14 @@ api.whenPolicyNeeded(() => {
 });
 
 async function boot() {
-  setLocale("en");
+  await applyLanguage(null);
   if (api.probablySignedIn()) {
     try {
       await refreshMe();
     } catch (error) {
       session.me = null;
       if (!(error instanceof api.ApiError) || error.status !== 401) {
-        toast(error.message || "Cannot reach the school's server.", "error");
+        toast(error.message || t("Cannot reach the school's server."), "error");
       }
     }
   }

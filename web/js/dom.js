@@ -107,10 +107,19 @@ const ICONS = {
 };
 
 /** A small line icon, hidden from screen readers (the button or link carries the words). */
+// Icons whose drawing points a direction (send, sign out, undo): mirrored in right-to-left pages.
+const DIRECTIONAL = new Set(["send", "logout", "undo"]);
+
 export function icon(name, cls = "icon") {
   return s(
     "svg",
-    { class: cls, viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" },
+    {
+      class: cls,
+      viewBox: "0 0 24 24",
+      "aria-hidden": "true",
+      focusable: "false",
+      "data-mirror": DIRECTIONAL.has(name) ? "" : null,
+    },
     s("path", { d: ICONS[name] || ICONS.star }),
   );
 }

@@ -1,5 +1,7 @@
 // Dates, times, numbers and text direction in the reader's own language (Intl).
 
+import { interfaceLanguage } from "./i18n.js";
+
 const RTL = new Set(["ar", "fa", "ps", "ur", "he", "yi", "dv", "ckb", "sd", "ug"]);
 
 let locale = "en-GB";
@@ -88,16 +90,21 @@ export function timeEl(iso) {
   return el;
 }
 
-/** The name of a language in the interface's own language, English ("Spanish", "Urdu"). */
+/** The name of a language in the interface's own language ("Spanish", "español", "西班牙语"). */
 export function languageName(code) {
   try {
-    return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code;
+    return new Intl.DisplayNames([interfaceLanguage().replace("_", "-"), "en"], { type: "language" }).of(code) || code;
   } catch {
     return code;
   }
 }
 
-export function plural(count, one, many) {
-  const rule = new Intl.PluralRules("en").select(count);
-  return `${number(count)} ${rule === "one" ? one : many}`;
+/** "Amal, Ben and Chen" in the reader's language; each name isolated for mixed-direction text. */
+export function list(names) {
+  const isolated = names.map((name) => `\u2068${name}\u2069`);
+  try {
+    return new Intl.ListFormat(locale, { style: "long", type: "conjunction" }).format(isolated);
+  } catch {
+    return isolated.join(", ");
+  }
 }

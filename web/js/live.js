@@ -8,6 +8,7 @@
 // A drop that lasts more than a moment shows a quiet "Reconnecting…" line.
 
 import { CloseCode } from "./contract.js";
+import { t } from "./i18n.js";
 
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
@@ -322,12 +323,12 @@ export class Live {
     if (!el) return;
     if (kind === "reconnecting") {
       this.showingStatus = true;
-      el.textContent = "Reconnecting…";
+      el.textContent = t("Reconnecting…");
       el.dataset.state = "reconnecting";
       el.hidden = false;
     } else if (kind === "back") {
       this.showingStatus = false;
-      el.textContent = "Back online";
+      el.textContent = t("Back online");
       el.dataset.state = "back";
       el.hidden = false;
       this.statusTimer = setTimeout(() => {

@@ -6,12 +6,13 @@ import * as api from "./api.js";
 import { h, icon, uid, focus } from "./dom.js";
 import { base, dirOf, languageName } from "./format.js";
 import { busy, dialog, errorLine, messageOf, toast } from "./ui.js";
+import { N_, t, tn } from "./i18n.js";
 
 const NOTE_KEY = "homeroom.no-translation-note";
 
 /** "Not translated: Polish" for a text no engine could put into the reader's language. */
 export function notTranslatedLine(lang) {
-  return h("span", { class: "not-translated" }, icon("globe", "icon-small"), `Not translated: ${languageName(lang)}`);
+  return h("span", { class: "not-translated" }, icon("globe", "icon-small"), t("Not translated: {language}", { language: languageName(lang) }));
 }
 
 /**
@@ -39,12 +40,12 @@ export async function noteMissingLanguageOnce(root, me) {
   } catch {
     // private mode: the note may show again
   }
-  const ok = h("button", { type: "button", class: "link-button" }, "OK");
+  const ok = h("button", { type: "button", class: "link-button" }, t("OK"));
   const note = h(
     "p",
     { class: "notice notice-info translation-note", role: "note" },
     icon("globe", "icon-small"),
-    `Homeroom cannot translate into ${entry.name} yet, so posts and messages are shown as the school wrote them. `,
+    t("Homeroom cannot translate into {language} yet, so posts and messages are shown as the school wrote them.", { language: entry.name }) + " ",
     ok,
   );
   ok.addEventListener("click", () => note.remove());
@@ -53,7 +54,7 @@ export async function noteMissingLanguageOnce(root, me) {
 
 /** The "Report translation" button: the reader says a translation is wrong. */
 export function reportTranslationButton(kind, id, lang) {
-  const button = h("button", { type: "button", class: "link-button report-translation" }, "Report translation");
+  const button = h("button", { type: "button", class: "link-button report-translation" }, t("Report translation"));
   button.addEventListener("click", () => reportTranslation(kind, id, lang));
   return button;
 }
@@ -61,14 +62,14 @@ export function reportTranslationButton(kind, id, lang) {
 function reportTranslation(kind, id, lang) {
   const reason = h("textarea", { class: "input", rows: "3", maxlength: "1000", id: uid("why") });
   const error = errorLine();
-  const send = h("button", { type: "button", class: "button button-primary" }, "Send");
+  const send = h("button", { type: "button", class: "button button-primary" }, t("Send"));
   const dlg = dialog(
-    "Report translation",
+    t("Report translation"),
     h(
       "div",
       { class: "stack" },
-      h("p", {}, "The school's leaders will see the translation and the original."),
-      h("div", { class: "field" }, h("label", { for: reason.id }, "What is wrong? (optional)"), reason),
+      h("p", {}, t("The school's leaders will see the translation and the original.")),
+      h("div", { class: "field" }, h("label", { for: reason.id }, t("What is wrong? (optional)")), reason),
       error.el,
     ),
     [send],
@@ -78,7 +79,7 @@ function reportTranslation(kind, id, lang) {
       try {
         await api.post("/api/translations/report", { kind, id, lang, reason: reason.value.trim() });
         dlg.close();
-        toast("Thank you. The school will look at it.");
+        toast(t("Thank you. The school will look at it."));
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -107,15 +108,15 @@ export function activityBody(initial, me, { heading = "h3", due = null } = {}) {
     const attrs = (cls) => ({ class: cls, lang, dir: lang ? dirOf(lang) : null });
     let note = null;
     if (translated) {
-      const toggle = h("button", { type: "button", class: "link-button see-original", "aria-pressed": showOriginal ? "true" : "false" }, showOriginal ? "See translation" : "See original");
+      const toggle = h("button", { type: "button", class: "link-button see-original", "aria-pressed": showOriginal ? "true" : "false" }, showOriginal ? t("See translation") : t("See original"));
       toggle.addEventListener("click", () => {
         showOriginal = !showOriginal;
         draw();
         box.querySelector(".see-original")?.focus();
       });
-      note = h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(original.lang)} · `, toggle);
+      note = h("p", { class: "translated-note" }, icon("globe", "icon-small"), t("Translated from {language}", { language: languageName(original.lang) }) + " · ", toggle);
     } else if (a.translation && a.translation.status === "pending") {
-      note = h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…");
+      note = h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), t("Translating…"));
     }
     box.replaceChildren(
       ...[h(heading, attrs("activity-title"), show.title), due, show.instructions ? h("p", attrs("activity-text"), show.instructions) : null, note].filter(Boolean),

@@ -3,6 +3,7 @@
 
 import { ApiError } from "./api.js";
 import { h, icon, focus, uid } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
 /** A short message at the bottom of the screen, announced to screen readers. */
 export function toast(message, kind = "info") {
@@ -28,13 +29,13 @@ export function empty(title, text, iconName = "story") {
 /** What to show when loading failed: "coming soon" for parts not served yet, else the message. */
 export function failure(error, what = "this") {
   if (error instanceof ApiError && error.missing) {
-    return empty(`${what} is not switched on yet`, "This part of Homeroom will appear here when the school turns it on.", "clock");
+    return empty(t("{what} is not switched on yet", { what }), t("This part of Homeroom will appear here when the school turns it on."), "clock");
   }
-  const message = error instanceof ApiError ? error.message : "Something went wrong. Please try again.";
+  const message = error instanceof ApiError ? error.message : t("Something went wrong. Please try again.");
   return h("div", { class: "notice notice-error", role: "alert" }, message);
 }
 
-export function loading(label = "Loading…") {
+export function loading(label = t("Loading…")) {
   return h("div", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), label);
 }
 
@@ -69,7 +70,7 @@ export function errorLine() {
 
 export function messageOf(error) {
   if (error instanceof ApiError) return error.message;
-  return "Something went wrong. Please try again.";
+  return t("Something went wrong. Please try again.");
 }
 
 /**
@@ -125,7 +126,7 @@ export function tabs(items, { selected, onChange, label } = {}) {
 export function dialog(title, body, actions = []) {
   const opener = document.activeElement;
   const heading = h("h2", { class: "dialog-title" }, title);
-  const close = h("button", { type: "button", class: "icon-button dialog-close", "aria-label": "Close" }, icon("x"));
+  const close = h("button", { type: "button", class: "icon-button dialog-close", "aria-label": t("Close") }, icon("x"));
   const el = h(
     "dialog",
     { class: "dialog" },
@@ -146,11 +147,11 @@ export function dialog(title, body, actions = []) {
   return el;
 }
 
-export function confirmDialog(title, text, confirmLabel = "Yes") {
+export function confirmDialog(title, text, confirmLabel = t("Yes")) {
   return new Promise((resolve) => {
     let answer = false;
     const yes = h("button", { type: "button", class: "button button-primary" }, confirmLabel);
-    const no = h("button", { type: "button", class: "button" }, "Cancel");
+    const no = h("button", { type: "button", class: "button" }, t("Cancel"));
     const el = dialog(title, h("p", {}, text), [no, yes]);
     yes.addEventListener("click", () => {
       answer = true;

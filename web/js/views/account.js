@@ -4,9 +4,10 @@
 import * as api from "../api.js";
 import { h, field, focus, mount, uid } from "../dom.js";
 import { busy, errorLine, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { N_, t, tn } from "../i18n.js";
 
 export async function account(ctx) {
-  mount(ctx.root, pageTitle("Your account"), loading());
+  mount(ctx.root, pageTitle(t("Your account")), loading());
   const languages = await api.getOptional("/api/languages", { items: [] });
   const me = ctx.me;
 
@@ -16,14 +17,14 @@ export async function account(ctx) {
     const label = lang.native_name && lang.native_name !== lang.name ? `${lang.native_name} — ${lang.name}` : lang.name;
     language.append(h("option", { value: lang.code, selected: lang.code === me.language }, label));
   }
-  const save = h("button", { type: "submit", class: "button button-primary" }, "Save");
+  const save = h("button", { type: "submit", class: "button button-primary" }, t("Save"));
   const error = errorLine();
   const profile = h(
     "form",
     { class: "card stack", novalidate: true },
-    h("h2", { class: "card-title" }, "About you"),
-    field("Name", name),
-    field("Language you read best", language, "Posts and messages are shown in this language, with the original one tap away."),
+    h("h2", { class: "card-title" }, t("About you")),
+    field(t("Name"), name),
+    field(t("Language you read best"), language, t("Posts and messages are shown in this language, with the original one tap away.")),
     error.el,
     save,
   );
@@ -34,7 +35,7 @@ export async function account(ctx) {
       try {
         await api.patch("/api/me", { name: name.value.trim(), language: language.value });
         await ctx.refreshMe();
-        toast("Saved");
+        toast(t("Saved"));
         ctx.navigate("/account", { replace: true });
       } catch (err) {
         error.show(messageOf(err));
@@ -44,14 +45,14 @@ export async function account(ctx) {
 
   const current = h("input", { class: "input", type: "password", autocomplete: "current-password" });
   const fresh = h("input", { class: "input", type: "password", autocomplete: "new-password", minlength: "10" });
-  const change = h("button", { type: "submit", class: "button" }, "Change password");
+  const change = h("button", { type: "submit", class: "button" }, t("Change password"));
   const pwError = errorLine();
   const password = h(
     "form",
     { class: "card stack", novalidate: true },
-    h("h2", { class: "card-title" }, "Password"),
-    field("Current password", current),
-    field("New password", fresh, "At least 10 characters."),
+    h("h2", { class: "card-title" }, t("Password")),
+    field(t("Current password"), current),
+    field(t("New password"), fresh, t("At least 10 characters.")),
     pwError.el,
     change,
   );
@@ -59,7 +60,7 @@ export async function account(ctx) {
     event.preventDefault();
     pwError.clear();
     if (!current.value || !fresh.value) {
-      pwError.show("Fill in both passwords.");
+      pwError.show(t("Fill in both passwords."));
       focus(current.value ? fresh : current);
       return;
     }
@@ -67,7 +68,7 @@ export async function account(ctx) {
       try {
         await api.patch("/api/me", { password: fresh.value, current_password: current.value });
         password.reset();
-        toast("Password changed");
+        toast(t("Password changed"));
       } catch (err) {
         pwError.show(messageOf(err));
       }
@@ -77,13 +78,13 @@ export async function account(ctx) {
   let childForm = null;
   if (me.role === "parent") {
     const code = h("input", { class: "input input-code", autocomplete: "off", autocapitalize: "characters", id: uid("code") });
-    const link = h("button", { type: "submit", class: "button" }, "Link child");
+    const link = h("button", { type: "submit", class: "button" }, t("Link child"));
     const linkError = errorLine();
     childForm = h(
       "form",
       { class: "card stack", novalidate: true },
-      h("h2", { class: "card-title" }, "Another child at this school?"),
-      field("Invite code", code, "Ask the school for a code for each child."),
+      h("h2", { class: "card-title" }, t("Another child at this school?")),
+      field(t("Invite code"), code, t("Ask the school for a code for each child.")),
       linkError.el,
       link,
     );
@@ -98,7 +99,7 @@ export async function account(ctx) {
         try {
           await api.post("/api/me/children", { code: code.value.trim().toUpperCase() });
           await ctx.refreshMe();
-          toast("Child linked");
+          toast(t("Child linked"));
           ctx.navigate("/feed");
         } catch (err) {
           linkError.show(messageOf(err));
@@ -107,5 +108,5 @@ export async function account(ctx) {
     });
   }
 
-  mount(ctx.root, pageTitle("Your account", me.email || null), h("div", { class: "settings-grid" }, profile, password, childForm));
+  mount(ctx.root, pageTitle(t("Your account"), me.email || null), h("div", { class: "settings-grid" }, profile, password, childForm));
 }

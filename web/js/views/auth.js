@@ -5,7 +5,10 @@
 import * as api from "../api.js";
 import { h, field, focus, icon, mount } from "../dom.js";
 import { monster } from "../avatar.js";
+import { languageName } from "../format.js";
 import { busy, errorLine, loading, messageOf, pageTitle } from "../ui.js";
+import { N_, interfaceLanguage, parts, t, tn } from "../i18n.js";
+import { languagePicker } from "../language_picker.js";
 
 // The languages of GET /api/languages, for when the server cannot be asked (signed out).
 const KNOWN = [
@@ -41,13 +44,13 @@ function input(attrs) {
 export async function signIn(ctx) {
   const email = input({ type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email" });
   const password = input({ type: "password", name: "password", autocomplete: "current-password", required: true });
-  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, "Sign in");
+  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, t("Sign in"));
   const error = errorLine();
   const form = h(
     "form",
     { class: "stack", novalidate: true },
-    field("Email", email),
-    field("Password", password),
+    field(t("Email"), email),
+    field(t("Password"), password),
     error.el,
     submit,
   );
@@ -55,7 +58,7 @@ export async function signIn(ctx) {
     event.preventDefault();
     error.clear();
     if (!email.value.trim() || !password.value) {
-      error.show("Please enter your email and password.");
+      error.show(t("Please enter your email and password."));
       focus(email.value.trim() ? password : email);
       return;
     }
@@ -66,7 +69,7 @@ export async function signIn(ctx) {
       } catch (err) {
         error.show(
           err instanceof api.ApiError && err.status === 401
-            ? "That email and password do not match. Please try again."
+            ? t("That email and password do not match. Please try again.")
             : messageOf(err),
         );
         password.select();
@@ -77,14 +80,15 @@ export async function signIn(ctx) {
   mount(
     ctx.root,
     authCard(
+      languagePicker(ctx),
       h("div", { class: "auth-hero" }, icon("home", "auth-logo")),
-      pageTitle("Welcome to Homeroom", "Sign in to see your class and school news."),
+      pageTitle(t("Welcome to Homeroom"), t("Sign in to see your class and school news.")),
       form,
       h(
         "div",
         { class: "auth-links" },
-        h("a", { href: "#/pupil", class: "button button-soft button-block" }, icon("monster"), "I'm a pupil"),
-        h("a", { href: "#/join", class: "button button-ghost button-block" }, "I have an invite code from school"),
+        h("a", { href: "#/pupil", class: "button button-soft button-block" }, icon("monster"), t("I'm a pupil")),
+        h("a", { href: "#/join", class: "button button-ghost button-block" }, t("I have an invite code from school")),
       ),
     ),
   );
@@ -109,13 +113,13 @@ export async function pupilSignIn(ctx) {
     class: "input input-code",
     required: true,
   });
-  const submit = h("button", { type: "submit", class: "button button-primary button-huge button-block" }, "Let's go!");
+  const submit = h("button", { type: "submit", class: "button button-primary button-huge button-block" }, t("Let's go!"));
   const error = errorLine();
   const form = h(
     "form",
     { class: "stack", novalidate: true },
-    field("Class code", classCode, "It is on the board in your classroom."),
-    field("My code", pupilCode, "Your teacher gave you this code."),
+    field(t("Class code"), classCode, t("It is on the board in your classroom.")),
+    field(t("My code"), pupilCode, t("Your teacher gave you this code.")),
     error.el,
     submit,
   );
@@ -127,7 +131,7 @@ export async function pupilSignIn(ctx) {
       student_code: pupilCode.value.trim().toUpperCase(),
     };
     if (!body.class_code || !body.student_code) {
-      error.show("Type both codes, then press the big button.");
+      error.show(t("Type both codes, then press the big button."));
       focus(body.class_code ? pupilCode : classCode);
       return;
     }
@@ -137,7 +141,7 @@ export async function pupilSignIn(ctx) {
       } catch (err) {
         error.show(
           err instanceof api.ApiError && (err.status === 401 || err.status === 404)
-            ? "Hmm, those codes don't match. Check them with your teacher."
+            ? t("Hmm, those codes don't match. Check them with your teacher.")
             : messageOf(err),
         );
         focus(pupilCode);
@@ -159,10 +163,11 @@ export async function pupilSignIn(ctx) {
       h(
         "div",
         { class: "auth-card card" },
+        languagePicker(ctx),
         friends,
-        pageTitle("Hello! Ready to learn?", "Type your class code and your own code."),
+        pageTitle(t("Hello! Ready to learn?"), t("Type your class code and your own code.")),
         form,
-        h("p", { class: "auth-links" }, h("a", { href: "#/sign-in" }, "Grown-ups sign in here")),
+        h("p", { class: "auth-links" }, h("a", { href: "#/sign-in" }, t("Grown-ups sign in here"))),
       ),
     ),
   );
@@ -180,13 +185,13 @@ export async function join(ctx) {
     placeholder: "ABCDE-FGHJK",
     value: ctx.params.code || "",
   });
-  const next = h("button", { type: "submit", class: "button button-primary button-block" }, "Next");
+  const next = h("button", { type: "submit", class: "button button-primary button-block" }, t("Next"));
   const error = errorLine();
   const step = h("div", { class: "join-step" });
   const form = h(
     "form",
     { class: "stack", novalidate: true },
-    field("Invite code", code, "The school gave you a code of ten letters and numbers."),
+    field(t("Invite code"), code, t("The school gave you a code of ten letters and numbers.")),
     error.el,
     next,
   );
@@ -195,13 +200,13 @@ export async function join(ctx) {
     error.clear();
     const value = code.value.trim().toUpperCase();
     if (value.replace(/[^A-Z0-9]/g, "").length < 4) {
-      error.show("Please type the invite code from the school.");
+      error.show(t("Please type the invite code from the school."));
       focus(code);
       return;
     }
     await busy(next, async () => {
       try {
-        const preview = await api.post("/api/join/preview", { code: value });
+        const preview = await api.post("/api/join/preview", { code: value, language: interfaceLanguage().split("_")[0] });
         details(ctx, step, value, preview);
       } catch (err) {
         error.show(messageOf(err));
@@ -213,9 +218,10 @@ export async function join(ctx) {
   mount(
     ctx.root,
     authCard(
-      pageTitle("Join your child's class", "Use the invite code the school gave you."),
+      languagePicker(ctx),
+      pageTitle(t("Join your child's class"), t("Use the invite code the school gave you.")),
       step,
-      h("p", { class: "auth-links" }, "Already have an account? ", h("a", { href: "#/sign-in" }, "Sign in")),
+      h("p", { class: "auth-links" }, t("Already have an account?"), " ", h("a", { href: "#/sign-in" }, t("Sign in"))),
     ),
   );
 }
@@ -234,6 +240,8 @@ function languageSelect(languages, chosen) {
 
 function guessLanguage(languages) {
   const codes = new Set((languages || []).map((l) => l.code));
+  const picked = interfaceLanguage().split("_")[0];
+  if (picked !== "en" && codes.has(picked)) return picked;
   for (const tag of navigator.languages || [navigator.language || "en"]) {
     const primary = String(tag).split("-")[0].toLowerCase();
     if (codes.has(primary)) return primary;
@@ -241,12 +249,40 @@ function guessLanguage(languages) {
   return "en";
 }
 
-function policyBox(text) {
-  const box = h("div", { class: "policy-text", tabindex: "0", role: "region", "aria-label": "Code of conduct" });
-  for (const para of String(text || "").split(/\n{2,}/)) {
-    box.append(h("p", {}, para));
+/**
+ * The code of conduct as the server gives it: translated into the reader's language like a post
+ * when an engine can, with the school's original one tap away (the original is what is accepted).
+ */
+function policyBox(policy) {
+  const box = h("div", { class: "policy-text", tabindex: "0", role: "region", "aria-label": t("Code of conduct") });
+  const translated = policy.translation && policy.translation.status === "ready" && policy.original;
+  let showOriginal = false;
+  const toggle = translated ? h("button", { type: "button", class: "link-button see-original" }) : null;
+  const note = translated ? h("p", { class: "translated-note" }, icon("globe", "icon-small")) : null;
+  const draw = () => {
+    const body = showOriginal ? policy.original : policy;
+    box.replaceChildren();
+    box.lang = String(body.lang || "en");
+    box.dir = "auto";
+    for (const para of String(body.text || "").split(/\n{2,}/)) box.append(h("p", { dir: "auto" }, para));
+    if (translated) {
+      toggle.textContent = showOriginal ? t("See translation") : t("See original");
+      toggle.setAttribute("aria-pressed", showOriginal ? "true" : "false");
+      note.replaceChildren(
+        icon("globe", "icon-small"),
+        t("Translated from {language}", { language: languageName(policy.original.lang) }) + " · ",
+        toggle,
+      );
+    }
+  };
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      showOriginal = !showOriginal;
+      draw();
+    });
   }
-  return box;
+  draw();
+  return note ? h("div", { class: "policy" }, note, box) : box;
 }
 
 function details(ctx, step, code, preview) {
@@ -261,7 +297,7 @@ function details(ctx, step, code, preview) {
   });
   const language = languageSelect(preview.languages, guessLanguage(preview.languages));
   const accept = h("input", { type: "checkbox", name: "accept", id: "accept-policy", class: "check" });
-  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, "Join Homeroom");
+  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, t("Join Homeroom"));
   const error = errorLine();
   const form = h(
     "form",
@@ -269,19 +305,18 @@ function details(ctx, step, code, preview) {
     h(
       "p",
       { class: "join-for" },
-      "You are joining ",
-      h("strong", {}, preview.school.name),
-      " as a grown-up of ",
-      h("strong", {}, preview.student.name),
-      ".",
+      ...parts(t("You are joining {school} as a grown-up of {child}."), {
+        school: h("strong", {}, h("bdi", {}, preview.school.name)),
+        child: h("strong", {}, h("bdi", {}, preview.student.name)),
+      }),
     ),
-    field("Your name", name),
-    field("Email", email),
-    field("Choose a password", password, "At least 10 characters."),
-    field("Language you read best", language, "Posts and messages from school will be shown in this language."),
-    h("h2", { class: "section-title" }, "The school's code of conduct"),
-    policyBox(preview.policy.text),
-    h("div", { class: "check-row" }, accept, h("label", { for: "accept-policy" }, "I have read the code of conduct and I agree to it.")),
+    field(t("Your name"), name),
+    field(t("Email"), email),
+    field(t("Choose a password"), password, t("At least 10 characters.")),
+    field(t("Language you read best"), language, t("Posts and messages from school will be shown in this language.")),
+    h("h2", { class: "section-title" }, t("The school's code of conduct")),
+    policyBox(preview.policy),
+    h("div", { class: "check-row" }, accept, h("label", { for: "accept-policy" }, t("I have read the code of conduct and I agree to it."))),
     error.el,
     submit,
   );
@@ -289,12 +324,12 @@ function details(ctx, step, code, preview) {
     event.preventDefault();
     error.clear();
     if (!name.value.trim() || !email.value.trim() || !password.value) {
-      error.show("Please fill in your name, email and a password.");
+      error.show(t("Please fill in your name, email and a password."));
       focus([name, email, password].find((el) => !el.value.trim()));
       return;
     }
     if (!accept.checked) {
-      error.show("Please read the code of conduct and tick the box to agree.");
+      error.show(t("Please read the code of conduct and tick the box to agree."));
       focus(accept);
       return;
     }
@@ -317,7 +352,7 @@ function details(ctx, step, code, preview) {
               "div",
               { class: "notice notice-info", role: "status" },
               h("p", {}, err.message),
-              h("p", {}, "A school leader will look at your request and let you know."),
+              h("p", {}, t("A school leader will look at your request and let you know.")),
             ),
           );
           focus(step.querySelector(".notice"));
@@ -325,7 +360,7 @@ function details(ctx, step, code, preview) {
         }
         const fields = err instanceof api.ApiError ? err.fields : {};
         const firstBad = fields.email ? email : fields.password ? password : fields.name ? name : null;
-        error.show(fields.password ? `Password: ${fields.password}` : messageOf(err));
+        error.show(messageOf(err));
         if (firstBad) focus(firstBad);
       }
     });
@@ -338,7 +373,7 @@ function details(ctx, step, code, preview) {
 export async function policy(ctx) {
   mount(ctx.root, loading());
   const current = await api.get("/api/policy");
-  const accept = h("button", { type: "button", class: "button button-primary button-block" }, "I agree");
+  const accept = h("button", { type: "button", class: "button button-primary button-block" }, t("I agree"));
   const error = errorLine();
   accept.addEventListener("click", () =>
     busy(accept, async () => {
@@ -355,10 +390,10 @@ export async function policy(ctx) {
     ctx.root,
     authCard(
       pageTitle(
-        current.accepted_version ? "The code of conduct has changed" : "The school's code of conduct",
-        "Please read it. You can use Homeroom once you agree to it.",
+        current.accepted_version ? t("The code of conduct has changed") : t("The school's code of conduct"),
+        t("Please read it. You can use Homeroom once you agree to it."),
       ),
-      policyBox(current.text),
+      policyBox(current),
       error.el,
       accept,
     ),

@@ -8,9 +8,10 @@ import { loadCatalogue, monster } from "../avatar.js";
 import { number } from "../format.js";
 import { isMuted, playAward, setMuted } from "../sound.js";
 import { busy, empty, loading, messageOf, toast } from "../ui.js";
+import { N_, t, tn } from "../i18n.js";
 
 function pointsWord(n) {
-  return `${number(n)} ${n === 1 ? "point" : "points"}`;
+  return tn("{count} point", "{count} points", n, { count: number(n) });
 }
 
 export function skillIcon(name) {
@@ -20,7 +21,7 @@ export function skillIcon(name) {
 
 /** The board for class `cls` ({id, name}); staff only. */
 export async function board(ctx, host, cls) {
-  mount(host, loading("Loading the class…"));
+  mount(host, loading(t("Loading the class…")));
   const [catalogue, pointsReply, skillsReply] = await Promise.all([
     loadCatalogue(),
     api.getOptional(`/api/classes/${cls.id}/points`, null),
@@ -42,14 +43,14 @@ export async function board(ctx, host, cls) {
 
   const countLabel = h("span", { class: "select-count", "aria-live": "polite", dir: "auto" });
   const classTotal = h("span", { class: "class-total", role: "img" });
-  const allButton = h("button", { type: "button", class: "button button-soft" }, icon("users"), "Whole class");
-  const clearButton = h("button", { type: "button", class: "button button-ghost" }, "Clear");
+  const allButton = h("button", { type: "button", class: "button button-soft" }, icon("users"), t("Whole class"));
+  const clearButton = h("button", { type: "button", class: "button button-ghost" }, t("Clear"));
   const soundButton = h("button", { type: "button", class: "icon-button", "aria-pressed": isMuted() ? "true" : "false" });
-  const grid = h("ul", { class: "board-grid", "aria-label": `Pupils in ${cls.name}` });
-  const skillBar = h("div", { class: "skill-bar", role: "group", "aria-label": "Give a point for", hidden: true });
+  const grid = h("ul", { class: "board-grid", "aria-label": t("Pupils in {class}", { class: cls.name }) });
+  const skillBar = h("div", { class: "skill-bar", role: "group", "aria-label": t("Give a point for"), hidden: true });
 
   function drawSound() {
-    mount(soundButton, icon(isMuted() ? "mute" : "sound"), h("span", { class: "visually-hidden" }, "Mute award sounds"));
+    mount(soundButton, icon(isMuted() ? "mute" : "sound"), h("span", { class: "visually-hidden" }, t("Mute award sounds")));
     soundButton.setAttribute("aria-pressed", isMuted() ? "true" : "false");
   }
   soundButton.addEventListener("click", () => {
@@ -79,10 +80,10 @@ export async function board(ctx, host, cls) {
   }
 
   function refreshSelection() {
-    for (const [id, t] of tiles) t.button.setAttribute("aria-pressed", selected.has(id) ? "true" : "false");
+    for (const [id, tile] of tiles) tile.button.setAttribute("aria-pressed", selected.has(id) ? "true" : "false");
     const n = selected.size;
     countLabel.textContent =
-      n === 0 ? "Tap pupils to choose" : n === pupils.size ? "Whole class chosen" : `${n} chosen`;
+      n === 0 ? t("Tap pupils to choose") : n === pupils.size ? t("Whole class chosen") : tn("{count} chosen", "{count} chosen", n, { count: number(n) });
     skillBar.hidden = n === 0 || !pointsAvailable;
     clearButton.disabled = n === 0;
   }
@@ -109,8 +110,8 @@ export async function board(ctx, host, cls) {
     let sum = 0;
     for (const p of pupils.values()) sum += p.total || 0;
     mount(classTotal, icon("star", "icon-small"), h("span", { "aria-hidden": "true" }, number(sum)));
-    classTotal.setAttribute("aria-label", `Class total: ${pointsWord(sum)}`);
-    classTotal.title = `Class total: ${pointsWord(sum)}`;
+    classTotal.setAttribute("aria-label", t("Class total: {points}", { points: pointsWord(sum) }));
+    classTotal.title = t("Class total: {points}", { points: pointsWord(sum) });
   }
 
   function setAvatar(id, avatar) {
@@ -149,8 +150,8 @@ export async function board(ctx, host, cls) {
           const total = reply.totals ? reply.totals[String(a.student.id)] : undefined;
           setTotal(a.student.id, total ?? (pupils.get(a.student.id)?.total || 0) + a.points, { celebrate: a.points });
         }
-        const who = whole ? "the whole class" : ids.length === 1 ? pupils.get(ids[0]).name : `${ids.length} pupils`;
-        undoToast(`${skill.name}: +${skill.points} for ${who}`, reply.awards || []);
+        const who = whole ? t("the whole class") : ids.length === 1 ? pupils.get(ids[0]).name : tn("{count} pupil", "{count} pupils", ids.length, { count: number(ids.length) });
+        undoToast(t("{skill}: +{points} for {who}", { skill: skill.name, points: skill.points, who }), reply.awards || []);
         selected.clear();
         refreshSelection();
         // The skill bar hides with the selection: keep keyboard focus on the board.
@@ -163,7 +164,7 @@ export async function board(ctx, host, cls) {
 
   function undoToast(text, awards) {
     const host = document.getElementById("toasts");
-    const undo = h("button", { type: "button", class: "link-button toast-action" }, icon("undo", "icon-small"), "Undo");
+    const undo = h("button", { type: "button", class: "link-button toast-action" }, icon("undo", "icon-small"), t("Undo"));
     const el = h("div", { class: "toast toast-success" }, h("span", {}, text), undo);
     host.appendChild(el);
     const timer = setTimeout(() => el.remove(), 8000);
@@ -179,13 +180,13 @@ export async function board(ctx, host, cls) {
           return;
         }
       }
-      toast("Award undone");
+      toast(t("Award undone"));
     });
   }
 
   mount(
     skillBar,
-    h("p", { class: "skill-bar-title" }, "Give a point for…"),
+    h("p", { class: "skill-bar-title" }, t("Give a point for…")),
     h(
       "div",
       { class: "skill-list" },
@@ -216,8 +217,8 @@ export async function board(ctx, host, cls) {
         h("div", { class: "board-actions" }, allButton, clearButton),
         h("div", { class: "board-status" }, countLabel, h("span", { class: "spacer" }), classTotal, soundButton),
       ),
-      !pointsAvailable ? h("p", { class: "notice notice-info" }, "Points are not switched on yet on this server.") : null,
-      rows.length ? grid : empty("No pupils in this class yet", "A school leader adds pupils to classes.", "users"),
+      !pointsAvailable ? h("p", { class: "notice notice-info" }, t("Points are not switched on yet on this server.")) : null,
+      rows.length ? grid : empty(t("No pupils in this class yet"), t("A school leader adds pupils to classes."), "users"),
       skillBar,
     ),
   );

@@ -9,6 +9,7 @@ import { base, dirOf, languageName, timeEl } from "../format.js";
 import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
 import { skillIcon } from "./board.js";
+import { N_, parts, t, tn } from "../i18n.js";
 
 function staffChannel(ctx) {
   return ctx.school && ctx.school.id ? `school:${ctx.school.id}:staff` : null;
@@ -29,7 +30,7 @@ async function askReason(title, label, confirm) {
     const dlg = dialog(title, h("div", { class: "stack" }, h("div", { class: "field" }, h("label", { for: reason.id }, label), reason), error.el), [ok]);
     ok.addEventListener("click", () => {
       if (!reason.value.trim()) {
-        error.show("Please write a reason; it is kept in the audit log.");
+        error.show(t("Please write a reason; it is kept in the audit log."));
         focus(reason);
         return;
       }
@@ -42,12 +43,12 @@ async function askReason(title, label, confirm) {
 }
 
 async function suspend(user, button) {
-  const reason = await askReason(`Suspend ${user.name}?`, "Reason", "Suspend");
+  const reason = await askReason(t("Suspend {name}?", { name: user.name }), t("Reason"), t("Suspend"));
   if (!reason) return false;
   return busy(button, async () => {
     try {
       await api.post(`/api/users/${user.id}/suspend`, { reason });
-      toast(`${user.name} is suspended: every session has ended.`);
+      toast(t("{name} is suspended: every session has ended.", { name: user.name }));
       return true;
     } catch (err) {
       toast(messageOf(err), "error");
@@ -57,7 +58,7 @@ async function suspend(user, button) {
 }
 
 export async function reports(ctx) {
-  mount(ctx.root, pageTitle("Reports"), loading());
+  mount(ctx.root, pageTitle(t("Reports")), loading());
   const list = h("div", { class: "report-list" }, loading());
   let status = "open";
 
@@ -66,35 +67,35 @@ export async function reports(ctx) {
       const reply = await api.get(`/api/reports${api.qs({ status })}`);
       mount(list);
       for (const r of reply.items || []) list.append(reportCard(r));
-      if (!list.children.length) list.append(empty(status === "open" ? "No open reports" : "No reports", "Messages that families or staff report come here.", "flag"));
+      if (!list.children.length) list.append(empty(status === "open" ? t("No open reports") : t("No reports"), t("Messages that families or staff report come here."), "flag"));
     } catch (err) {
-      mount(list, failure(err, "The reports queue"));
+      mount(list, failure(err, t("The reports queue")));
     }
   }
 
   function reportCard(r) {
     const m = r.message || {};
     const sender = m.sender && m.sender.id ? m.sender : null;
-    const resolveButton = h("button", { type: "button", class: "button" }, icon("check"), "Resolve");
-    const suspendButton = sender ? h("button", { type: "button", class: "button button-danger" }, `Suspend ${sender.name}`) : null;
+    const resolveButton = h("button", { type: "button", class: "button" }, icon("check"), t("Resolve"));
+    const suspendButton = sender ? h("button", { type: "button", class: "button button-danger" }, t("Suspend {name}", { name: sender.name })) : null;
     const card = h(
       "article",
       { class: "card report", "data-report-id": r.id },
-      h("p", { class: "report-head" }, h("strong", {}, r.reporter ? r.reporter.name : "Someone"), " reported a message ", timeEl(r.created_at), r.status !== "open" ? h("span", { class: "badge" }, r.status) : null),
-      h("p", { class: "muted" }, "Reason:"),
+      h("p", { class: "report-head" }, ...parts(t("{name} reported a message {when}"), { name: h("strong", {}, h("bdi", {}, r.reporter ? r.reporter.name : t("Someone"))), when: timeEl(r.created_at) }), " ", r.status !== "open" ? h("span", { class: "badge" }, r.status === "resolved" ? t("Resolved") : r.status === "open" ? t("Open") : r.status) : null),
+      h("p", { class: "muted" }, t("Reason:")),
       quoted(r.reason),
-      sender ? h("p", { class: "muted" }, `Message from ${sender.name}:`) : null,
+      sender ? h("p", { class: "muted" }, t("Message from {name}:", { name: sender.name })) : null,
       m.text !== undefined ? quoted(m.original ? m.original.text : m.text, m.original ? m.original.lang : m.lang) : null,
-      r.resolution ? h("p", { class: "muted" }, `Resolution: ${r.resolution}`) : null,
+      r.resolution ? h("p", { class: "muted" }, t("Resolution: {resolution}", { resolution: r.resolution })) : null,
       r.status === "open" ? h("div", { class: "row" }, resolveButton, suspendButton) : null,
     );
     resolveButton.addEventListener("click", async () => {
-      const resolution = await askReason("Resolve this report", "What was done?", "Resolve");
+      const resolution = await askReason(t("Resolve this report"), t("What was done?"), t("Resolve"));
       if (!resolution) return;
       await busy(resolveButton, async () => {
         try {
           await api.post(`/api/reports/${r.id}/resolve`, { resolution });
-          toast("Report resolved");
+          toast(t("Report resolved"));
           load();
         } catch (err) {
           toast(messageOf(err), "error");
@@ -107,7 +108,7 @@ export async function reports(ctx) {
     return card;
   }
 
-  const filter = h("select", { class: "input input-inline", "aria-label": "Show" }, h("option", { value: "open" }, "Open"), h("option", { value: "resolved" }, "Resolved"), h("option", { value: "all" }, "All"));
+  const filter = h("select", { class: "input input-inline", "aria-label": t("Show") }, h("option", { value: "open" }, t("Open")), h("option", { value: "resolved" }, t("Resolved")), h("option", { value: "all" }, t("All")));
   filter.addEventListener("change", () => {
     status = filter.value;
     load();
@@ -115,9 +116,9 @@ export async function reports(ctx) {
   const translations = h("div", { class: "report-list translation-reports" });
   mount(
     ctx.root,
-    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Reports"), filter),
+    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, t("Reports")), filter),
     list,
-    h("h2", { class: "section-title" }, "Translation reports"),
+    h("h2", { class: "section-title" }, t("Translation reports")),
     translations,
   );
   await Promise.all([load(), loadTranslationReports(translations)]);
@@ -126,7 +127,7 @@ export async function reports(ctx) {
     ctx.scope.live(channel, {
       event(frame) {
         if (frame.type === "report.created") {
-          toast("A new report has arrived");
+          toast(t("A new report has arrived"));
           load();
         }
       },
@@ -145,23 +146,23 @@ async function loadTranslationReports(list) {
         h(
           "article",
           { class: "card report", "data-translation-report-id": r.id },
-          h("p", { class: "report-head" }, h("strong", {}, r.reporter ? r.reporter.name : "Someone"), ` reported a ${r.kind === "post" ? "post" : "message"} translation `, timeEl(r.created_at)),
+          h("p", { class: "report-head" }, ...parts(r.kind === "post" ? t("{name} reported a post translation {when}") : t("{name} reported a message translation {when}"), { name: h("strong", {}, h("bdi", {}, r.reporter ? r.reporter.name : t("Someone"))), when: timeEl(r.created_at) })),
           r.reason ? quoted(r.reason) : null,
-          h("p", { class: "muted" }, `Original (${languageName(r.original.lang)}):`),
+          h("p", { class: "muted" }, t("Original ({language}):", { language: languageName(r.original.lang) })),
           quoted(r.original.text, r.original.lang),
-          h("p", { class: "muted" }, `Translation (${languageName(r.translation.lang)}):`),
+          h("p", { class: "muted" }, t("Translation ({language}):", { language: languageName(r.translation.lang) })),
           quoted(r.translation.text, r.translation.lang),
         ),
       );
     }
-    if (!list.children.length) list.append(h("p", { class: "muted" }, "No translation has been reported."));
+    if (!list.children.length) list.append(h("p", { class: "muted" }, t("No translation has been reported.")));
   } catch (err) {
-    mount(list, failure(err, "Translation reports"));
+    mount(list, failure(err, t("Translation reports")));
   }
 }
 
 export async function requests(ctx) {
-  mount(ctx.root, pageTitle("Guardian requests"), loading());
+  mount(ctx.root, pageTitle(t("Guardian requests")), loading());
   const list = h("div", { class: "request-list" }, loading());
 
   async function load() {
@@ -169,29 +170,29 @@ export async function requests(ctx) {
       const reply = await api.get(`/api/guardian-requests${api.qs({ status: "pending" })}`);
       mount(list);
       for (const r of reply.items || []) list.append(card(r));
-      if (!list.children.length) list.append(empty("No requests waiting", "When a third grown-up tries to join for a child, their request waits here for you.", "users"));
+      if (!list.children.length) list.append(empty(t("No requests waiting"), t("When a third grown-up tries to join for a child, their request waits here for you."), "users"));
     } catch (err) {
-      mount(list, failure(err, "Guardian requests"));
+      mount(list, failure(err, t("Guardian requests")));
     }
   }
 
   function card(r) {
-    const approve = h("button", { type: "button", class: "button button-primary" }, icon("check"), "Approve");
-    const reject = h("button", { type: "button", class: "button" }, "Reject");
+    const approve = h("button", { type: "button", class: "button button-primary" }, icon("check"), t("Approve"));
+    const reject = h("button", { type: "button", class: "button" }, t("Reject"));
     const el = h(
       "article",
       { class: "card", "data-request-id": r.id },
-      h("p", {}, h("strong", {}, r.name), ` (${r.email}) asks to join as a grown-up of `, h("strong", {}, r.student ? r.student.name : "a pupil")),
+      h("p", {}, ...parts(t("{name} ({email}) asks to join as a grown-up of {child}"), { name: h("strong", {}, h("bdi", {}, r.name)), email: h("bdi", {}, r.email), child: h("strong", {}, h("bdi", {}, r.student ? r.student.name : t("a pupil"))) })),
       h("p", { class: "post-when" }, timeEl(r.created_at)),
-      h("p", { class: "hint" }, "The child already has two guardians. Approve only in special circumstances."),
+      h("p", { class: "hint" }, t("The child already has two guardians. Approve only in special circumstances.")),
       h("div", { class: "row" }, approve, reject),
     );
     const decide = (button, verb) =>
       busy(button, async () => {
-        if (verb === "reject" && !(await confirmDialog("Reject this request?", `${r.name} will not be linked to the child.`, "Reject"))) return;
+        if (verb === "reject" && !(await confirmDialog(t("Reject this request?"), t("{name} will not be linked to the child.", { name: r.name }), t("Reject")))) return;
         try {
           await api.post(`/api/guardian-requests/${r.id}/${verb}`);
-          toast(verb === "approve" ? "Approved" : "Rejected");
+          toast(verb === "approve" ? t("Approved") : t("Rejected"));
           el.remove();
           if (!list.children.length) load();
         } catch (err) {
@@ -203,7 +204,7 @@ export async function requests(ctx) {
     return el;
   }
 
-  mount(ctx.root, pageTitle("Guardian requests", "Up to two grown-ups per child; more only in special circumstances."), list);
+  mount(ctx.root, pageTitle(t("Guardian requests"), "Up to two grown-ups per child; more only in special circumstances."), list);
   await load();
   const channel = staffChannel(ctx);
   if (channel) {
@@ -217,23 +218,23 @@ export async function requests(ctx) {
 }
 
 export async function people(ctx) {
-  mount(ctx.root, pageTitle("People"), loading());
+  mount(ctx.root, pageTitle(t("People")), loading());
   let staff;
   try {
     staff = await api.get("/api/staff");
   } catch (err) {
-    mount(ctx.root, pageTitle("People"), failure(err, "The staff list"));
+    mount(ctx.root, pageTitle(t("People")), failure(err, t("The staff list")));
     return;
   }
   const rows = (staff.items || []).map((u) => {
-    const action = h("button", { type: "button", class: u.suspended ? "button" : "button button-ghost danger" }, u.suspended ? "Lift suspension" : "Suspend");
+    const action = h("button", { type: "button", class: u.suspended ? "button" : "button button-ghost danger" }, u.suspended ? t("Lift suspension") : t("Suspend"));
     action.hidden = u.id === ctx.me.id;
     action.addEventListener("click", async () => {
       if (u.suspended) {
         await busy(action, async () => {
           try {
             await api.post(`/api/users/${u.id}/unsuspend`);
-            toast(`${u.name} can sign in again`);
+            toast(t("{name} can sign in again", { name: u.name }));
             people(ctx);
           } catch (err) {
             toast(messageOf(err), "error");
@@ -246,7 +247,7 @@ export async function people(ctx) {
     return h(
       "tr",
       {},
-      h("th", { scope: "row" }, u.name, u.suspended ? h("span", { class: "badge badge-warn" }, "Suspended") : null),
+      h("th", { scope: "row" }, u.name, u.suspended ? h("span", { class: "badge badge-warn" }, t("Suspended")) : null),
       h("td", {}, u.role),
       h("td", { class: "cell-email" }, u.email || ""),
       h("td", {}, action),
@@ -254,31 +255,31 @@ export async function people(ctx) {
   });
   mount(
     ctx.root,
-    pageTitle("People", "Staff accounts. Families are suspended from the reports queue."),
+    pageTitle(t("People"), t("Staff accounts. Families are suspended from the reports queue.")),
     h(
       "div",
       { class: "card table-card" },
-      h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col", class: "cell-email" }, "Email"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))), h("tbody", {}, rows)),
+      h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Name")), h("th", { scope: "col" }, t("Role")), h("th", { scope: "col", class: "cell-email" }, t("Email")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("Actions"))))), h("tbody", {}, rows)),
     ),
   );
 }
 
 const DAY_NAMES = [
-  ["mon", "Monday"],
-  ["tue", "Tuesday"],
-  ["wed", "Wednesday"],
-  ["thu", "Thursday"],
-  ["fri", "Friday"],
-  ["sat", "Saturday"],
-  ["sun", "Sunday"],
+  ["mon", N_("Monday")],
+  ["tue", N_("Tuesday")],
+  ["wed", N_("Wednesday")],
+  ["thu", N_("Thursday")],
+  ["fri", N_("Friday")],
+  ["sat", N_("Saturday")],
+  ["sun", N_("Sunday")],
 ];
 
 export async function settings(ctx) {
-  mount(ctx.root, pageTitle("School settings"), loading());
+  mount(ctx.root, pageTitle(t("School settings")), loading());
   const [school, skills, policy] = await Promise.all([api.get("/api/school"), api.getOptional("/api/skills", { items: [] }), api.get("/api/policy")]);
   mount(
     ctx.root,
-    pageTitle("School settings", school.name),
+    pageTitle(t("School settings"), school.name),
     h("div", { class: "settings-grid" }, hoursCard(ctx, school), skillsCard(ctx, skills.items || []), glossaryCard(ctx, school), policyCard(ctx, policy)),
   );
 }
@@ -287,14 +288,14 @@ export async function settings(ctx) {
 function glossaryCard(ctx, school) {
   const words = h("textarea", { class: "input", rows: "5", id: uid("glossary") });
   words.value = (school.translation_glossary || []).join("\n");
-  const save = h("button", { type: "submit", class: "button button-primary" }, "Save words");
+  const save = h("button", { type: "submit", class: "button button-primary" }, t("Save words"));
   const error = errorLine();
   const form = h(
     "form",
     { class: "card stack", novalidate: true },
-    h("h2", { class: "card-title" }, "Words not to translate"),
-    h("p", { class: "hint" }, "One per line, e.g. Golden Time. Names, school ways and class names are never translated."),
-    h("label", { for: words.id, class: "visually-hidden" }, "Words not to translate"),
+    h("h2", { class: "card-title" }, t("Words not to translate")),
+    h("p", { class: "hint" }, t("One per line, e.g. Golden Time. Names, school ways and class names are never translated.")),
+    h("label", { for: words.id, class: "visually-hidden" }, t("Words not to translate")),
     words,
     error.el,
     save,
@@ -308,7 +309,7 @@ function glossaryCard(ctx, school) {
         const updated = await api.patch("/api/school", { translation_glossary: list });
         Object.assign(ctx.session.school, updated);
         words.value = (updated.translation_glossary || []).join("\n");
-        toast("Saved");
+        toast(t("Saved"));
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -322,26 +323,26 @@ function hoursCard(ctx, school) {
   const rows = DAY_NAMES.map(([key, label]) => {
     const span = hours[key];
     const open = h("input", { type: "checkbox", class: "check", id: uid("open"), checked: Array.isArray(span) });
-    const from = h("input", { type: "time", class: "input input-time", value: span ? span[0] : "08:00", "aria-label": `${label} from` });
-    const to = h("input", { type: "time", class: "input input-time", value: span ? span[1] : "17:00", "aria-label": `${label} until` });
+    const from = h("input", { type: "time", class: "input input-time", value: span ? span[0] : "08:00", "aria-label": t("{day}: from", { day: t(label) }) });
+    const to = h("input", { type: "time", class: "input input-time", value: span ? span[1] : "17:00", "aria-label": t("{day}: until", { day: t(label) }) });
     const sync = () => {
       from.disabled = !open.checked;
       to.disabled = !open.checked;
     };
     open.addEventListener("change", sync);
     sync();
-    return { key, open, from, to, el: h("div", { class: "hours-row" }, h("span", { class: "check-row" }, open, h("label", { for: open.id }, label)), from, h("span", { "aria-hidden": "true" }, "–"), to) };
+    return { key, open, from, to, el: h("div", { class: "hours-row" }, h("span", { class: "check-row" }, open, h("label", { for: open.id }, t(label))), from, h("span", { "aria-hidden": "true" }, "–"), to) };
   });
   const phone = h("input", { type: "tel", class: "input", value: school.office_phone || "", maxlength: "64" });
-  const save = h("button", { type: "submit", class: "button button-primary" }, "Save working hours");
+  const save = h("button", { type: "submit", class: "button button-primary" }, t("Save working hours"));
   const error = errorLine();
   const form = h(
     "form",
     { class: "card stack", novalidate: true },
-    h("h2", { class: "card-title" }, "Working hours"),
-    h("p", { class: "hint" }, `Outside these hours it is quiet time: families' messages wait until school opens. Time zone: ${school.timezone}.`),
+    h("h2", { class: "card-title" }, t("Working hours")),
+    h("p", { class: "hint" }, t("Outside these hours it is quiet time: families' messages wait until school opens. Time zone: {zone}.", { zone: school.timezone })),
     rows.map((r) => r.el),
-    field("Office phone", phone, "Shown to families when a message belongs with the office."),
+    field(t("Office phone"), phone, t("Shown to families when a message belongs with the office.")),
     error.el,
     save,
   );
@@ -351,7 +352,7 @@ function hoursCard(ctx, school) {
     const working = {};
     for (const r of rows) {
       if (r.open.checked && r.from.value >= r.to.value) {
-        error.show("Each day must end after it starts.");
+        error.show(t("Each day must end after it starts."));
         focus(r.to);
         return;
       }
@@ -361,7 +362,7 @@ function hoursCard(ctx, school) {
       try {
         const updated = await api.patch("/api/school", { working_hours: working, office_phone: phone.value.trim() || null });
         Object.assign(ctx.session.school, updated);
-        toast("Working hours saved");
+        toast(t("Working hours saved"));
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -377,12 +378,12 @@ function skillsCard(ctx, skills) {
   const draw = () => {
     mount(list);
     for (const skill of skills) list.append(skillRow(skill));
-    if (!skills.length) list.append(h("li", { class: "muted" }, "No school ways yet."));
+    if (!skills.length) list.append(h("li", { class: "muted" }, t("No school ways yet.")));
   };
   function skillRow(skill) {
-    const remove = h("button", { type: "button", class: "link-button danger" }, "Remove");
+    const remove = h("button", { type: "button", class: "link-button danger" }, t("Remove"));
     remove.addEventListener("click", async () => {
-      if (!(await confirmDialog(`Remove “${skill.name}”?`, "Points already given stay in pupils' totals.", "Remove"))) return;
+      if (!(await confirmDialog(t("Remove “{name}”?", { name: skill.name }), t("Points already given stay in pupils' totals."), t("Remove")))) return;
       await busy(remove, async () => {
         try {
           await api.del(`/api/skills/${skill.id}`);
@@ -398,14 +399,14 @@ function skillsCard(ctx, skills) {
   const name = h("input", { class: "input", maxlength: "200", id: uid("skill") });
   const iconSelect = h("select", { class: "input", id: uid("icon") }, SKILL_ICONS.map((i) => h("option", { value: i }, i)));
   const pts = h("input", { class: "input input-number", type: "number", min: "1", max: "10", value: "1", id: uid("pts") });
-  const add = h("button", { type: "submit", class: "button" }, icon("plus"), "Add");
+  const add = h("button", { type: "submit", class: "button" }, icon("plus"), t("Add"));
   const error = errorLine();
   const form = h(
     "form",
     { class: "skill-add", novalidate: true },
-    h("div", { class: "field grow" }, h("label", { for: name.id }, "New school way"), name),
-    h("div", { class: "field" }, h("label", { for: iconSelect.id }, "Icon"), iconSelect),
-    h("div", { class: "field" }, h("label", { for: pts.id }, "Points"), pts),
+    h("div", { class: "field grow" }, h("label", { for: name.id }, t("New school way")), name),
+    h("div", { class: "field" }, h("label", { for: iconSelect.id }, t("Icon")), iconSelect),
+    h("div", { class: "field" }, h("label", { for: pts.id }, t("Points")), pts),
     add,
   );
   form.addEventListener("submit", async (event) => {
@@ -428,31 +429,31 @@ function skillsCard(ctx, skills) {
     });
   });
   draw();
-  return h("section", { class: "card stack" }, h("h2", { class: "card-title" }, "School ways (skills)"), h("p", { class: "hint" }, "Points celebrate these values. They are never taken away."), list, form, error.el);
+  return h("section", { class: "card stack" }, h("h2", { class: "card-title" }, t("School ways (skills)")), h("p", { class: "hint" }, t("Points celebrate these values. They are never taken away.")), list, form, error.el);
 }
 
 function policyCard(ctx, policy) {
   const text = h("textarea", { class: "input policy-edit", rows: "12", maxlength: "100000", id: uid("policy") });
   text.value = policy.text || "";
-  const save = h("button", { type: "submit", class: "button button-primary" }, "Publish new version");
+  const save = h("button", { type: "submit", class: "button button-primary" }, t("Publish new version"));
   const error = errorLine();
-  const version = h("p", { class: "hint" }, `Version ${policy.version}. Publishing a change asks every family to read and accept it again.`);
-  const form = h("form", { class: "card stack span-2", novalidate: true }, h("h2", { class: "card-title" }, "Code of conduct"), version, h("label", { for: text.id, class: "visually-hidden" }, "Code of conduct text"), text, error.el, save);
+  const version = h("p", { class: "hint" }, t("Version {version}. Publishing a change asks every family to read and accept it again.", { version: policy.version }));
+  const form = h("form", { class: "card stack span-2", novalidate: true }, h("h2", { class: "card-title" }, t("Code of conduct")), version, h("label", { for: text.id, class: "visually-hidden" }, t("Code of conduct text")), text, error.el, save);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.clear();
     if (text.value.trim() === (policy.text || "").trim()) {
-      error.show("Nothing has changed.");
+      error.show(t("Nothing has changed."));
       return;
     }
-    if (!(await confirmDialog("Publish the new code of conduct?", "Every family will be asked to accept it before they can use Homeroom again.", "Publish"))) return;
+    if (!(await confirmDialog(t("Publish the new code of conduct?"), t("Every family will be asked to accept it before they can use Homeroom again."), t("Publish")))) return;
     await busy(save, async () => {
       try {
         const updated = await api.patch("/api/school", { policy_text: text.value });
         policy.text = text.value;
         policy.version = updated.policy_version;
-        version.textContent = `Version ${updated.policy_version}. Publishing a change asks every family to read and accept it again.`;
-        toast("New code of conduct published");
+        version.textContent = t("Version {version}. Publishing a change asks every family to read and accept it again.", { version: updated.policy_version });
+        toast(t("New code of conduct published"));
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -462,7 +463,7 @@ function policyCard(ctx, policy) {
 }
 
 export async function office(ctx) {
-  mount(ctx.root, pageTitle("Office inbox"), loading());
+  mount(ctx.root, pageTitle(t("Office inbox")), loading());
   const list = h("div", { class: "office-list" }, loading());
   const cards = new Map(); // message id → card, to switch a card to its translation live
 
@@ -476,23 +477,23 @@ export async function office(ctx) {
       const lang = translated && showOriginal ? m.original.lang : m.lang;
       const note = [];
       if (translated) {
-        const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? "See translation" : "See original");
+        const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? t("See translation") : t("See original"));
         toggle.addEventListener("click", () => {
           showOriginal = !showOriginal;
           draw();
         });
-        note.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(m.original.lang)} · `, toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
+        note.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), t("Translated from {language}", { language: languageName(m.original.lang) }) + " · ", toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
       } else if (m.translation && m.translation.status === "pending") {
-        note.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+        note.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), t("Translating…")));
       } else if (m.translation && m.translation.status === "unavailable") {
         note.push(h("p", { class: "translated-note" }, notTranslatedLine(m.lang)));
       }
       mount(
         card,
-        h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || "Office"), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
+        h("p", { class: "report-head" }, h("span", { class: "badge" }, item.topic_label || item.topic || t("Office")), " ", h("strong", {}, item.guardian ? item.guardian.name : "A family"), item.student ? ` · ${item.student.name}${item.student.class_name ? `, ${item.student.class_name}` : ""}` : "", " ", timeEl(item.created_at)),
         quoted(text, lang),
         ...note,
-        item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
+        item.staff ? h("p", { class: "hint" }, t("Sent to {name}", { name: item.staff.name })) : null,
       );
     };
     card.translated = (lang, text, engine) => {
@@ -513,12 +514,12 @@ export async function office(ctx) {
         cards.set(item.id, card);
         list.append(card);
       }
-      if (!list.children.length) list.append(empty("Nothing for the office", "Messages about absence, sickness, dinners, music lessons and appointments are copied here.", "flag"));
+      if (!list.children.length) list.append(empty(t("Nothing for the office"), t("Messages about absence, sickness, dinners, music lessons and appointments are copied here."), "flag"));
     } catch (err) {
-      mount(list, failure(err, "The office inbox"));
+      mount(list, failure(err, t("The office inbox")));
     }
   }
-  mount(ctx.root, pageTitle("Office inbox", "Absence, sickness, dinners, music lessons, appointments and urgent messages"), list);
+  mount(ctx.root, pageTitle(t("Office inbox"), t("Absence, sickness, dinners, music lessons, appointments and urgent messages")), list);
   await load();
   const channel = staffChannel(ctx);
   if (channel) {

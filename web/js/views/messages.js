@@ -11,20 +11,21 @@ import { playPop } from "../sound.js";
 import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
 import { mediaBlock } from "./stories.js";
+import { N_, t, tn } from "../i18n.js";
 
 const STAFF = new Set(["admin", "teacher", "office"]);
 
 function quietBanner(ctx) {
   const state = quietState(ctx.school);
   if (!state.quiet) {
-    return h("p", { class: "quiet quiet-open" }, icon("clock", "icon-small"), "School is open: staff read messages during working hours and reply within one working day.");
+    return h("p", { class: "quiet quiet-open" }, icon("clock", "icon-small"), t("School is open: staff read messages during working hours and reply within one working day."));
   }
-  const when = state.opensDay ? ` Messages sent now are seen ${state.opensDay} from ${state.opensAt}, and staff reply within one working day after that.` : "";
+  const when = state.opensDay ? " " + t("Messages sent now are seen {day} from {time}, and staff reply within one working day after that.", { day: state.opensDay, time: state.opensAt }) : "";
   return h(
     "p",
     { class: "quiet quiet-on", role: "note" },
     icon("clock", "icon-small"),
-    STAFF.has(ctx.me.role) ? "Quiet time: you are outside school working hours." : `It is quiet time at school.${when}`,
+    STAFF.has(ctx.me.role) ? t("Quiet time: you are outside school working hours.") : t("It is quiet time at school.") + when,
   );
 }
 
@@ -32,7 +33,7 @@ function quietBanner(ctx) {
 function attachmentWord(m) {
   const first = m.media && m.media[0];
   if (!first) return "";
-  return first.kind === "audio" ? "Voice note" : first.kind === "video" ? "Video" : first.kind === "image" ? "Photo" : "File";
+  return first.kind === "audio" ? t("Voice note") : first.kind === "video" ? t("Video") : first.kind === "image" ? t("Photo") : t("File");
 }
 
 function otherSide(ctx, c) {
@@ -40,12 +41,12 @@ function otherSide(ctx, c) {
 }
 
 export async function inbox(ctx) {
-  mount(ctx.root, pageTitle("Messages"), loading());
+  mount(ctx.root, pageTitle(t("Messages")), loading());
   let reply;
   try {
     reply = await api.get("/api/conversations");
   } catch (err) {
-    mount(ctx.root, pageTitle("Messages"), quietBanner(ctx), failure(err, "Messaging"));
+    mount(ctx.root, pageTitle(t("Messages")), quietBanner(ctx), failure(err, t("Messaging")));
     return;
   }
   const list = h("ul", { class: "conversation-list" });
@@ -89,14 +90,14 @@ export async function inbox(ctx) {
   }
   draw(reply.items || []);
 
-  const start = h("button", { type: "button", class: "button button-primary" }, icon("plus"), "New message");
+  const start = h("button", { type: "button", class: "button button-primary" }, icon("plus"), t("New message"));
   start.addEventListener("click", () => newConversation(ctx));
 
   mount(
     ctx.root,
-    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, "Messages"), start),
+    h("div", { class: "page-head page-head-row" }, h("h1", { class: "page-title", tabindex: "-1" }, t("Messages")), start),
     quietBanner(ctx),
-    rows.size ? list : empty("No messages yet", ctx.me.role === "parent" ? "Start a private conversation with your child's teacher." : "Messages from families appear here. Start one with a pupil's parents or carers.", "chat"),
+    rows.size ? list : empty(t("No messages yet"), ctx.me.role === "parent" ? t("Start a private conversation with your child's teacher.") : t("Messages from families appear here. Start one with a pupil's parents or carers."), "chat"),
   );
 
   ctx.scope.live(`user:${ctx.me.id}`, {
@@ -135,7 +136,7 @@ function fillSelect(select, groups) {
 async function newConversation(ctx) {
   const staffSide = STAFF.has(ctx.me.role);
   const error = errorLine();
-  const go = h("button", { type: "button", class: "button button-primary" }, "Start");
+  const go = h("button", { type: "button", class: "button button-primary" }, t("Start"));
   const who = h("select", { class: "input", id: uid("to") });
   const pupilSelect = h("select", { class: "input", id: uid("pupil") });
   const fields = [];
@@ -158,12 +159,12 @@ async function newConversation(ctx) {
       if (staffSide) fillSelect(who, [["", items]]);
       else {
         fillSelect(who, [
-          ["Your child's class", items.filter((i) => i.class_staff)],
-          ["School", items.filter((i) => !i.class_staff)],
+          [t("Your child's class"), items.filter((i) => i.class_staff)],
+          [t("School"), items.filter((i) => !i.class_staff)],
         ]);
       }
       go.disabled = who.disabled;
-      if (who.disabled) error.show(staffSide ? "This pupil has no parent or carer on Homeroom yet." : "There is nobody to write to yet.");
+      if (who.disabled) error.show(staffSide ? t("This pupil has no parent or carer on Homeroom yet.") : t("There is nobody to write to yet."));
     } catch (err) {
       if (asked === contactsAsked) error.show(messageOf(err));
     }
@@ -192,23 +193,23 @@ async function newConversation(ctx) {
       error.show(messageOf(err));
     }
     classSelect.addEventListener("change", loadPupils);
-    fields.push(h("div", { class: "field" }, h("label", { for: classSelect.id }, "Class"), classSelect));
+    fields.push(h("div", { class: "field" }, h("label", { for: classSelect.id }, t("Class")), classSelect));
   } else {
     fillSelect(pupilSelect, [["", ctx.me.children || []]]);
   }
   pupilSelect.addEventListener("change", loadContacts);
   fields.push(
-    h("div", { class: "field" }, h("label", { for: pupilSelect.id }, staffSide ? "Pupil" : "About"), pupilSelect),
-    h("div", { class: "field" }, h("label", { for: who.id }, staffSide ? "To (parent or carer)" : "To"), who),
+    h("div", { class: "field" }, h("label", { for: pupilSelect.id }, staffSide ? t("Pupil") : t("About")), pupilSelect),
+    h("div", { class: "field" }, h("label", { for: who.id }, staffSide ? t("To (parent or carer)") : t("To")), who),
   );
   const body = h(
     "div",
     { class: "stack" },
     ...fields,
-    staffSide ? null : h("p", { class: "hint" }, "For absence, sickness, dinners, music lessons or appointments, contact the school office."),
+    staffSide ? null : h("p", { class: "hint" }, t("For absence, sickness, dinners, music lessons or appointments, contact the school office.")),
     error.el,
   );
-  const dlg = dialog("New message", body, [go]);
+  const dlg = dialog(t("New message"), body, [go]);
   go.addEventListener("click", () =>
     busy(go, async () => {
       try {
@@ -233,11 +234,11 @@ export async function conversation(ctx) {
   try {
     [conv, page] = await Promise.all([api.get(`/api/conversations/${id}`), api.get(`/api/conversations/${id}/messages${api.qs({ limit: 50 })}`)]);
   } catch (err) {
-    mount(ctx.root, pageTitle("Messages"), failure(err, "Messaging"));
+    mount(ctx.root, pageTitle(t("Messages")), failure(err, t("Messaging")));
     return;
   }
   const who = otherSide(ctx, conv);
-  const thread = h("ol", { class: "thread", "aria-label": "Messages", "aria-live": "polite" });
+  const thread = h("ol", { class: "thread", "aria-label": t("Messages"), "aria-live": "polite" });
   const shown = new Map();
 
   function bubble(m) {
@@ -256,22 +257,22 @@ export async function conversation(ctx) {
       const attached = m.media && m.media.length ? h("div", { class: "message-media" }, mediaBlock(m.media)) : null;
       const meta = [timeEl(m.created_at)];
       if (mine && m.delivery === "held_quiet_hours" && !m.released_at) {
-        meta.push(h("span", { class: "held" }, icon("clock", "icon-small"), m.held_until ? `Quiet time: seen ${dateTime(m.held_until)}` : "Quiet time: seen when school opens"));
+        meta.push(h("span", { class: "held" }, icon("clock", "icon-small"), m.held_until ? t("Quiet time: seen {when}", { when: dateTime(m.held_until) }) : t("Quiet time: seen when school opens")));
       } else if (mine && m.read_at) {
-        meta.push(h("span", { class: "read" }, icon("check", "icon-small"), "Read"));
+        meta.push(h("span", { class: "read" }, icon("check", "icon-small"), t("Read")));
       }
       if (translated) {
-        const toggle = h("button", { type: "button", class: "link-button" }, showOriginal ? "See translation" : "See original");
+        const toggle = h("button", { type: "button", class: "link-button" }, showOriginal ? t("See translation") : t("See original"));
         toggle.addEventListener("click", () => {
           showOriginal = !showOriginal;
           draw();
         });
-        meta.push(h("span", { class: "muted" }, `Translated from ${languageName(m.original.lang)} · `, toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
+        meta.push(h("span", { class: "muted" }, t("Translated from {language}", { language: languageName(m.original.lang) }) + " · ", toggle, " · ", reportTranslationButton("message", m.id, m.lang)));
       } else if (!mine && m.translation && m.translation.status === "unavailable") {
         meta.push(notTranslatedLine(m.lang));
       }
       if (!mine && m.sender && m.sender.id) {
-        const report = h("button", { type: "button", class: "link-button muted" }, "Report");
+        const report = h("button", { type: "button", class: "link-button muted" }, t("Report"));
         report.addEventListener("click", () => reportMessage(m));
         meta.push(report);
       }
@@ -309,7 +310,7 @@ export async function conversation(ctx) {
   for (const m of [...(page.items || [])].reverse()) add(m);
 
   const text = h("textarea", { class: "input reply-text", rows: "2", maxlength: "5000", id: uid("reply") });
-  const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Send");
+  const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), t("Send"));
   const error = errorLine();
   // One photo, voice note or short video per message: recorded on the spot (`capture`
   // opens the phone's camera or recorder) or picked from the device.
@@ -317,10 +318,10 @@ export async function conversation(ctx) {
   const ACCEPT = "audio/*,video/*,image/*";
   const recordInput = h("input", { type: "file", accept: ACCEPT, capture: "user", class: "visually-hidden", id: uid("record") });
   const pickInput = h("input", { type: "file", accept: ACCEPT, class: "visually-hidden", id: uid("attach") });
-  const caption = h("input", { type: "text", class: "input", maxlength: "500", id: uid("caption"), placeholder: "Describe it for anyone who cannot see or hear it" });
-  const captionField = h("div", { class: "field reply-caption", hidden: true }, h("label", { for: caption.id }, "Caption (optional)"), caption);
+  const caption = h("input", { type: "text", class: "input", maxlength: "500", id: uid("caption"), placeholder: t("Describe it for anyone who cannot see or hear it") });
+  const captionField = h("div", { class: "field reply-caption", hidden: true }, h("label", { for: caption.id }, t("Caption (optional)")), caption);
   const chosen = h("p", { class: "reply-attachment", hidden: true });
-  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
+  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": t("Uploading") });
 
   function drawAttachment() {
     if (!attachment) {
@@ -330,8 +331,8 @@ export async function conversation(ctx) {
       mount(chosen);
       return;
     }
-    const what = attachment.kind === "audio" ? "Voice note" : attachment.kind === "video" ? "Video" : "Photo";
-    const remove = h("button", { type: "button", class: "link-button" }, "Remove");
+    const what = attachment.kind === "audio" ? t("Voice note") : attachment.kind === "video" ? t("Video") : t("Photo");
+    const remove = h("button", { type: "button", class: "link-button" }, t("Remove"));
     remove.addEventListener("click", () => {
       attachment = null;
       drawAttachment();
@@ -351,7 +352,7 @@ export async function conversation(ctx) {
       const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
       const limit = kind === "image" ? 10 : 200; // MB, as in the story composer
       if (file.size > limit * 1024 * 1024) {
-        toast(`${file.name} is larger than ${limit} MB.`, "error");
+        toast(t("{file} is larger than {size} MB.", { file: file.name, size: limit }), "error");
         return;
       }
       attachment = { file, kind };
@@ -366,9 +367,9 @@ export async function conversation(ctx) {
       "div",
       { class: "reply-tools" },
       recordInput,
-      h("label", { for: recordInput.id, class: "button button-soft" }, icon("sound", "icon-small"), "Record"),
+      h("label", { for: recordInput.id, class: "button button-soft" }, icon("sound", "icon-small"), t("Record")),
       pickInput,
-      h("label", { for: pickInput.id, class: "button button-soft" }, icon("camera", "icon-small"), "Attach"),
+      h("label", { for: pickInput.id, class: "button button-soft" }, icon("camera", "icon-small"), t("Attach")),
     ),
     chosen,
     captionField,
@@ -376,7 +377,7 @@ export async function conversation(ctx) {
     h(
       "div",
       { class: "reply" },
-      h("label", { for: text.id, class: "visually-hidden" }, `Message to ${who ? who.name : ""}`),
+      h("label", { for: text.id, class: "visually-hidden" }, t("Message to {name}", { name: who ? who.name : "" })),
       text,
       send,
     ),
@@ -441,10 +442,10 @@ export async function conversation(ctx) {
       { class: "page-head conversation-head" },
       h("a", { href: "#/messages", class: "back-link" }, "← All messages"),
       h("h1", { class: "page-title", tabindex: "-1" }, who ? who.name : "Deleted user"),
-      conv.student ? h("p", { class: "page-sub" }, `About ${conv.student.name}`) : null,
+      conv.student ? h("p", { class: "page-sub" }, t("About {name}", { name: conv.student.name })) : null,
     ),
     quietBanner(ctx),
-    h("div", { class: "card thread-card" }, thread.children.length ? thread : empty("No messages yet", "Say hello!", "chat"), form, error.el),
+    h("div", { class: "card thread-card" }, thread.children.length ? thread : empty(t("No messages yet"), t("Say hello!"), "chat"), form, error.el),
   );
 
   function scrollDown() {
@@ -493,22 +494,22 @@ export async function conversation(ctx) {
 function reportMessage(m) {
   const reason = h("textarea", { class: "input", rows: "3", maxlength: "2000", id: uid("reason") });
   const error = errorLine();
-  const send = h("button", { type: "button", class: "button button-danger" }, "Report");
+  const send = h("button", { type: "button", class: "button button-danger" }, t("Report"));
   const dlg = dialog(
-    "Report this message",
-    h("div", { class: "stack" }, h("p", {}, "The school's leaders will see this message and what you write here."), h("div", { class: "field" }, h("label", { for: reason.id }, "What is wrong?"), reason), error.el),
+    t("Report this message"),
+    h("div", { class: "stack" }, h("p", {}, t("The school's leaders will see this message and what you write here.")), h("div", { class: "field" }, h("label", { for: reason.id }, t("What is wrong?")), reason), error.el),
     [send],
   );
   send.addEventListener("click", () =>
     busy(send, async () => {
       if (!reason.value.trim()) {
-        error.show("Please say what is wrong.");
+        error.show(t("Please say what is wrong."));
         return;
       }
       try {
         await api.post(`/api/messages/${m.id}/report`, { reason: reason.value.trim() });
         dlg.close();
-        toast("Reported. Thank you: a school leader will look at it.");
+        toast(t("Reported. Thank you: a school leader will look at it."));
       } catch (err) {
         error.show(messageOf(err));
       }

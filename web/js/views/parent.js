@@ -8,6 +8,7 @@ import { base, date, dirOf, languageName, number, timeEl } from "../format.js";
 import { empty, failure, loading, pageTitle } from "../ui.js";
 import { skillIcon } from "./board.js";
 import { mediaBlock, storyList } from "./stories.js";
+import { N_, parts, t, tn } from "../i18n.js";
 
 const CHILD_KEY = "homeroom.child";
 
@@ -54,16 +55,16 @@ export async function feed(ctx) {
     classNames: names,
     canLike: true,
     staff: false,
-    label: "Class and school stories",
-    what: "The story feed",
-    emptyTitle: "No news yet",
-    emptyText: "Photos and news from your child's class and the school will appear here.",
+    label: t("Class and school stories"),
+    what: t("The story feed"),
+    emptyTitle: t("No news yet"),
+    emptyText: t("Photos and news from your child's class and the school will appear here."),
   });
   const kids = children.length
     ? h(
         "section",
-        { class: "feed-aside", "aria-label": "Your children" },
-        h("h2", { class: "aside-title" }, children.length === 1 ? "Your child" : "Your children"),
+        { class: "feed-aside", "aria-label": t("Your children") },
+        h("h2", { class: "aside-title" }, children.length === 1 ? t("Your child") : t("Your children")),
         h(
           "ul",
           { class: "child-strip" },
@@ -80,27 +81,27 @@ export async function feed(ctx) {
                   { class: "child-chip-text" },
                   h("span", { class: "child-chip-name" }, c.name),
                   h("span", { class: "child-chip-class" }, names.get(c.class_id) || ""),
-                  h("span", { class: "child-chip-more" }, "Points and portfolio"),
+                  h("span", { class: "child-chip-more" }, t("Points and portfolio")),
                 ),
               ),
             ),
           ),
         ),
         ctx.school && ctx.school.office_phone
-          ? h("p", { class: "aside-office" }, "School office: ", h("a", { href: `tel:${ctx.school.office_phone.replace(/[^0-9+]/g, "")}` }, ctx.school.office_phone))
+          ? h("p", { class: "aside-office" }, ...parts(t("School office: {phone}"), { phone: h("a", { href: `tel:${ctx.school.office_phone.replace(/[^0-9+]/g, "")}`, dir: "ltr" }, h("bdi", {}, ctx.school.office_phone)) }))
           : null,
       )
     : null;
   mount(
     ctx.root,
-    pageTitle("Stories", "News from your child's class and the school"),
+    pageTitle(t("Stories"), t("News from your child's class and the school")),
     h("div", { class: "feed-layout" }, kids, list.el),
   );
 }
 
 const CHILD_TABS = [
-  ["points", "Points"],
-  ["portfolio", "Portfolio"],
+  ["points", N_("Points")],
+  ["portfolio", N_("Portfolio")],
 ];
 
 export async function child(ctx) {
@@ -111,14 +112,14 @@ export async function child(ctx) {
     ctx.navigate("/feed", { replace: true });
     return;
   }
-  const tab = CHILD_TABS.some(([t]) => t === ctx.params.tab) ? ctx.params.tab : "points";
+  const tab = CHILD_TABS.some(([key]) => key === ctx.params.tab) ? ctx.params.tab : "points";
   rememberChild(id);
   const catalogue = await loadCatalogue();
   const switcher =
     children.length > 1
       ? h(
           "nav",
-          { class: "subnav", "aria-label": "Your children" },
+          { class: "subnav", "aria-label": t("Your children") },
           children.map((c) =>
             h("a", { href: `#/child/${c.id}/${tab}`, class: "subnav-link", "aria-current": c.id === id ? "page" : null }, c.name),
           ),
@@ -130,8 +131,8 @@ export async function child(ctx) {
     h(
       "div",
       { class: "page-head child-head" },
-      h("span", { class: "child-head-monster" }, monster(kid.avatar, catalogue, { label: `${kid.name}'s monster` })),
-      h("div", {}, h("h1", { class: "page-title", tabindex: "-1" }, tab === "points" ? `${kid.name}'s points` : `${kid.name}'s portfolio`)),
+      h("span", { class: "child-head-monster" }, monster(kid.avatar, catalogue, { label: t("{name}'s monster", { name: kid.name }) })),
+      h("div", {}, h("h1", { class: "page-title", tabindex: "-1" }, tab === "points" ? t("{name}'s points", { name: kid.name }) : t("{name}'s portfolio", { name: kid.name }))),
     ),
     switcher,
     body,
@@ -148,7 +149,7 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
     data = await api.get(`/api/students/${kid.id}/points`, { signal: ctx.scope.signal });
   } catch (err) {
     if (err.name === "AbortError") return;
-    mount(host, failure(err, "Points"));
+    mount(host, failure(err, t("Points")));
     return;
   }
   const totalEl = h("span", { class: "big-number" }, number(data.total));
@@ -170,13 +171,13 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
                 "li",
                 { class: "skill-row" },
                 skillIcon(r.skill ? r.skill.icon : "star"),
-                h("span", { class: "skill-row-name" }, r.skill ? r.skill.name : "Other"),
+                h("span", { class: "skill-row-name" }, r.skill ? r.skill.name : t("Other")),
                 bar(r.points / top),
                 h("span", { class: "skill-row-points" }, number(r.points)),
               ),
             ),
           )
-        : empty(pupil ? "No points yet" : "No points yet this term", pupil ? "Keep going! Your teacher gives points for our school ways." : "", "star"),
+        : empty(pupil ? t("No points yet") : t("No points yet this term"), pupil ? t("Keep going! Your teacher gives points for our school ways.") : "", "star"),
     );
   }
 
@@ -194,14 +195,14 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
       "li",
       { class: "history-item" },
       skillIcon(a.skill ? a.skill.icon : "star"),
-      h("span", { class: "history-what", dir: "auto" }, h("strong", {}, `+${number(a.points)} `), a.skill ? a.skill.name : "Point"),
+      h("span", { class: "history-what", dir: "auto" }, h("strong", {}, `+${number(a.points)} `), a.skill ? a.skill.name : t("Point")),
       h("span", { class: "history-who" }, a.awarded_by ? a.awarded_by.name : ""),
       timeEl(a.created_at),
     );
   }
 
   for (const a of data.history || []) history.append(historyItem(a));
-  const nothingYet = h("p", { class: "muted", hidden: history.children.length > 0 }, "Nothing yet.");
+  const nothingYet = h("p", { class: "muted", hidden: history.children.length > 0 }, t("Nothing yet."));
   drawSkills();
   drawWeeks();
 
@@ -212,17 +213,17 @@ export async function pointsView(ctx, host, kid, { pupil = false } = {}) {
       { class: "points-grid" },
       h(
         "section",
-        { class: "card points-total", "aria-label": "Total points" },
+        { class: "card points-total", "aria-label": t("Total points") },
         pupil ? h("span", { class: "points-monster" }, monster(kid.avatar, await loadCatalogue())) : null,
-        h("p", { class: "points-total-label" }, pupil ? "My points" : "Total points"),
+        h("p", { class: "points-total-label" }, pupil ? t("My points") : t("Total points")),
         totalEl,
         data.period_total !== undefined && data.period_total !== data.total
-          ? h("p", { class: "muted" }, `${number(data.period_total)} in this period`)
+          ? h("p", { class: "muted" }, t("{count} in this period", { count: number(data.period_total) }))
           : null,
       ),
-      h("section", { class: "card" }, h("h2", { class: "card-title" }, "School ways"), skillsBox),
-      h("section", { class: "card" }, h("h2", { class: "card-title" }, "Week by week"), weeksBox),
-      h("section", { class: "card" }, h("h2", { class: "card-title" }, "Latest"), history, nothingYet),
+      h("section", { class: "card" }, h("h2", { class: "card-title" }, t("School ways")), skillsBox),
+      h("section", { class: "card" }, h("h2", { class: "card-title" }, t("Week by week")), weeksBox),
+      h("section", { class: "card" }, h("h2", { class: "card-title" }, t("Latest")), history, nothingYet),
     ),
   );
 
@@ -274,7 +275,7 @@ function weekChart(weeks) {
     class: "week-chart",
     viewBox: `0 0 ${weeks.length * W} ${H + 24}`,
     role: "img",
-    "aria-label": weeks.map((w) => `Week of ${date(w.week_start, { day: "numeric", month: "short" })}: ${w.points}`).join("; "),
+    "aria-label": weeks.map((w) => t("Week of {date}: {points}", { date: date(w.week_start, { day: "numeric", month: "short" }), points: number(w.points) })).join("; "),
   });
   weeks.forEach((w, i) => {
     const height = Math.max(2, (w.points / top) * (H - 16));
@@ -293,7 +294,7 @@ async function portfolioView(ctx, host, kid) {
   try {
     reply = await api.get(`/api/students/${kid.id}/portfolio`);
   } catch (err) {
-    mount(host, failure(err, "The portfolio"));
+    mount(host, failure(err, t("The portfolio")));
     return;
   }
   const list = h("div", { class: "portfolio-list" });
@@ -307,7 +308,7 @@ async function portfolioView(ctx, host, kid) {
     list.querySelector(".empty")?.remove();
   };
   for (const item of reply.items || []) add(item);
-  if (!list.children.length) list.append(empty("Nothing in the portfolio yet", `Work ${kid.name} hands in appears here once the teacher has looked at it.`, "book"));
+  if (!list.children.length) list.append(empty(t("Nothing in the portfolio yet"), t("Work {name} hands in appears here once the teacher has looked at it.", { name: kid.name }), "book"));
   mount(host, list);
   ctx.scope.live(`student:${kid.id}`, {
     event(frame) {
@@ -324,7 +325,7 @@ async function portfolioView(ctx, host, kid) {
 export function portfolioCard(initial) {
   let item = initial;
   let showOriginal = false;
-  const statusText = { pending: "Waiting for the teacher", approved: "Approved", returned: "Returned" }[item.status];
+  const statusText = { pending: t("Waiting for the teacher"), approved: t("Approved"), returned: t("Returned") }[item.status];
   const card = h("article", { class: "card portfolio-item", "data-item-id": item.id });
   const comment = () => {
     if (!item.comment) return null;
@@ -334,14 +335,14 @@ export function portfolioCard(initial) {
     const lang = translated && showOriginal ? original.lang : item.comment_lang;
     const parts = [h("p", { class: "teacher-comment", lang: lang || null, dir: lang ? dirOf(lang) : null }, icon("chat", "icon-small"), text)];
     if (translated) {
-      const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? "See translation" : "See original");
+      const toggle = h("button", { type: "button", class: "link-button see-original" }, showOriginal ? t("See translation") : t("See original"));
       toggle.addEventListener("click", () => {
         showOriginal = !showOriginal;
         draw();
       });
-      parts.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), `Translated from ${languageName(original.lang)} · `, toggle));
+      parts.push(h("p", { class: "translated-note" }, icon("globe", "icon-small"), t("Translated from {language}", { language: languageName(original.lang) }) + " · ", toggle));
     } else if (item.comment_translation && item.comment_translation.status === "pending") {
-      parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+      parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), t("Translating…")));
     }
     return parts;
   };
@@ -351,7 +352,7 @@ export function portfolioCard(initial) {
       h(
         "header",
         { class: "portfolio-head" },
-        h("h3", { class: "activity-title" }, item.activity ? item.activity.title : "Work"),
+        h("h3", { class: "activity-title" }, item.activity ? item.activity.title : t("Work")),
         statusText ? h("span", { class: `badge badge-${item.status}` }, statusText) : null,
       ),
       item.text ? h("p", { class: "activity-text" }, item.text) : null,

@@ -10,34 +10,35 @@ import { busy, empty, errorLine, failure, loading, messageOf, pageTitle, toast }
 import { pointsView, portfolioCard } from "./parent.js";
 import { captionInput, storyList } from "./stories.js";
 import { activityBody } from "../translation.js";
+import { N_, t, tn } from "../i18n.js";
 
-const CATEGORY_LABELS = { body: "Body", eyes: "Eyes", mouth: "Mouth", colour: "Colour", accessory: "Extras" };
+const CATEGORY_LABELS = { body: N_("Body"), eyes: N_("Eyes"), mouth: N_("Mouth"), colour: N_("Colour"), accessory: N_("Extras") };
 
 export async function monsterEditor(ctx) {
   const me = ctx.me;
   const pupil = me.student || { avatar: DEFAULT_AVATAR };
-  mount(ctx.root, pageTitle(`Hi ${me.name}!`), loading("Getting the monster parts…"));
+  mount(ctx.root, pageTitle(t("Hi {name}!", { name: me.name })), loading(t("Getting the monster parts…")));
   const catalogue = await loadCatalogue();
   if (!catalogue) {
     mount(
       ctx.root,
-      pageTitle(`Hi ${me.name}!`, "This is your monster."),
-      h("div", { class: "card monster-stage" }, monster(pupil.avatar, null, { label: "Your monster" })),
-      empty("Monster making is coming soon", "You will be able to change your monster here.", "monster"),
+      pageTitle(t("Hi {name}!", { name: me.name }), t("This is your monster.")),
+      h("div", { class: "card monster-stage" }, monster(pupil.avatar, null, { label: t("Your monster") })),
+      empty(t("Monster making is coming soon"), t("You will be able to change your monster here."), "monster"),
     );
     return;
   }
   const saved = { ...DEFAULT_AVATAR, ...(pupil.avatar || {}) };
   const choice = { ...saved };
   const stage = h("div", { class: "monster-stage", "aria-live": "polite" });
-  const saveButton = h("button", { type: "button", class: "button button-primary button-huge" }, icon("check"), "Save my monster");
+  const saveButton = h("button", { type: "button", class: "button button-primary button-huge" }, icon("check"), t("Save my monster"));
   const error = errorLine();
   const picker = h("div", { class: "part-picker" });
   const panelId = uid("parts");
   let category = "body";
 
   function drawStage() {
-    mount(stage, monster(choice, catalogue, { label: `Your monster: ${describe(choice)}` }));
+    mount(stage, monster(choice, catalogue, { label: t("Your monster: {description}", { description: describe(choice) }) }));
     const changed = CATEGORIES.some((c) => choice[c] !== saved[c]);
     saveButton.disabled = !changed;
   }
@@ -45,7 +46,7 @@ export async function monsterEditor(ctx) {
   function describe(avatar) {
     return CATEGORIES.map((c) => {
       const part = (catalogue[c] || []).find((p) => p.id === avatar[c]);
-      return part ? part.name : "";
+      return part ? t(part.name) : "";
     })
       .filter(Boolean)
       .join(", ");
@@ -53,7 +54,7 @@ export async function monsterEditor(ctx) {
 
   function drawPicker() {
     const parts = catalogue[category] || [];
-    const group = h("div", { class: "part-grid", role: "radiogroup", "aria-label": CATEGORY_LABELS[category] });
+    const group = h("div", { class: "part-grid", role: "radiogroup", "aria-label": t(CATEGORY_LABELS[category]) });
     const panel = h("div", { role: "tabpanel", id: panelId, "aria-labelledby": `${panelId}-${category}` }, group);
     const buttons = parts.map((part) => {
       const on = choice[category] === part.id;
@@ -68,7 +69,7 @@ export async function monsterEditor(ctx) {
           "data-part": `${category}:${part.id}`,
         },
         partPreview(catalogue, category, part, choice.colour),
-        h("span", { class: "part-name" }, part.name),
+        h("span", { class: "part-name" }, t(part.name)),
       );
       b.addEventListener("click", () => pick(part.id));
       return b;
@@ -87,9 +88,9 @@ export async function monsterEditor(ctx) {
     group.append(...buttons);
     const tabsRow = h(
       "div",
-      { class: "part-tabs", role: "tablist", "aria-label": "Monster parts" },
+      { class: "part-tabs", role: "tablist", "aria-label": t("Monster parts") },
       CATEGORIES.map((c) => {
-        const t = h(
+        const tab = h(
           "button",
           {
             type: "button",
@@ -99,14 +100,14 @@ export async function monsterEditor(ctx) {
             "aria-controls": panelId,
             id: `${panelId}-${c}`,
           },
-          CATEGORY_LABELS[c],
+          t(CATEGORY_LABELS[c]),
         );
-        t.addEventListener("click", () => {
+        tab.addEventListener("click", () => {
           category = c;
           drawPicker();
           picker.querySelector('[aria-selected="true"]').focus();
         });
-        return t;
+        return tab;
       }),
     );
     mount(picker, tabsRow, panel);
@@ -130,7 +131,7 @@ export async function monsterEditor(ctx) {
         stage.classList.remove("wiggle");
         void stage.offsetWidth;
         stage.classList.add("wiggle");
-        toast("Your monster is saved!", "success");
+        toast(t("Your monster is saved!"), "success");
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -140,7 +141,7 @@ export async function monsterEditor(ctx) {
 
   mount(
     ctx.root,
-    pageTitle(`Hi ${me.name}!`, "Make your monster. Your teacher will see it on the class board."),
+    pageTitle(t("Hi {name}!", { name: me.name }), t("Make your monster. Your teacher will see it on the class board.")),
     h("div", { class: "monster-layout" }, h("div", { class: "card monster-card" }, stage, error.el, saveButton), h("div", { class: "card" }, picker)),
   );
   drawStage();
@@ -149,9 +150,9 @@ export async function monsterEditor(ctx) {
 
 export async function points(ctx) {
   const host = h("div", {});
-  mount(ctx.root, pageTitle("My points"), host);
+  mount(ctx.root, pageTitle(t("My points")), host);
   if (!ctx.me.student) {
-    mount(host, empty("No points yet", "", "star"));
+    mount(host, empty(t("No points yet"), "", "star"));
     return;
   }
   await pointsView(ctx, host, ctx.me.student, { pupil: true });
@@ -160,7 +161,7 @@ export async function points(ctx) {
 export async function story(ctx) {
   const pupil = ctx.me.student;
   if (!pupil) {
-    mount(ctx.root, pageTitle("Class story"), empty("No class yet", "", "story"));
+    mount(ctx.root, pageTitle(t("Class story")), empty(t("No class yet"), "", "story"));
     return;
   }
   const list = storyList(ctx, {
@@ -168,27 +169,27 @@ export async function story(ctx) {
     channels: [`class:${pupil.class_id}`],
     canLike: false,
     staff: false,
-    what: "The class story",
-    emptyTitle: "No news yet",
-    emptyText: "Your teacher shares class news here.",
+    what: t("The class story"),
+    emptyTitle: t("No news yet"),
+    emptyText: t("Your teacher shares class news here."),
   });
-  mount(ctx.root, pageTitle("Class story"), list.el);
+  mount(ctx.root, pageTitle(t("Class story")), list.el);
 }
 
 const MAX_WORK_PHOTOS = 4;
 
 export async function learning(ctx) {
   const pupil = ctx.me.student;
-  mount(ctx.root, pageTitle("Home learning"), loading());
+  mount(ctx.root, pageTitle(t("Home learning")), loading());
   if (!pupil) {
-    mount(ctx.root, pageTitle("Home learning"), empty("No class yet", "", "book"));
+    mount(ctx.root, pageTitle(t("Home learning")), empty(t("No class yet"), "", "book"));
     return;
   }
   let activities;
   try {
     activities = await api.get(`/api/classes/${pupil.class_id}/activities`);
   } catch (err) {
-    mount(ctx.root, pageTitle("Home learning"), failure(err, "Home learning"));
+    mount(ctx.root, pageTitle(t("Home learning")), failure(err, t("Home learning")));
     return;
   }
   const mine = await api.getOptional("/api/me/submissions", { items: [] }).catch(() => ({ items: [] }));
@@ -199,10 +200,10 @@ export async function learning(ctx) {
   function activityCard(a) {
     const submitted = a.my_submission;
     const text = h("textarea", { class: "input", rows: "4", maxlength: "5000" });
-    const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Hand it in");
+    const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), t("Hand it in"));
     const error = errorLine();
     const photos = [];
-    const previews = h("ul", { class: "composer-previews", "aria-label": "My photos" });
+    const previews = h("ul", { class: "composer-previews", "aria-label": t("My photos") });
     const picker = h("input", {
       type: "file",
       accept: "image/jpeg,image/png,image/webp,video/*,audio/*",
@@ -218,7 +219,7 @@ export async function learning(ctx) {
       class: "visually-hidden",
       id: uid("record"),
     });
-    const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
+    const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": t("Uploading") });
     function drawPhotos() {
       mount(
         previews,
@@ -227,17 +228,17 @@ export async function learning(ctx) {
             "li",
             { class: "composer-preview" },
             p.kind === "video"
-              ? h("video", { src: p.url, muted: true, playsinline: true, preload: "metadata", "aria-label": `My video ${i + 1}` })
+              ? h("video", { src: p.url, muted: true, playsinline: true, preload: "metadata", "aria-label": t("My video {n}", { n: i + 1 }) })
               : p.kind === "audio"
-                ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `My recording ${i + 1}` }, icon("sound"), p.file.name)
-                : h("img", { src: p.url, alt: `My photo ${i + 1}` }),
-            p.kind === "image" ? null : captionInput(p, `What is it? (optional, for item ${i + 1})`),
+                ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": t("My recording {n}", { n: i + 1 }) }, icon("sound"), p.file.name)
+                : h("img", { src: p.url, alt: t("My photo {n}", { n: i + 1 }) }),
+            p.kind === "image" ? null : captionInput(p, t("What is it? (optional, for item {n})", { n: i + 1 })),
             h(
               "button",
               {
                 type: "button",
                 class: "icon-button remove-photo",
-                "aria-label": `Take away photo ${i + 1}`,
+                "aria-label": t("Take away photo {n}", { n: i + 1 }),
                 onclick: () => {
                   URL.revokeObjectURL(p.url);
                   photos.splice(i, 1);
@@ -253,13 +254,13 @@ export async function learning(ctx) {
     function addFiles(input) {
       for (const file of input.files) {
         if (photos.length >= MAX_WORK_PHOTOS) {
-          toast(`You can add up to ${MAX_WORK_PHOTOS} photos and recordings.`, "error");
+          toast(t("You can add up to {n} photos and recordings.", { n: MAX_WORK_PHOTOS }), "error");
           break;
         }
         const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
         const limit = kind === "image" ? 10 * 1024 * 1024 : 200 * 1024 * 1024;
         if (file.size > limit) {
-          toast(`That ${kind === "image" ? "photo" : "recording"} is too big. Ask a grown-up to help.`, "error");
+          toast(kind === "image" ? t("That photo is too big. Ask a grown-up to help.") : t("That recording is too big. Ask a grown-up to help."), "error");
           continue;
         }
         photos.push({ file, kind, url: URL.createObjectURL(file) });
@@ -274,7 +275,7 @@ export async function learning(ctx) {
     const form = h(
       "form",
       { class: "stack", novalidate: true },
-      h("label", { for: (text.id = uid("work")) }, "My work"),
+      h("label", { for: (text.id = uid("work")) }, t("My work")),
       text,
       previews,
       progress,
@@ -282,9 +283,9 @@ export async function learning(ctx) {
       h(
         "div",
         { class: "row" },
-        h("label", { class: "button button-soft", for: picker.id }, icon("camera"), "Add a photo"),
+        h("label", { class: "button button-soft", for: picker.id }, icon("camera"), t("Add a photo")),
         picker,
-        h("label", { class: "button button-soft", for: recorder.id }, icon("sound"), "Record myself"),
+        h("label", { class: "button button-soft", for: recorder.id }, icon("sound"), t("Record myself")),
         recorder,
         send,
       ),
@@ -293,7 +294,7 @@ export async function learning(ctx) {
       event.preventDefault();
       error.clear();
       if (!text.value.trim() && !photos.length) {
-        error.show("Write your work in the box or add a photo first.");
+        error.show(t("Write your work in the box or add a photo first."));
         focus(text);
         return;
       }
@@ -323,7 +324,7 @@ export async function learning(ctx) {
           if (text.value.trim()) body.text = text.value.trim();
           const item = await api.post(`/api/activities/${a.id}/submissions`, body);
           playAward(1);
-          toast("Handed in! Well done.", "success");
+          toast(t("Handed in! Well done."), "success");
           replaceActivity({ ...a, my_submission: { id: item.id, status: item.status } });
           addWork(item, true);
         } catch (err) {
@@ -332,7 +333,7 @@ export async function learning(ctx) {
       });
     });
     const status = submitted
-      ? h("p", { class: `badge badge-${submitted.status}` }, submitted.status === "returned" ? "Returned: have another go" : submitted.status === "approved" ? "Approved" : "Handed in")
+      ? h("p", { class: `badge badge-${submitted.status}` }, submitted.status === "returned" ? t("Returned: have another go") : submitted.status === "approved" ? t("Approved") : t("Handed in"))
       : null;
     const due = a.due_at ? h("p", { class: "activity-due" }, icon("clock", "icon-small"), `Due ${date(a.due_at, { weekday: "long", day: "numeric", month: "long" })}`) : null;
     const body = activityBody(a, ctx.me, { heading: "h2", due });
@@ -361,14 +362,14 @@ export async function learning(ctx) {
   }
 
   for (const a of activities.items || []) replaceActivity(a);
-  if (!cards.size) list.append(empty("No home learning right now", "When your teacher sets a task it will be here.", "book"));
+  if (!cards.size) list.append(empty(t("No home learning right now"), t("When your teacher sets a task it will be here."), "book"));
   for (const item of mine.items || []) addWork(item);
-  if (!work.children.length) work.append(empty("Nothing handed in yet", "", "book"));
+  if (!work.children.length) work.append(empty(t("Nothing handed in yet"), "", "book"));
 
   mount(
     ctx.root,
-    pageTitle("Home learning"),
-    h("div", { class: "two-col" }, h("div", {}, list), h("div", {}, h("h2", { class: "section-title" }, "My work"), work)),
+    pageTitle(t("Home learning")),
+    h("div", { class: "two-col" }, h("div", {}, list), h("div", {}, h("h2", { class: "section-title" }, t("My work")), work)),
   );
 
   ctx.scope.live(`class:${pupil.class_id}`, {
@@ -399,7 +400,7 @@ export async function learning(ctx) {
     }
     if ((frame.type === "portfolio.approved" || frame.type === "portfolio.returned") && frame.data.item) {
       addWork(frame.data.item, true);
-      toast(frame.type === "portfolio.approved" ? "Your teacher approved your work!" : "Your teacher sent your work back with a comment.");
+      toast(frame.type === "portfolio.approved" ? t("Your teacher approved your work!") : t("Your teacher sent your work back with a comment."));
     }
   };
   ctx.scope.live(`student:${pupil.id}`, { event: onItem });

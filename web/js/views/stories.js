@@ -5,10 +5,11 @@
 
 import * as api from "../api.js";
 import { h, icon, mount, focus, uid } from "../dom.js";
-import { base, dirOf, languageName, number, timeEl } from "../format.js";
+import { base, dirOf, languageName, list, number, timeEl } from "../format.js";
 import { playPop } from "../sound.js";
 import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
 import { reportTranslationButton } from "../translation.js";
+import { N_, t, tn } from "../i18n.js";
 
 const PAGE = 20;
 
@@ -27,10 +28,10 @@ function mediaUrl(url, size) {
 function recordingBlock(m) {
   const what = m.kind === "video" ? "video" : "recording";
   if (m.status === "processing") {
-    return h("p", { class: "post-recording-status", role: "status" }, icon("clock", "icon-small"), `The ${what} is being prepared…`);
+    return h("p", { class: "post-recording-status", role: "status" }, icon("clock", "icon-small"), what === "video" ? t("The video is being prepared…") : t("The voice recording is being prepared…"));
   }
   if (m.status === "failed") {
-    return h("p", { class: "post-recording-status error" }, `This ${what} could not be prepared.`);
+    return h("p", { class: "post-recording-status error" }, what === "video" ? t("This video could not be prepared.") : t("This voice recording could not be prepared."));
   }
   const src = mediaUrl(m.url);
   if (!src) return null;
@@ -43,10 +44,10 @@ function recordingBlock(m) {
       controls: true,
       preload: "metadata",
       playsinline: true,
-      "aria-label": "Video",
+      "aria-label": t("Video"),
     });
   }
-  return h("audio", { class: "post-audio", src, controls: true, preload: "metadata", "aria-label": "Voice recording" });
+  return h("audio", { class: "post-audio", src, controls: true, preload: "metadata", "aria-label": t("Voice recording") });
 }
 
 /** A recording's caption from its uploader, under the player: plain text, never markup. */
@@ -61,7 +62,7 @@ function captionLine(text) {
  * `item.caption` (sent as the upload's `caption` field). `label` names it for screen readers.
  */
 export function captionInput(item, label) {
-  const input = h("input", { type: "text", class: "input composer-caption", maxlength: "500", placeholder: "Caption (optional)", "aria-label": label });
+  const input = h("input", { type: "text", class: "input composer-caption", maxlength: "500", placeholder: t("Caption (optional)"), "aria-label": label });
   input.value = item.caption || "";
   input.addEventListener("input", () => {
     item.caption = input.value;
@@ -90,11 +91,11 @@ export function mediaBlock(media) {
               target: "_blank",
               rel: "noopener",
               class: "post-photo",
-              "aria-label": images.length > 1 ? `Open photo ${i + 1} of ${images.length} full size` : "Open the photo full size",
+              "aria-label": images.length > 1 ? t("Open photo {n} of {count} full size", { n: i + 1, count: images.length }) : t("Open the photo full size"),
             },
             h("img", {
               src,
-              alt: images.length > 1 ? `Photo ${i + 1} of ${images.length}` : "Photo",
+              alt: images.length > 1 ? t("Photo {n} of {count}", { n: i + 1, count: images.length }) : t("Photo"),
               loading: "lazy",
               decoding: "async",
             }),
@@ -110,7 +111,7 @@ export function mediaBlock(media) {
   }
   for (const m of files) {
     const href = mediaUrl(m.url);
-    if (href) out.push(h("a", { href, class: "post-file", download: "" }, icon("book"), "Open the attached file"));
+    if (href) out.push(h("a", { href, class: "post-file", download: "" }, icon("book"), t("Open the attached file")));
   }
   return out;
 }
@@ -138,7 +139,7 @@ export function postCard(initial, opts) {
     const shownLang = translated && showOriginal ? post.original.lang : post.lang;
     const where =
       post.scope === "school"
-        ? "School story"
+        ? t("School story")
         : opts.classNames && opts.classNames.get(post.class_id)
           ? opts.classNames.get(post.class_id)
           : null;
@@ -151,7 +152,7 @@ export function postCard(initial, opts) {
       h(
         "div",
         { class: "post-meta" },
-        h("p", { class: "post-author", id: headId }, post.author ? post.author.name : "Someone"),
+        h("p", { class: "post-author", id: headId }, post.author ? post.author.name : t("Someone")),
         h(
           "p",
           { class: "post-when" },
@@ -167,7 +168,7 @@ export function postCard(initial, opts) {
       const toggle = h(
         "button",
         { type: "button", class: "link-button see-original", "aria-pressed": showOriginal ? "true" : "false" },
-        showOriginal ? "See translation" : "See original",
+        showOriginal ? t("See translation") : t("See original"),
       );
       toggle.addEventListener("click", () => {
         showOriginal = !showOriginal;
@@ -181,8 +182,8 @@ export function postCard(initial, opts) {
           { class: "translated-note" },
           icon("globe", "icon-small"),
           showOriginal
-            ? `Original (${languageName(post.original.lang)})`
-            : `Translated from ${languageName(post.original.lang)}`,
+            ? t("Original ({language})", { language: languageName(post.original.lang) })
+            : t("Translated from {language}", { language: languageName(post.original.lang) }),
           " · ",
           toggle,
           " · ",
@@ -190,14 +191,14 @@ export function postCard(initial, opts) {
         ),
       );
     } else if (post.translation && post.translation.status === "pending") {
-      parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), "Translating…"));
+      parts.push(h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), t("Translating…")));
     } else if (post.translation && post.translation.status === "unavailable" && opts.me && post.text) {
       parts.push(
         h(
           "p",
           { class: "translated-note" },
           icon("globe", "icon-small"),
-          `Shown in ${languageName(post.lang)}: not translated into ${languageName(opts.me.language)} yet`,
+          t("Shown in {language}: not translated into {reader} yet", { language: languageName(post.lang), reader: languageName(opts.me.language) }),
         ),
       );
     }
@@ -210,7 +211,7 @@ export function postCard(initial, opts) {
           "p",
           { class: "translated-note withheld-note" },
           icon("camera", "icon-small"),
-          `${n === 1 ? "1 photo is" : `${n} photos are`} hidden: a pupil tagged here has no photo consent now.`,
+          tn("{n} photo is hidden: a pupil tagged here has no photo consent now.", "{n} photos are hidden: a pupil tagged here has no photo consent now.", n),
         ),
       );
     }
@@ -219,7 +220,7 @@ export function postCard(initial, opts) {
         h(
           "p",
           { class: "post-tags" },
-          h("span", { class: "visually-hidden" }, "Pupils in this post: "),
+          h("span", { class: "visually-hidden" }, t("Pupils in this post: ")),
           post.students.map((s) => h("span", { class: "chip" }, s.name)),
         ),
       );
@@ -240,7 +241,7 @@ export function postCard(initial, opts) {
           "aria-pressed": post.liked ? "true" : "false",
         },
         icon("heart"),
-        h("span", { class: "like-label" }, post.liked ? "Liked" : "Like"),
+        h("span", { class: "like-label" }, post.liked ? t("Liked") : t("Like")),
       );
       like.addEventListener("click", () => toggleLike());
       items.push(like);
@@ -249,19 +250,19 @@ export function postCard(initial, opts) {
       h(
         "span",
         { class: "like-count", "data-like-count": count, "aria-live": "polite", dir: "auto" },
-        count ? (count === 1 ? "1 like" : `${number(count)} likes`) : opts.canLike ? "" : "No likes yet",
+        count ? tn("{count} like", "{count} likes", count, { count: number(count) }) : opts.canLike ? "" : t("No likes yet"),
       ),
     );
     if (opts.staff && count) {
-      const who = h("button", { type: "button", class: "link-button" }, "Who liked?");
+      const who = h("button", { type: "button", class: "link-button" }, t("Who liked?"));
       who.addEventListener("click", () => showLikers(who));
       items.push(who);
     }
     if (likers && likers.length) {
-      items.push(h("span", { class: "likers" }, `${likers.slice(-3).join(", ")} liked this`));
+      items.push(h("span", { class: "likers" }, t("{names} liked this", { names: list(likers.slice(-3)) })));
     }
     if (opts.onDelete && opts.me && (opts.me.role === "admin" || (post.author && post.author.id === opts.me.id))) {
-      const remove = h("button", { type: "button", class: "link-button danger push-end" }, "Delete");
+      const remove = h("button", { type: "button", class: "link-button danger push-end" }, t("Delete"));
       remove.addEventListener("click", () => opts.onDelete(post, remove));
       items.push(remove);
     }
@@ -290,7 +291,7 @@ export function postCard(initial, opts) {
       try {
         const reply = await api.get(`/api/posts/${post.id}/likes`);
         const names = (reply.items || []).map((i) => (i.user ? i.user.name : "someone"));
-        toast(names.length ? `Liked by ${names.join(", ")}` : "No likes yet");
+        toast(names.length ? t("Liked by {names}", { names: list(names) }) : t("No likes yet"));
       } catch (err) {
         toast(messageOf(err), "error");
       }
@@ -338,8 +339,8 @@ function initials(name) {
 export function storyList(ctx, opts) {
   const list = h("div", { class: "post-list", "aria-live": "off" });
   const status = h("div", { class: "list-status" });
-  const more = h("button", { type: "button", class: "button button-ghost button-block", hidden: true }, "Show older posts");
-  const el = h("section", { class: "stories", "aria-label": opts.label || "Posts" }, list, status, more);
+  const more = h("button", { type: "button", class: "button button-ghost button-block", hidden: true }, t("Show older posts"));
+  const el = h("section", { class: "stories", "aria-label": opts.label || t("Posts") }, list, status, more);
   const cards = new Map();
   let nextBefore = null;
   let loaded = false;
@@ -352,12 +353,12 @@ export function storyList(ctx, opts) {
   };
 
   async function deletePost(post, button) {
-    if (!(await confirmDialog("Delete this post?", "It will disappear for every family at once.", "Delete"))) return;
+    if (!(await confirmDialog(t("Delete this post?"), t("It will disappear for every family at once."), t("Delete")))) return;
     await busy(button, async () => {
       try {
         await api.del(`/api/posts/${post.id}`);
         remove(post.id);
-        toast("Post deleted");
+        toast(t("Post deleted"));
       } catch (err) {
         toast(messageOf(err), "error");
       }
@@ -384,7 +385,7 @@ export function storyList(ctx, opts) {
     if (live) {
       card.classList.add("is-new");
       const mine = post.author && ctx.me && post.author.id === ctx.me.id;
-      if (!mine) toast(`New post from ${post.author ? post.author.name : "school"}`);
+      if (!mine) toast(post.author ? t("New post from {name}", { name: post.author.name }) : t("New post from school"));
     }
     place(card);
     refreshStatus();
@@ -401,7 +402,7 @@ export function storyList(ctx, opts) {
 
   function refreshStatus() {
     if (!loaded) return;
-    if (cards.size === 0) mount(status, empty(opts.emptyTitle || "No posts yet", opts.emptyText || ""));
+    if (cards.size === 0) mount(status, empty(opts.emptyTitle || t("No posts yet"), opts.emptyText || ""));
     else mount(status);
   }
 
@@ -409,7 +410,7 @@ export function storyList(ctx, opts) {
     if (reset) {
       nextBefore = null;
     }
-    if (!loaded) mount(status, loading("Loading posts…"));
+    if (!loaded) mount(status, loading(t("Loading posts…")));
     try {
       const page = await api.get(`${opts.path}${api.qs({ limit: PAGE, before: reset ? null : nextBefore })}`, {
         signal: ctx.scope.signal,
@@ -427,7 +428,7 @@ export function storyList(ctx, opts) {
     } catch (err) {
       if (err.name === "AbortError") return;
       loaded = true;
-      mount(status, failure(err, opts.what || "The story"));
+      mount(status, failure(err, opts.what || t("The story")));
       more.hidden = true;
       if (err instanceof api.ApiError && err.missing && opts.onMissing) opts.onMissing();
       return;
@@ -488,7 +489,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     class: "input composer-text",
     rows: "3",
     maxlength: "20000",
-    placeholder: placeholder || "Share some class news…",
+    placeholder: placeholder || t("Share some class news…"),
   });
   const files = [];
   const fileInput = h("input", {
@@ -498,12 +499,12 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     class: "visually-hidden",
     id: uid("photos"),
   });
-  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Uploading" });
-  const previews = h("ul", { class: "composer-previews", "aria-label": "Photos to post" });
+  const progress = h("progress", { class: "upload-progress", max: "1", value: "0", hidden: true, "aria-label": t("Uploading") });
+  const previews = h("ul", { class: "composer-previews", "aria-label": t("Photos to post") });
   const chosen = new Set();
   const warning = h("p", { class: "notice notice-warn", role: "alert", hidden: true });
   const error = errorLine();
-  const submit = h("button", { type: "submit", class: "button button-primary" }, icon("send"), "Post");
+  const submit = h("button", { type: "submit", class: "button button-primary" }, icon("send"), t("Post"));
   const tagBox = pupils ? tagPicker(pupils, chosen, checkConsent) : null;
 
   function lacking() {
@@ -514,7 +515,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
   function checkConsent() {
     const bad = files.length ? lacking() : [];
     if (bad.length) {
-      warning.textContent = `No photos of ${bad.map((p) => p.name).join(", ")}: the school has no photo consent. Remove the photos or untag ${bad.length === 1 ? "this pupil" : "these pupils"}.`;
+      warning.textContent = tn("No photos of {names}: the school has no photo consent. Remove the photos or untag this pupil.", "No photos of {names}: the school has no photo consent. Remove the photos or untag these pupils.", bad.length, { names: list(bad.map((p) => p.name)) });
       warning.hidden = false;
     } else {
       warning.hidden = true;
@@ -531,17 +532,17 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
           "li",
           { class: "composer-preview" },
           f.kind === "video"
-            ? h("video", { src: f.url, muted: true, playsinline: true, preload: "metadata", "aria-label": `Video ${i + 1}: ${f.file.name}` })
+            ? h("video", { src: f.url, muted: true, playsinline: true, preload: "metadata", "aria-label": t("Video {n}: {file}", { n: i + 1, file: f.file.name }) })
             : f.kind === "audio"
-              ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": `Recording ${i + 1}: ${f.file.name}` }, icon("sound"), f.file.name)
-              : h("img", { src: f.url, alt: `Photo ${i + 1}: ${f.file.name}` }),
-          f.kind === "image" ? null : captionInput(f, `Caption (optional, for item ${i + 1})`),
+              ? h("span", { class: "composer-preview-audio", role: "img", "aria-label": t("Recording {n}: {file}", { n: i + 1, file: f.file.name }) }, icon("sound"), f.file.name)
+              : h("img", { src: f.url, alt: t("Photo {n}: {file}", { n: i + 1, file: f.file.name }) }),
+          f.kind === "image" ? null : captionInput(f, t("Caption (optional, for item {n})", { n: i + 1 })),
           h(
             "button",
             {
               type: "button",
               class: "icon-button remove-photo",
-              "aria-label": `Remove photo ${i + 1}`,
+              "aria-label": t("Remove photo {n}", { n: i + 1 }),
               onclick: () => {
                 URL.revokeObjectURL(f.url);
                 files.splice(i, 1);
@@ -562,7 +563,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
       const kind = file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "audio" : "image";
       const limit = kind === "image" ? 10 : 200; // MB: photos, and video or audio recordings
       if (file.size > limit * 1024 * 1024) {
-        toast(`${file.name} is larger than ${limit} MB.`, "error");
+        toast(t("{file} is larger than {size} MB.", { file: file.name, size: limit }), "error");
         continue;
       }
       files.push({ file, kind, url: URL.createObjectURL(file) });
@@ -576,7 +577,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
   const form = h(
     "form",
     { class: "card composer", novalidate: true },
-    h("label", { class: "visually-hidden", for: (text.id = uid("compose")) }, "Post text"),
+    h("label", { class: "visually-hidden", for: (text.id = uid("compose")) }, t("Post text")),
     text,
     previews,
     progress,
@@ -586,7 +587,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     h(
       "div",
       { class: "composer-actions" },
-      h("label", { class: "button button-soft", for: fileInput.id }, icon("camera"), "Add photos"),
+      h("label", { class: "button button-soft", for: fileInput.id }, icon("camera"), t("Add photos")),
       fileInput,
       submit,
     ),
@@ -597,7 +598,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
     error.clear();
     const body = text.value.trim();
     if (!body && !files.length) {
-      error.show("Write something or add a photo first.");
+      error.show(t("Write something or add a photo first."));
       focus(text);
       return;
     }
@@ -637,12 +638,12 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
         if (tagBox) tagBox.reset();
         drawPreviews();
         checkConsent();
-        toast("Posted");
+        toast(t("Posted"));
         if (onPosted) onPosted(post);
       } catch (err) {
         if (err instanceof api.ApiError && err.code === "consent_required") {
           const names = ((err.details && err.details.students) || []).map((s) => s.name);
-          error.show(names.length ? `No photo consent for ${names.join(", ")}.` : err.message);
+          error.show(names.length ? t("No photo consent for {names}.", { names: list(names) }) : err.message);
         } else {
           error.show(messageOf(err));
         }
@@ -653,7 +654,7 @@ export function composer(ctx, { postPath, pupils = null, onPosted, placeholder }
 }
 
 function tagPicker(pupils, chosen, changed) {
-  const summary = h("summary", {}, "Tag pupils");
+  const summary = h("summary", {}, t("Tag pupils"));
   const count = h("span", { class: "tag-count" });
   summary.append(count);
   const grid = h(
@@ -674,7 +675,7 @@ function tagPicker(pupils, chosen, changed) {
         { for: id, class: `tag-option ${noPhotos ? "no-photos" : ""}` },
         box,
         h("span", {}, p.name),
-        noPhotos ? h("span", { class: "badge badge-warn" }, "No photos") : null,
+        noPhotos ? h("span", { class: "badge badge-warn" }, t("No photos")) : null,
       );
     }),
   );

@@ -8,6 +8,7 @@ import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, pag
 import { activityBody } from "../translation.js";
 import { board } from "./board.js";
 import { composer, mediaBlock, storyList } from "./stories.js";
+import { N_, parts, t, tn } from "../i18n.js";
 
 const CLASS_KEY = "homeroom.class";
 
@@ -38,7 +39,7 @@ async function myClassIds(me) {
 }
 
 export async function classList(ctx) {
-  mount(ctx.root, pageTitle("Classes"), loading());
+  mount(ctx.root, pageTitle(t("Classes")), loading());
   const [classes, mine] = await Promise.all([api.get("/api/classes"), myClassIds(ctx.me)]);
   const items = classes.items || [];
   if (ctx.me.role === "teacher" && mine.size === 1 && !rememberedClass()) {
@@ -55,31 +56,31 @@ export async function classList(ctx) {
         "a",
         { href: `#/class/${c.id}/board`, class: "class-card card" },
         h("span", { class: "class-card-name" }, c.name),
-        c.class_code ? h("span", { class: "class-card-code" }, `Class code ${c.class_code}`) : null,
+        c.class_code ? h("span", { class: "class-card-code" }, t("Class code {code}", { code: c.class_code })) : null,
       ),
     );
   const yours = items.filter((c) => mine.has(c.id));
   const others = items.filter((c) => !mine.has(c.id));
   mount(
     ctx.root,
-    pageTitle(ctx.me.role === "admin" ? "Every class" : "Classes", ctx.me.role === "admin" ? "Read any class story and points board." : null),
-    items.length === 0 ? empty("No classes yet", "A school leader creates the classes.", "home") : null,
-    yours.length ? h("h2", { class: "section-title" }, "Your classes") : null,
+    pageTitle(ctx.me.role === "admin" ? t("Every class") : "Classes", ctx.me.role === "admin" ? t("Read any class story and points board.") : null),
+    items.length === 0 ? empty(t("No classes yet"), t("A school leader creates the classes."), "home") : null,
+    yours.length ? h("h2", { class: "section-title" }, t("Your classes")) : null,
     yours.length ? h("ul", { class: "class-grid" }, yours.map(card)) : null,
-    others.length && yours.length ? h("h2", { class: "section-title" }, "Other classes") : null,
+    others.length && yours.length ? h("h2", { class: "section-title" }, t("Other classes")) : null,
     others.length ? h("ul", { class: "class-grid" }, others.map(card)) : null,
   );
 }
 
 const TABS = [
-  ["board", "Points"],
-  ["story", "Story"],
-  ["learning", "Learning"],
+  ["board", N_("Points")],
+  ["story", N_("Story")],
+  ["learning", N_("Learning")],
 ];
 
 export async function classView(ctx) {
   const id = Number(ctx.params.id);
-  const tab = TABS.some(([t]) => t === ctx.params.tab) ? ctx.params.tab : "board";
+  const tab = TABS.some(([key]) => key === ctx.params.tab) ? ctx.params.tab : "board";
   if (ctx.params.tab !== tab) {
     ctx.navigate(`/class/${id}/${tab}`, { replace: true });
     return;
@@ -91,15 +92,15 @@ export async function classView(ctx) {
     api.getOptional(`/api/classes/${id}/students`, { items: [] }),
   ]);
   if (ctx.me.role === "teacher") rememberClass(id);
-  const switcher = h("select", { class: "input input-inline", "aria-label": "Choose a class" });
+  const switcher = h("select", { class: "input input-inline", "aria-label": t("Choose a class") });
   for (const c of all.items || []) switcher.append(h("option", { value: c.id, selected: c.id === id }, c.name));
   switcher.addEventListener("change", () => ctx.navigate(`/class/${switcher.value}/${tab}`));
   // Teachers have these sections in their own navigation; leaders and the office get them here.
   const nav = ctx.me.role === "teacher" ? null : h(
     "nav",
-    { class: "subnav", "aria-label": `${cls.name} sections` },
-    TABS.map(([t, label]) =>
-      h("a", { href: `#/class/${id}/${t}`, class: "subnav-link", "aria-current": t === tab ? "page" : null }, label),
+    { class: "subnav", "aria-label": t("{class}: sections", { class: cls.name }) },
+    TABS.map(([key, label]) =>
+      h("a", { href: `#/class/${id}/${key}`, class: "subnav-link", "aria-current": key === tab ? "page" : null }, t(label)),
     ),
   );
   const body = h("div", { class: "class-body" });
@@ -111,7 +112,7 @@ export async function classView(ctx) {
       h("h1", { class: "page-title", tabindex: "-1" }, cls.name, h("span", { class: "visually-hidden" }, ` — ${TABS.find(([t]) => t === tab)[1]}`)),
       (all.items || []).length > 1 ? switcher : null,
     ),
-    cls.class_code ? h("p", { class: "page-sub" }, "Class code for pupils: ", h("strong", { class: "code" }, cls.class_code)) : null,
+    cls.class_code ? h("p", { class: "page-sub" }, ...parts(t("Class code for pupils: {code}"), { code: h("strong", { class: "code", dir: "ltr" }, cls.class_code) })) : null,
     pupilCodes(ctx, roster.items || []),
     nav,
     body,
@@ -132,19 +133,19 @@ function pupilCodes(ctx, pupils) {
     const code = h("strong", { class: "code" }, p.student_code);
     let renew = null;
     if (ctx.me.role === "admin") {
-      renew = h("button", { type: "button", class: "button button-ghost" }, "New code");
+      renew = h("button", { type: "button", class: "button button-ghost" }, t("New code"));
       renew.addEventListener("click", async () => {
         const sure = await confirmDialog(
-          `A new code for ${p.name}?`,
-          "Their old code stops working at once and they are signed out everywhere.",
-          "New code",
+          t("A new code for {name}?", { name: p.name }),
+          t("Their old code stops working at once and they are signed out everywhere."),
+          t("New code"),
         );
         if (!sure) return;
         await busy(renew, async () => {
           try {
             const fresh = await api.post(`/api/students/${p.id}/code`);
             code.textContent = fresh.student_code;
-            toast(`New code for ${p.name}`);
+            toast(t("New code for {name}", { name: p.name }));
           } catch (err) {
             toast(messageOf(err), "error");
           }
@@ -156,8 +157,8 @@ function pupilCodes(ctx, pupils) {
   return h(
     "details",
     { class: "pupil-codes" },
-    h("summary", {}, "Pupil codes"),
-    h("p", { class: "hint" }, "Each pupil signs in with the class code and their own code. Keep these private."),
+    h("summary", {}, t("Pupil codes")),
+    h("p", { class: "hint" }, t("Each pupil signs in with the class code and their own code. Keep these private.")),
     h("ul", { class: "pupil-code-list" }, shown.map(row)),
   );
 }
@@ -172,14 +173,14 @@ async function classStory(ctx, host, cls) {
     channels: [`class:${cls.id}`, `class:${cls.id}:staff`],
     canLike: true,
     staff: true,
-    what: "The class story",
-    emptyTitle: "No posts yet",
-    emptyText: "Share a photo or some news from today: every family in the class will see it at once.",
+    what: t("The class story"),
+    emptyTitle: t("No posts yet"),
+    emptyText: t("Share a photo or some news from today: every family in the class will see it at once."),
   });
   compose = composer(ctx, {
     postPath: `/api/classes/${cls.id}/posts`,
     pupils,
-    placeholder: `Share some news with ${cls.name}'s families…`,
+    placeholder: t("Share some news with the families of {class}…", { class: cls.name }),
     onPosted: (post) => list.upsert(post),
   });
   mount(host, compose, list.el);
@@ -195,18 +196,18 @@ export async function schoolStory(ctx) {
     channels: school.id ? [`school:${school.id}`] : [],
     canLike: ctx.me.role !== "student",
     staff,
-    what: "The school story",
-    emptyTitle: "No school news yet",
-    emptyText: staff ? "Whole-school news, events and results go here." : "News from the whole school will appear here.",
+    what: t("The school story"),
+    emptyTitle: t("No school news yet"),
+    emptyText: staff ? t("Whole-school news, events and results go here.") : t("News from the whole school will appear here."),
   });
   compose = staff
     ? composer(ctx, {
         postPath: "/api/school/posts",
-        placeholder: "Share news with the whole school…",
+        placeholder: t("Share news with the whole school…"),
         onPosted: (post) => list.upsert(post),
       })
     : null;
-  mount(ctx.root, pageTitle("School story", school.name || null), compose, list.el);
+  mount(ctx.root, pageTitle(t("School story"), school.name || null), compose, list.el);
 }
 
 // -- home learning ---------------------------------------------------------------------------
@@ -225,7 +226,7 @@ async function learning(ctx, host, cls) {
   try {
     activities = await api.get(`/api/classes/${cls.id}/activities`);
   } catch (err) {
-    mount(host, failure(err, "Home learning"));
+    mount(host, failure(err, t("Home learning")));
     return;
   }
   const list = h("div", { class: "activity-list" });
@@ -246,20 +247,20 @@ async function learning(ctx, host, cls) {
     list.querySelector(".empty")?.remove();
   }
   for (const a of activities.items || []) addActivity(a);
-  if (!known.size) list.append(empty("No home learning set", "Set a task and pupils can hand in their work from home."));
+  if (!known.size) list.append(empty(t("No home learning set"), t("Set a task and pupils can hand in their work from home.")));
 
   const title = h("input", { class: "input", name: "title", maxlength: "200", required: true });
   const instructions = h("textarea", { class: "input", name: "instructions", rows: "3", maxlength: "10000" });
   const due = h("input", { class: "input", type: "date", name: "due" });
   const error = errorLine();
-  const submit = h("button", { type: "submit", class: "button button-primary" }, icon("plus"), "Set task");
+  const submit = h("button", { type: "submit", class: "button button-primary" }, icon("plus"), t("Set task"));
   const form = h(
     "form",
     { class: "card stack", novalidate: true },
-    h("h2", { class: "card-title" }, "Set home learning"),
-    field("Title", title),
-    field("What to do", instructions),
-    field("Due on", due, "Optional"),
+    h("h2", { class: "card-title" }, t("Set home learning")),
+    field(t("Title"), title),
+    field(t("What to do"), instructions),
+    field(t("Due on"), due, t("Optional")),
     error.el,
     submit,
   );
@@ -267,7 +268,7 @@ async function learning(ctx, host, cls) {
     event.preventDefault();
     error.clear();
     if (!title.value.trim()) {
-      error.show("Give the task a title.");
+      error.show(t("Give the task a title."));
       focus(title);
       return;
     }
@@ -278,7 +279,7 @@ async function learning(ctx, host, cls) {
         const made = await api.post(`/api/classes/${cls.id}/activities`, body);
         addActivity(made, true);
         form.reset();
-        toast("Task set");
+        toast(t("Task set"));
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -290,39 +291,39 @@ async function learning(ctx, host, cls) {
       const reply = await api.get(`/api/classes/${cls.id}/submissions${api.qs({ status: "pending" })}`);
       mount(pending);
       for (const item of reply.items || []) pending.append(reviewCard(item));
-      if (!pending.children.length) pending.append(empty("Nothing to review", "Work that pupils hand in appears here.", "check"));
+      if (!pending.children.length) pending.append(empty(t("Nothing to review"), t("Work that pupils hand in appears here."), "check"));
     } catch (err) {
-      mount(pending, failure(err, "Reviewing work"));
+      mount(pending, failure(err, t("Reviewing work")));
     }
   }
 
   function reviewCard(item) {
-    const comment = h("input", { class: "input", name: "comment", maxlength: "2000", placeholder: "A comment for the pupil" });
-    const approve = h("button", { type: "button", class: "button button-primary" }, icon("check"), "Approve");
-    const back = h("button", { type: "button", class: "button" }, "Return");
+    const comment = h("input", { class: "input", name: "comment", maxlength: "2000", placeholder: t("A comment for the pupil") });
+    const approve = h("button", { type: "button", class: "button button-primary" }, icon("check"), t("Approve"));
+    const back = h("button", { type: "button", class: "button" }, t("Return"));
     const card = h(
       "article",
       { class: "card review", "data-submission-id": item.id },
-      h("p", { class: "review-who" }, h("strong", {}, item.student.name), ` · ${item.activity ? item.activity.title : "Work"}`, item.late ? h("span", { class: "badge badge-warn" }, "Late") : null),
+      h("p", { class: "review-who" }, h("strong", {}, item.student.name), ` · ${item.activity ? item.activity.title : "Work"}`, item.late ? h("span", { class: "badge badge-warn" }, t("Late")) : null),
       item.text ? h("p", { class: "review-text" }, item.text) : null,
       item.media && item.media.length ? mediaBlock(item.media) : null,
       h("p", { class: "post-when" }, timeEl(item.created_at)),
-      h("label", { class: "visually-hidden", for: (comment.id = `c-${item.id}`) }, "Comment"),
+      h("label", { class: "visually-hidden", for: (comment.id = `c-${item.id}`) }, t("Comment")),
       comment,
       h("div", { class: "row" }, approve, back),
     );
     const decide = (button, path) =>
       busy(button, async () => {
         if (path === "return" && !comment.value.trim()) {
-          toast("Write a comment to say what to change.", "error");
+          toast(t("Write a comment to say what to change."), "error");
           focus(comment);
           return;
         }
         try {
           await api.post(`/api/submissions/${item.id}/${path}`, { comment: comment.value.trim() });
           card.remove();
-          toast(path === "approve" ? "Approved: the family can see it now" : "Returned to the pupil");
-          if (!pending.children.length) pending.append(empty("Nothing to review", "", "check"));
+          toast(path === "approve" ? t("Approved: the family can see it now") : t("Returned to the pupil"));
+          if (!pending.children.length) pending.append(empty(t("Nothing to review"), "", "check"));
         } catch (err) {
           toast(messageOf(err), "error");
         }
@@ -337,8 +338,8 @@ async function learning(ctx, host, cls) {
     h(
       "div",
       { class: "two-col" },
-      h("div", {}, form, h("h2", { class: "section-title" }, "Tasks"), list),
-      h("div", {}, h("h2", { class: "section-title" }, "Work to review"), pending),
+      h("div", {}, form, h("h2", { class: "section-title" }, t("Tasks")), list),
+      h("div", {}, h("h2", { class: "section-title" }, t("Work to review")), pending),
     ),
   );
   loadPending();
@@ -357,7 +358,7 @@ async function learning(ctx, host, cls) {
       if (frame.type === "portfolio.submitted" && frame.data.item) {
         pending.querySelector(".empty")?.remove();
         pending.prepend(reviewCard(frame.data.item));
-        toast(`${frame.data.item.student.name} handed in work`);
+        toast(t("{name} handed in work", { name: frame.data.item.student.name }));
       }
     },
     reset: loadPending,
