@@ -30,6 +30,9 @@ async def emit_events(
 
 
 def payloads(count: int, start: int = 0, size: int = 0) -> list[dict[str, Any]]:
-    """``count`` distinct ``report.created`` style payloads numbered from ``start`` (padded to ``size``)."""
+    """``count`` distinct ``report.created`` payloads, ``report.n`` from ``start`` (padded to ``size``)."""
     pad = "x" * size
-    return [{"n": start + index, "pad": pad} if size else {"n": start + index} for index in range(count)]
+    return [
+        {"report": {"n": start + index, "pad": pad} if size else {"n": start + index}}
+        for index in range(count)
+    ]

@@ -61,7 +61,7 @@ class Follower:
                 self._progress.notify_all()
 
     def reports(self) -> list[int]:
-        return [e["data"]["n"] for e in self.events if e["type"] == "report.created"]
+        return [e["data"]["report"]["n"] for e in self.events if e["type"] == "report.created"]
 
     async def wait_reports(self, count: int, deadline: float = 20.0) -> None:
         """Wait until ``count`` distinct reports arrived (a duplicate does not count)."""

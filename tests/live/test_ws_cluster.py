@@ -45,7 +45,7 @@ async def test_event_published_on_b_reaches_a_in_order_without_gaps(redis_site: 
         await emit_events(redis_site.services, channel, "report.created", payloads(40))
         events = await client.events(channel, 43, deadline=15)
     assert [e["type"] for e in events[:3]] == ["guardian_request.created"] * 3
-    assert [e["data"]["n"] for e in events[3:]] == list(range(40))
+    assert [e["data"]["report"]["n"] for e in events[3:]] == list(range(40))
     assert [e["seq"] for e in events] == list(range(subbed["seq"] + 1, subbed["seq"] + 44))
 
 
