@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.api import auth, join_preview, messages, meta, onboarding, reference
 from server.api import guardians as guardians_api
+from server.api import letters as letters_api
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
@@ -76,6 +77,7 @@ def api_routes() -> list[BaseRoute]:
         *school_api.routes,
         *guardians_api.routes,
         *roster_api.routes,
+        *letters_api.routes,
         *stories_api.routes,
         *media_api.routes,
         *points_api.routes,
