@@ -29,11 +29,13 @@ from starlette.staticfiles import StaticFiles
 
 from server.api import auth, join_preview, messages, meta, onboarding, reference
 from server.api import guardians as guardians_api
+from server.api import invites as invites_api
 from server.api import letters as letters_api
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
 from server.api import privacy as privacy_api
+from server.api import reach as reach_api
 from server.api import roster as roster_api
 from server.api import school as school_api
 from server.api import stories as stories_api
@@ -78,6 +80,8 @@ def api_routes() -> list[BaseRoute]:
         *guardians_api.routes,
         *roster_api.routes,
         *letters_api.routes,
+        *invites_api.routes,
+        *reach_api.routes,
         *stories_api.routes,
         *media_api.routes,
         *points_api.routes,

@@ -107,6 +107,13 @@ class MediaFailedPayload(_Payload):
     reason: str
 
 
+class OfficeDonePayload(_Payload):
+    message_id: int
+    conversation_id: int
+    done_at: str
+    done_by: dict[str, Any]
+
+
 class AnyPayload(_Payload):
     pass
 
@@ -138,6 +145,8 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "report.created": AnyPayload,
     "guardian_request.created": AnyPayload,
     "office.message": MessagePayload,
+    # On ``school:{id}:staff`` and to the class teacher's ``user:{id}``: the office has dealt with it.
+    "office.done": OfficeDonePayload,
     "avatar.updated": AvatarPayload,
     "access.changed": AnyPayload,
     # To the uploader (``user:{id}``) while a video or audio recording is processed.

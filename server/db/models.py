@@ -208,6 +208,7 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     used_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
 
 
@@ -415,6 +416,9 @@ class Message(Base):
     awaiting_media: Mapped[bool] = mapped_column(Boolean, default=False)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A message routed to the office (P8) that the office has dealt with: when, and who.
+    office_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    office_done_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
     created_at: Mapped[datetime] = _created()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 16:50:22.391885
+Create Date: 2026-12-03 17:04:14.333908
 """
 
 from __future__ import annotations
@@ -629,6 +629,7 @@ def upgrade() -> None:
         sa.Column("expires_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("used_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("used_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("revoked_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by"], ["users.id"], name=op.f("fk_invites_created_by_users"), ondelete="SET NULL"
@@ -756,12 +757,20 @@ def upgrade() -> None:
         sa.Column("awaiting_media", sa.Boolean(), nullable=False),
         sa.Column("released_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("read_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("office_done_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("office_done_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_messages_conversation_id_conversations"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_done_by"],
+            ["users.id"],
+            name=op.f("fk_messages_office_done_by_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["sender_id"], ["users.id"], name=op.f("fk_messages_sender_id_users"), ondelete="SET NULL"
