@@ -37,7 +37,8 @@ async def test_the_office_replies_in_the_familys_thread_and_the_teacher_sees_it(
     assert answer["sender"]["id"] == world.office.id and answer["sender"]["role"] == "office"
     for reader in (chat.parent, chat.teacher):
         items = (await api.get(chat.messages_url(), headers=reader.headers)).json()["items"]
-        assert answer["id"] in [m["id"] for m in items]
+        mine = next(m for m in items if m["id"] == answer["id"])
+        assert mine["sender"] == {"id": world.office.id, "name": world.office.user.name, "role": "office"}
 
 
 async def test_done_marks_the_routed_message_handled_for_the_teacher_live_and_is_audited(

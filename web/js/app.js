@@ -15,6 +15,11 @@ import * as leader from "./views/leader.js";
 import * as messages from "./views/messages.js";
 import * as account from "./views/account.js";
 import * as translation from "./views/translation.js";
+import * as adminClasses from "./views/admin_classes.js";
+import * as adminImport from "./views/admin_import.js";
+import * as adminAudit from "./views/admin_audit.js";
+import * as reachView from "./views/reach.js";
+import { t } from "./i18n.js";
 
 const session = {
   me: null,
@@ -30,6 +35,7 @@ const live = new Live({
 const ROUTES = [
   ["/sign-in", auth.signIn, null],
   ["/pupil", auth.pupilSignIn, null],
+  ["/pupil/:class/:code", auth.pupilSignIn, null],
   ["/join", auth.join, null],
   ["/join/:code", auth.join, null],
   ["/policy", auth.policy, ["parent"]],
@@ -52,6 +58,11 @@ const ROUTES = [
   ["/people", leader.people, ["admin"]],
   ["/office", leader.office, ["admin", "office"]],
   ["/translation", translation.coverage, ["admin"]],
+  ["/admin/classes", adminClasses.classesAdmin, ["admin"]],
+  ["/admin/class/:id", adminClasses.classAdmin, ["admin"]],
+  ["/admin/import", adminImport.rosterImport, ["admin"]],
+  ["/audit", adminAudit.auditLog, ["admin"]],
+  ["/reach", reachView.reach, ["admin"]],
   ["/account", account.account, ["admin", "teacher", "office", "parent"]],
   ["/more", morePage, ["admin", "teacher", "office", "parent"]],
 ];
@@ -97,12 +108,15 @@ function navFor(me) {
       return [
         ["/classes", "Classes", "home"],
         ["/school", "School", "school"],
+        ["/admin/classes", t("Setup"), "users"],
+        ["/messages", "Messages", "chat"],
         ["/reports", "Reports", "flag"],
         ["/requests", "Requests", "users"],
         ["/people", "People", "shield"],
+        ["/reach", t("Reach"), "heart"],
+        ["/audit", t("Audit log"), "book"],
         ["/settings", "Settings", "settings"],
         ["/translation", "Translation", "globe"],
-        ["/messages", "Messages", "chat"],
       ];
     case "office":
       return [

@@ -8,6 +8,7 @@ import { h, icon, mount, field, focus, uid } from "../dom.js";
 import { base, dirOf, languageName, timeEl } from "../format.js";
 import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
+import { t } from "../i18n.js";
 import { skillIcon } from "./board.js";
 
 function staffChannel(ctx) {
@@ -461,6 +462,56 @@ function policyCard(ctx, policy) {
   return form;
 }
 
+/** The office's answer to a routed message: a reply into the family's thread, and "done". */
+function officeActions(item, redraw) {
+  const m = item.message || {};
+  if (m.office_done_at) {
+    return h("p", { class: "office-done", "data-office-done": "true" }, h("span", { class: "badge badge-approved" }, icon("check", "icon-small"), t("Done")), " ", t("The class teacher sees this was handled."));
+  }
+  const text = h("textarea", { class: "input", rows: "2", maxlength: "5000", id: uid("office-reply"), "data-office-reply": item.id });
+  const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), t("Reply as the office"));
+  const done = h("button", { type: "button", class: "button", "data-action": "office-done" }, icon("check"), t("Mark done"));
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "stack office-reply", novalidate: true },
+    h("label", { for: text.id }, t("Reply to {name}", { name: item.guardian ? item.guardian.name : t("the family") })),
+    text,
+    h("p", { class: "hint" }, t("The family reads it in their own language; the class teacher sees it in the same conversation.")),
+    error.el,
+    h("div", { class: "row" }, send, done),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    if (!text.value.trim()) {
+      focus(text);
+      return;
+    }
+    await busy(send, async () => {
+      try {
+        await api.post(`/api/office/messages/${item.id}/reply`, { text: text.value.trim() });
+        text.value = "";
+        toast(t("Reply sent"), "success");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  done.addEventListener("click", () =>
+    busy(done, async () => {
+      try {
+        const reply = await api.post(`/api/office/messages/${item.id}/done`);
+        item.message = { ...item.message, office_done_at: reply.done_at };
+        redraw();
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    }),
+  );
+  return form;
+}
+
 export async function office(ctx) {
   mount(ctx.root, pageTitle("Office inbox"), loading());
   const list = h("div", { class: "office-list" }, loading());
@@ -493,6 +544,7 @@ export async function office(ctx) {
         quoted(text, lang),
         ...note,
         item.staff ? h("p", { class: "hint" }, `Sent to ${item.staff.name}`) : null,
+        officeActions(item, draw),
       );
     };
     card.translated = (lang, text, engine) => {
@@ -524,7 +576,7 @@ export async function office(ctx) {
   if (channel) {
     ctx.scope.live(channel, {
       event(frame) {
-        if (frame.type === "office.message") load();
+        if (frame.type === "office.message" || frame.type === "office.done") load();
       },
       reset: load,
     });
