@@ -186,3 +186,27 @@ def test_the_audit_log_reads_with_names_and_filters_by_action(browsers, server: 
     )
     row = page.locator("[data-audit-id]", has_text=f"Audit {tag}")
     assert "Mrs Adebayo" in row.inner_text() and "Class created" in row.inner_text()
+
+
+def test_an_admin_adds_a_member_of_staff_and_changes_their_role(browsers, server: Server, school: School):
+    tag = secrets.token_hex(3)
+    page = browsers.page(school.admin, size=PHONE, path="/#/people")
+    form = page.locator("[data-form='add-staff']")
+    form.get_by_label("Name").fill(f"Mr Osei {tag}")
+    form.get_by_label("Email").fill(f"osei-{tag}@riverside.test")
+    form.get_by_label("Role").select_option("teacher")
+    form.get_by_label("First password").fill("a-long-first-password")
+    form.get_by_role("button", name="Add to staff").click()
+    row = page.locator("tr[data-staff-id]", has_text=f"Mr Osei {tag}")
+    row.wait_for()
+    row.locator("select").select_option("office")
+    page.wait_for_selector(".toast >> text=is now")
+    staff = server.call("GET", "/api/staff", school.admin)["items"]
+    assert next(s for s in staff if s["name"] == f"Mr Osei {tag}")["role"] == "office"
+
+
+def test_a_login_cards_link_fills_in_both_codes_on_the_pupil_sign_in_page(browsers, school: School):
+    amir = school.pupils["Amir"]
+    page = browsers.page(None, path=f"/#/pupil/{school.class_code}/{amir['student_code']}")
+    assert page.get_by_label("Class code").input_value() == school.class_code
+    assert page.get_by_label("My code").input_value() == amir["student_code"]
