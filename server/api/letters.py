@@ -9,6 +9,7 @@ The PDF is rendered in a worker thread and never cached.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -16,11 +17,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.http import authenticate, path_id, services_of
+from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.db.models import School
 from server.errors import forbidden
 from server.school import letter_pdf, letters
 from server.school.access import get_class, sees_pupil_codes
+
+PDF_REPLY: dict[int | str, Any] = {200: {"content": {"application/pdf": {"schema": {"type": "string"}}}}}
 
 
 def _pdf(content: bytes, name: str) -> Response:
@@ -45,6 +49,7 @@ async def _class_for_printing(session: AsyncSession, principal: Principal, class
         raise forbidden("Only admins and the class's own staff print its letters and cards.")
 
 
+@describe(responses=PDF_REPLY)
 async def class_letters(request: Request) -> Response:
     principal = await authenticate(request)
     services = services_of(request)
@@ -61,6 +66,7 @@ async def class_letters(request: Request) -> Response:
     return _pdf(content, f"invite-letters-class-{class_id}.pdf")
 
 
+@describe(responses=PDF_REPLY)
 async def school_letters(request: Request) -> Response:
     principal = await authenticate(request)
     require_role(principal, "admin")
@@ -76,6 +82,7 @@ async def school_letters(request: Request) -> Response:
     return _pdf(content, "invite-letters.pdf")
 
 
+@describe(responses=PDF_REPLY)
 async def login_cards(request: Request) -> Response:
     principal = await authenticate(request)
     services = services_of(request)

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.http import authenticate, ok, services_of
+from server.api.openapi import describe
 from server.school import reach as reach_domain
 from server.services import Services
 
@@ -25,6 +26,7 @@ async def reach(request: Request) -> Response:
     return ok(report)
 
 
+@describe(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def reach_csv(request: Request) -> Response:
     principal = await authenticate(request)
     services = services_of(request)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.http import authenticate, ok, path_id, services_of
+from server.api.openapi import describe
 from server.auth.principal import Principal, require_role
 from server.errors import ApiError, validation_error
 from server.language.interface import text
@@ -31,6 +32,22 @@ def _shown(principal: Principal, import_id: int, mode: str, preview: dict[str, A
     return {"import_id": import_id, "mode": mode, "preview": {**preview, "errors": errors}}
 
 
+@describe(
+    summary="Preview a roster import from a CSV file (nothing is written)",
+    request={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}},
+                }
+            }
+        },
+    },
+    query={"mode": {"enum": list(MODES)}},
+)
 async def preview_import(request: Request) -> Response:
     """``POST /api/roster/import`` (multipart ``file``; ``?mode=full`` marks missing pupils as left)."""
     principal = await authenticate(request)

@@ -38,7 +38,9 @@ def _roster(tag: str) -> bytes:
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
-def test_an_admin_sets_up_a_class_prints_imports_a_roster_and_sees_reach(browsers, school: School, size: str):
+def test_an_admin_sets_up_a_class_prints_imports_a_roster_and_sees_reach(
+    browsers, school: School, size: str, shoot
+):
     tag = secrets.token_hex(3)
     page = browsers.page(school.admin, size=SIZES[size], path="/#/admin/classes")
     page.get_by_label("New class").fill(f"Year 3 Rowan {tag}")
@@ -58,6 +60,7 @@ def test_an_admin_sets_up_a_class_prints_imports_a_roster_and_sees_reach(browser
     _dialog_button(page, "Change")
     page.wait_for_selector(".toast >> text=Saved")
     assert ava.locator("[data-switch='photo_consent']").is_checked()
+    shoot(page, f"admin-class-{size}")
 
     # An invite code for Ava's family, shown once.
     ava.get_by_role("button", name="Family and codes").click()
@@ -93,6 +96,7 @@ def test_an_admin_sets_up_a_class_prints_imports_a_roster_and_sees_reach(browser
         "guardians.invite": "3",
     }
     assert preview.locator("[data-row='5']").count() == 1  # Ruby has no surname: row 5, not imported
+    shoot(page, f"admin-import-{size}")
     page.get_by_role("button", name="Import now").click()
     page.wait_for_selector("[data-import-done]")
     assert "4 new pupils" in page.locator("[data-import-done]").inner_text()
@@ -104,6 +108,7 @@ def test_an_admin_sets_up_a_class_prints_imports_a_roster_and_sees_reach(browser
     assert lime.locator("[data-reach='pupils'] td").inner_text() == "3"
     assert lime.locator("[data-reach='none'] td").inner_text() == "3"
     assert "Bengali" in lime.inner_text() or "Polish" in lime.inner_text()  # no engine for these
+    shoot(page, f"admin-reach-{size}")
     csv_reply = page.request.get("/api/reach.csv")
     assert csv_reply.status == 200 and f"Lime {tag}" in csv_reply.text()
 
@@ -138,7 +143,7 @@ def _office_person(server: Server, school: School) -> Person:
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_the_office_replies_to_a_routed_message_and_marks_it_done(
-    browsers, server: Server, school: School, size: str, open_all_day: None
+    browsers, server: Server, school: School, size: str, open_all_day: None, shoot
 ):
     office = _office_person(server, school)
     parent = school.parents["en"]
@@ -164,6 +169,7 @@ def test_the_office_replies_to_a_routed_message_and_marks_it_done(
     page.wait_for_selector(".toast >> text=Reply sent")
     card.get_by_role("button", name="Mark done").click()
     card.locator("[data-office-done]").wait_for()
+    shoot(page, f"office-done-{size}")
 
     # The class teacher sees both the office's reply and that it was handled, in the family's thread.
     teacher = browsers.page(school.teacher, size=SIZES[size], path=f"/#/messages/{conv['id']}")
