@@ -279,3 +279,29 @@ async def test_unreadable_files_and_non_admins_get_clear_errors_and_change_nothi
         await api.post("/api/roster/import/999999/confirm", headers=world.admin.headers), 404, "not_found"
     )
     error_of(await api.post("/api/roster/import", json={"file": "x"}, headers=world.admin.headers), 422)
+
+
+async def test_imported_contacts_go_with_an_erased_pupil_and_old_previews_are_purged(
+    api: httpx.AsyncClient, services: Services, empty_school: World, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from server.db.models import RosterImport
+    from server.privacy.retention import run_retention
+    from server.timeutil import utcnow
+
+    world = empty_school
+    previewed = await _preview(api, world, roster_files.homeroom_csv(PUPILS[:2]))
+    await _confirm(api, world, previewed["import_id"])
+    pupils = (await _roster(services, world))["current"]
+    first = next(iter(pupils.values()))[1]
+    assert (await api.delete(f"/api/students/{first.id}", headers=world.admin.headers)).status_code == 200
+    async with services.read() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(GuardianContact).where(GuardianContact.student_id == first.id)
+        )
+    assert left == 0
+    clock.set(utcnow() + timedelta(days=2))
+    await run_retention(services)
+    async with services.read() as session:
+        assert await session.get(RosterImport, previewed["import_id"]) is None

@@ -209,11 +209,11 @@ export function roleName(role) {
 
 function pupilTable(pupils, classes, classId, reload) {
   const rows = pupils.map((p) => {
-    const family = h("button", { type: "button", class: "button button-ghost", "data-action": "family" }, t("Family and codes"));
+    const family = h("button", { type: "button", class: "link-button", "data-action": "family" }, t("Family and codes"));
     family.addEventListener("click", () => familyDialog(p));
-    const edit = h("button", { type: "button", class: "button button-ghost", "data-action": "edit" }, t("Edit"));
+    const edit = h("button", { type: "button", class: "link-button", "data-action": "edit" }, t("Edit"));
     edit.addEventListener("click", () => editPupil(p, classes, reload));
-    const leave = h("button", { type: "button", class: "button button-ghost", "data-action": "leave" }, t("Mark as left"));
+    const leave = h("button", { type: "button", class: "link-button", "data-action": "leave" }, t("Mark as left"));
     leave.addEventListener("click", async () => {
       const ok = await confirmDialog(
         t("{name} has left the school?", { name: p.name }),
@@ -232,7 +232,7 @@ function pupilTable(pupils, classes, classId, reload) {
     const row = h(
       "tr",
       { "data-student-id": p.id },
-      h("th", { scope: "row" }, p.name, h("span", { class: "muted" }, ` ${p.first_name} ${p.last_name}`)),
+      h("th", { scope: "row" }, `${p.first_name} ${p.last_name}`, p.name !== p.first_name ? h("span", { class: "muted" }, ` (${p.name})`) : null),
       h("td", {}, consentSwitch(p, "photo_consent", t("Photo consent"), consentConsequence, (u) => Object.assign(p, u))),
       h("td", {}, consentSwitch(p, "la_care", t("LA care"), careConsequence, (u) => Object.assign(p, u))),
       h("td", { class: "code" }, p.student_code || ""),

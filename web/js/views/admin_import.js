@@ -108,6 +108,7 @@ export async function rosterImport(ctx) {
       }),
     );
     mount(result, previewCard(reply), done.el, h("div", { class: "row" }, confirm));
+    result.scrollIntoView({ block: "start", behavior: "smooth" });
   }
 
   mount(
