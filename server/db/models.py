@@ -117,6 +117,9 @@ class SchoolClass(Base):
     name: Mapped[str] = mapped_column(String(100))
     class_code: Mapped[str] = mapped_column(String(16), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # An archived class keeps its story and its leavers' records until they are erased, but is
+    # out of the lists, takes no pupils and its code signs nobody in (it has no current pupils).
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
 
 

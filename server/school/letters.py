@@ -52,6 +52,8 @@ async def _classes(session: AsyncSession, school_id: int, class_id: int | None) 
     query = select(SchoolClass).where(SchoolClass.school_id == school_id)
     if class_id is not None:
         query = query.where(SchoolClass.id == class_id)
+    else:
+        query = query.where(SchoolClass.archived_at.is_(None))
     return list((await session.scalars(query.order_by(SchoolClass.position, SchoolClass.id))).all())
 
 

@@ -48,7 +48,7 @@ async def reach(session: AsyncSession, principal: Principal, translatable: Colle
         (
             await session.scalars(
                 select(SchoolClass)
-                .where(SchoolClass.school_id == school.id)
+                .where(SchoolClass.school_id == school.id, SchoolClass.archived_at.is_(None))
                 .order_by(SchoolClass.position, SchoolClass.id)
             )
         ).all()

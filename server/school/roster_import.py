@@ -51,12 +51,21 @@ async def _snapshot(session: AsyncSession, school_id: int) -> tuple[Snapshot, st
         (
             await session.execute(
                 select(SchoolClass.id, SchoolClass.name)
-                .where(SchoolClass.school_id == school_id)
+                .where(SchoolClass.school_id == school_id, SchoolClass.archived_at.is_(None))
                 .order_by(SchoolClass.id)
             )
         ).all()
     )
     class_names = {class_id: name for class_id, name in classes}
+    archived = set(
+        (
+            await session.scalars(
+                select(SchoolClass.id).where(
+                    SchoolClass.school_id == school_id, SchoolClass.archived_at.is_not(None)
+                )
+            )
+        ).all()
+    )
     students = list(
         (
             await session.execute(
@@ -112,7 +121,7 @@ async def _snapshot(session: AsyncSession, school_id: int) -> tuple[Snapshot, st
                 s.la_care,
             )
             for s in students
-            if s.left_at is None
+            if s.left_at is None and s.class_id not in archived
         ],
     )
     for student_id, slot, name, email, language in contacts:

@@ -216,3 +216,28 @@ def test_a_login_cards_link_fills_in_both_codes_on_the_pupil_sign_in_page(browse
     page = browsers.page(None, path=f"/#/pupil/{school.class_code}/{amir['student_code']}")
     assert page.get_by_label("Class code").input_value() == school.class_code
     assert page.get_by_label("My code").input_value() == amir["student_code"]
+
+
+def test_an_admin_archives_a_class_whose_pupils_have_left_and_brings_it_back(
+    browsers, server: Server, school: School
+):
+    tag = secrets.token_hex(3)
+    found = server.call("POST", "/api/classes", school.admin, json={"name": f"Year 6 Yew {tag}"})
+    pupil = server.call(
+        "POST",
+        f"/api/classes/{found['id']}/students",
+        school.admin,
+        json={"first_name": "Finn", "last_name": "Reid"},
+    )
+    server.call(
+        "PATCH", f"/api/students/{pupil['id']}", school.admin, json={"left_at": "2026-07-20T12:00:00+00:00"}
+    )
+    page = browsers.page(school.admin, size=DESKTOP, path=f"/#/admin/class/{found['id']}")
+    page.get_by_role("button", name="Archive class").click()
+    _dialog_button(page, "Archive")
+    page.wait_for_selector("h1:has-text('Classes and pupils')")
+    class_id = found["id"]
+    archived = page.locator(f"li[data-class-id='{class_id}']")
+    assert archived.get_by_role("button", name="Bring back").is_visible()
+    archived.get_by_role("button", name="Bring back").click()
+    page.wait_for_selector(f".admin-class[data-class-id='{found['id']}']")

@@ -85,3 +85,38 @@ async def test_reach_counts_linked_families_lists_who_has_not_joined_and_exports
     table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert table[0][0] == "Class" and table[1][:5] == [world.classes[0].name, "2", "1", "1", "0"]
     error_of(await api.get("/api/reach", headers=world.teacher.headers), 403)
+
+
+async def test_a_class_is_archived_only_without_current_pupils_and_then_takes_none(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    made = (await api.post("/api/classes", json={"name": "Year 6 Elm"}, headers=world.admin.headers)).json()
+    url = f"/api/classes/{made['id']}"
+    pupil = (
+        await api.post(
+            f"{url}/students", json={"first_name": "Leo", "last_name": "Hart"}, headers=world.admin.headers
+        )
+    ).json()
+    error_of(await api.patch(url, json={"archived": True}, headers=world.admin.headers), 409, "not_empty")
+    left = await api.patch(
+        f"/api/students/{pupil['id']}",
+        json={"left_at": "2026-07-20T12:00:00+00:00"},
+        headers=world.admin.headers,
+    )
+    assert left.status_code == 200
+    archived = await api.patch(url, json={"archived": True}, headers=world.admin.headers)
+    assert archived.status_code == 200 and archived.json()["archived"] is True
+    listed = (await api.get("/api/classes", headers=world.admin.headers)).json()["items"]
+    assert made["id"] not in [c["id"] for c in listed]
+    everything = (await api.get("/api/classes?archived=true", headers=world.admin.headers)).json()["items"]
+    assert made["id"] in [c["id"] for c in everything]
+    refused = await api.post(
+        f"{url}/students", json={"first_name": "Mia", "last_name": "Hart"}, headers=world.admin.headers
+    )
+    error_of(refused, 409, "archived")
+    back = await api.patch(
+        url, json={"archived": False, "name": "Year 6 Elm 2025"}, headers=world.admin.headers
+    )
+    assert back.json() == {**back.json(), "archived": False, "name": "Year 6 Elm 2025"}
+    audit = (await api.get("/api/audit/actions", headers=world.admin.headers)).json()["items"]
+    assert {"class.archived", "class.unarchived"} <= set(audit)

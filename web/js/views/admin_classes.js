@@ -45,7 +45,7 @@ export async function classesAdmin(ctx) {
   mount(ctx.root, pageTitle(t("Classes and pupils")), loading());
   let classes;
   try {
-    classes = (await api.get("/api/classes")).items || [];
+    classes = (await api.get("/api/classes?archived=true")).items || [];
   } catch (err) {
     mount(ctx.root, pageTitle(t("Classes and pupils")), failure(err, t("Classes")));
     return;
@@ -68,6 +68,8 @@ export async function classesAdmin(ctx) {
       }
     });
   });
+  const archived = classes.filter((c) => c.archived);
+  classes = classes.filter((c) => !c.archived);
   const rows = classes.map((c) =>
     h(
       "li",
@@ -86,7 +88,24 @@ export async function classesAdmin(ctx) {
     ),
     classes.length ? h("ul", { class: "admin-class-list" }, rows) : empty(t("No classes yet"), t("Add your first class, or import the whole school from your MIS."), "home"),
     form,
+    archived.length ? h("h2", { class: "section-title" }, t("Archived classes")) : null,
+    archived.length ? h("ul", { class: "stack" }, archived.map((c) => archivedRow(ctx, c))) : null,
   );
+}
+
+function archivedRow(ctx, found) {
+  const restore = h("button", { type: "button", class: "link-button", "data-action": "restore" }, t("Bring back"));
+  restore.addEventListener("click", () =>
+    busy(restore, async () => {
+      try {
+        await api.patch(`/api/classes/${found.id}`, { archived: false });
+        classesAdmin(ctx);
+      } catch (err) {
+        toast(messageOf(err), "error");
+      }
+    }),
+  );
+  return h("li", { class: "card row", "data-class-id": found.id }, h("a", { href: `#/admin/class/${found.id}` }, found.name), h("span", { class: "spacer" }), restore);
 }
 
 function consentSwitch(pupil, key, label, consequence, onChange) {
@@ -152,12 +171,19 @@ export async function classAdmin(ctx) {
       toast(messageOf(err), "error");
     }
   });
-  const remove = h("button", { type: "button", class: "button button-ghost danger" }, t("Remove class"));
+  // A class that never had pupils can go; one whose pupils have all left or moved is archived:
+  // its story and its leavers' records stay until they are erased.
+  const remove = h("button", { type: "button", class: "button button-ghost danger", "data-action": "archive" }, (pupils.items || []).length ? t("Archive class") : t("Remove class"));
   remove.addEventListener("click", async () => {
-    if (!(await confirmDialog(t("Remove {name}?", { name: found.name }), t("Only an empty class can be removed: move its pupils or mark them as left first."), t("Remove")))) return;
+    const archive = (pupils.items || []).length > 0;
+    const ok = archive
+      ? await confirmDialog(t("Archive {name}?", { name: found.name }), t("It leaves the class lists and takes no new pupils; its story stays readable to leaders. Only a class whose pupils have all left or moved can be archived."), t("Archive"))
+      : await confirmDialog(t("Remove {name}?", { name: found.name }), t("The class has never had pupils; it is removed for good."), t("Remove"));
+    if (!ok) return;
     try {
-      await api.del(`/api/classes/${classId}`);
-      toast(t("{name} removed", { name: found.name }));
+      if (archive) await api.patch(`/api/classes/${classId}`, { archived: true });
+      else await api.del(`/api/classes/${classId}`);
+      toast(archive ? t("{name} archived", { name: found.name }) : t("{name} removed", { name: found.name }));
       ctx.navigate("/admin/classes");
     } catch (err) {
       toast(messageOf(err), "error");

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 17:04:14.333908
+Create Date: 2026-12-03 17:32:59.367835
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("class_code", sa.String(length=16), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("archived_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_classes_school_id_schools"), ondelete="CASCADE"
