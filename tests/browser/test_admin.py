@@ -78,7 +78,7 @@ def test_an_admin_sets_up_a_class_prints_imports_a_roster_and_sees_reach(
         assert reply.body().startswith(b"%PDF")
 
     # Roster import: preview, then confirm.
-    page.goto("/#/admin/import")
+    page.goto("/#/admin/classes/import")
     page.get_by_label("Roster file (CSV)").set_input_files(
         files=[{"name": "arbor.csv", "mimeType": "text/csv", "buffer": _roster(tag)}]
     )
@@ -232,7 +232,7 @@ def test_an_admin_archives_a_class_whose_pupils_have_left_and_brings_it_back(
     server.call(
         "PATCH", f"/api/students/{pupil['id']}", school.admin, json={"left_at": "2026-07-20T12:00:00+00:00"}
     )
-    page = browsers.page(school.admin, size=DESKTOP, path=f"/#/admin/class/{found['id']}")
+    page = browsers.page(school.admin, size=DESKTOP, path=f"/#/admin/classes/{found['id']}")
     page.get_by_role("button", name="Archive class").click()
     _dialog_button(page, "Archive")
     page.wait_for_selector("h1:has-text('Classes and pupils')")

@@ -62,7 +62,7 @@ export async function classesAdmin(ctx) {
       try {
         const made = await api.post("/api/classes", { name: name.value.trim() });
         toast(t("{name} added", { name: made.name }), "success");
-        ctx.navigate(`/admin/class/${made.id}`);
+        ctx.navigate(`/admin/classes/${made.id}`);
       } catch (err) {
         error.show(messageOf(err));
       }
@@ -74,7 +74,7 @@ export async function classesAdmin(ctx) {
     h(
       "li",
       { class: "card admin-class", "data-class-id": c.id },
-      h("a", { href: `#/admin/class/${c.id}`, class: "admin-class-name" }, c.name),
+      h("a", { href: `#/admin/classes/${c.id}`, class: "admin-class-name" }, c.name),
       h("span", { class: "muted" }, t("Class code {code}", { code: c.class_code })),
     ),
   );
@@ -84,7 +84,7 @@ export async function classesAdmin(ctx) {
       "div",
       { class: "page-head page-head-row" },
       h("h1", { class: "page-title", tabindex: "-1" }, t("Classes and pupils")),
-      h("div", { class: "row" }, h("a", { class: "button", href: "#/admin/import" }, t("Import a roster")), h("a", { class: "button", href: "/api/school/letters.pdf", target: "_blank", rel: "noopener" }, t("Print every invite letter"))),
+      h("div", { class: "row" }, h("a", { class: "button", href: "#/admin/classes/import" }, t("Import a roster")), h("a", { class: "button", href: "/api/school/letters.pdf", target: "_blank", rel: "noopener" }, t("Print every invite letter"))),
     ),
     classes.length ? h("ul", { class: "admin-class-list" }, rows) : empty(t("No classes yet"), t("Add your first class, or import the whole school from your MIS."), "home"),
     form,
@@ -105,7 +105,7 @@ function archivedRow(ctx, found) {
       }
     }),
   );
-  return h("li", { class: "card row", "data-class-id": found.id }, h("a", { href: `#/admin/class/${found.id}` }, found.name), h("span", { class: "spacer" }), restore);
+  return h("li", { class: "card row", "data-class-id": found.id }, h("a", { href: `#/admin/classes/${found.id}` }, found.name), h("span", { class: "spacer" }), restore);
 }
 
 function consentSwitch(pupil, key, label, consequence, onChange) {
