@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Apertium gives real English<->Spanish/Catalan/Galician translation with no model files.
 # FFmpeg (with ffprobe) probes and transcodes video and audio recordings.
+# The Noto fonts are embedded in printed invite letters and login cards, every script included.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends apertium apertium-eng-spa apertium-eng-cat apertium-en-gl \
-        ffmpeg \
+        ffmpeg fonts-noto-core fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

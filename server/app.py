@@ -32,10 +32,14 @@ from starlette.staticfiles import StaticFiles
 from server.api import auth, join_preview, messages, meta, onboarding, reference
 from server.api import guardians as guardians_api
 from server.api import interface as interface_api
+from server.api import invites as invites_api
+from server.api import letters as letters_api
 from server.api import media as media_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
 from server.api import privacy as privacy_api
+from server.api import reach as reach_api
+from server.api import roster as roster_api
 from server.api import school as school_api
 from server.api import stories as stories_api
 from server.api import translation as translation_api
@@ -82,6 +86,10 @@ def api_routes() -> list[BaseRoute]:
         *onboarding.routes,
         *school_api.routes,
         *guardians_api.routes,
+        *roster_api.routes,
+        *letters_api.routes,
+        *invites_api.routes,
+        *reach_api.routes,
         *stories_api.routes,
         *media_api.routes,
         *points_api.routes,
@@ -157,7 +165,10 @@ def create_app(
             default=settings.max_body_bytes,
             uploads=max(settings.max_upload_bytes, settings.max_recording_bytes) + 64 * 1024,
             upload_paths=("/api/media",),
-            large=(("/api/translation/packages", settings.max_package_bytes + 64 * 1024),),
+            large=(
+                ("/api/translation/packages", settings.max_package_bytes + 64 * 1024),
+                ("/api/roster/import", roster_api.MAX_FILE_BYTES + 64 * 1024),
+            ),
         ),
     ]
     # Each handler takes the exception class it is keyed by; Starlette types every handler as

@@ -160,6 +160,13 @@ class GuardianRequestPayload(_Payload):
     student_id: int
 
 
+class OfficeDonePayload(_Payload):
+    message_id: int
+    conversation_id: int
+    done_at: str
+    done_by: dict[str, Any]
+
+
 EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "post.created": PostPayload,
     "post.updated": PostPayload,
@@ -187,6 +194,8 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "report.created": ReportPayload,
     "guardian_request.created": GuardianRequestPayload,
     "office.message": MessagePayload,
+    # On ``school:{id}:staff`` and to the class teacher's ``user:{id}``: the office has dealt with it.
+    "office.done": OfficeDonePayload,
     "avatar.updated": AvatarPayload,
     # To the uploader (``user:{id}``) while a video or audio recording is processed.
     "media.processing": MediaPayload,

@@ -49,7 +49,7 @@ async def preview_invite(session: AsyncSession, code: str, now: datetime) -> dic
         raise _invalid("unknown", "That code is not right. Check it, or ask the school for a new one.")
     if invite.used_at is not None:
         raise _invalid("used", "That code has already been used. Ask the school for a new one.")
-    if invite.expires_at <= now:
+    if invite.expires_at <= now or invite.revoked_at is not None:
         raise _invalid("expired", "That code has expired. Ask the school for a new one.")
     student = await session.get(Student, invite.student_id)
     school = await session.get(School, invite.school_id)

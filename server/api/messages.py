@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api.http import Body, authenticate, limit, ok, page_params, parse, path_id, services_of
+from server.api.http import Body, authenticate, limit, ok, page_params, parse, path_id, services_of, text
+from server.api.openapi import describe
 from server.auth.principal import Principal
 from server.errors import bad_request
 from server.language.interface import N_
-from server.messaging import conversations, delivery, office, reports, suspension
+from server.messaging import conversations, delivery, office, office_replies, reports, suspension
 from server.messaging.conversations import in_reader_language, refuse_pupils, translating, translation_routes
 
 Id = Field(ge=1, le=2**62)
@@ -211,6 +212,37 @@ async def office_messages(request: Request) -> Response:
     return ok({"items": items})
 
 
+class OfficeReplyBody(Body):
+    text: Annotated[str, text(5000)]
+
+
+@describe(creates="")
+async def office_reply(request: Request) -> Response:
+    """``POST /api/office/messages/{id}/reply`` (office, admin): answer the family as the office."""
+    principal = await authenticate(request)
+    body = await parse(request, OfficeReplyBody)
+    services = services_of(request)
+    async with services.transaction() as session:
+        shaped = await office_replies.reply(
+            session,
+            principal,
+            path_id(request),
+            body.text,
+            services.clock(),
+            translating=translating(services),
+        )
+    return ok(shaped, 201)
+
+
+async def office_done(request: Request) -> Response:
+    """``POST /api/office/messages/{id}/done`` (office, admin): the office has dealt with it."""
+    principal = await authenticate(request)
+    services = services_of(request)
+    async with services.transaction() as session:
+        event = await office_replies.mark_done(session, principal, path_id(request), services.clock())
+    return ok(event)
+
+
 routes = [
     Route("/api/conversations", list_conversations, methods=["GET"]),
     Route("/api/conversations", start_conversation, methods=["POST"]),
@@ -225,4 +257,6 @@ routes = [
     Route("/api/users/{id:int}/suspend", suspend_user, methods=["POST"]),
     Route("/api/users/{id:int}/unsuspend", unsuspend_user, methods=["POST"]),
     Route("/api/office/messages", office_messages, methods=["GET"]),
+    Route("/api/office/messages/{id:int}/reply", office_reply, methods=["POST"]),
+    Route("/api/office/messages/{id:int}/done", office_done, methods=["POST"]),
 ]

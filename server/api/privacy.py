@@ -20,7 +20,7 @@ from server.errors import bad_request, conflict, forbidden
 from server.language.interface import N_
 from server.media.uploads import discard_files, storage_of
 from server.privacy import erasure, export
-from server.school import audit
+from server.school import audit, audit_names
 
 
 class EraseBody(Body):
@@ -106,10 +106,21 @@ def _when(request: Request, name: str) -> datetime | None:
     return value
 
 
-def _shape(entry: AuditEntry) -> dict[str, Any]:
+def _shape(entry: AuditEntry, names: dict[tuple[str, int], str]) -> dict[str, Any]:
+    target_kind = entry.target_type if entry.target_type in ("user", "student", "class") else ""
+    pupil = entry.details.get("student_id") if isinstance(entry.details, dict) else None
     return {
         "id": entry.id,
         "actor_id": entry.actor_id,
+        "actor": None
+        if entry.actor_id is None
+        else {"id": entry.actor_id, "name": names.get(("user", entry.actor_id))},
+        "target": None
+        if not target_kind or entry.target_id is None
+        else {"type": target_kind, "id": entry.target_id, "name": names.get((target_kind, entry.target_id))},
+        "student": None
+        if not isinstance(pupil, int)
+        else {"id": pupil, "name": names.get(("student", pupil))},
         "action": entry.action,
         "target_type": entry.target_type,
         "target_id": entry.target_id,
@@ -146,11 +157,22 @@ async def list_audit(request: Request) -> Response:
         query = query.where(AuditEntry.id < before)
     async with services_of(request).read() as session:
         entries = (await session.scalars(query.order_by(AuditEntry.id.desc()).limit(count))).all()
-    return ok({"items": [_shape(e) for e in entries]})
+        names = await audit_names.names_for(session, principal.school_id, entries)
+    return ok({"items": [_shape(e, names) for e in entries]})
+
+
+async def list_audit_actions(request: Request) -> Response:
+    """``GET /api/audit/actions`` (admin): the actions the school's log holds, for filtering."""
+    principal = await authenticate(request)
+    require_role(principal, "admin")
+    async with services_of(request).read() as session:
+        found = await audit_names.actions(session, principal.school_id)
+    return ok({"items": found})
 
 
 routes = [
     Route("/api/me/export", export_me, methods=["GET"]),
     Route("/api/me", erase_me, methods=["DELETE"]),
     Route("/api/audit", list_audit, methods=["GET"]),
+    Route("/api/audit/actions", list_audit_actions, methods=["GET"]),
 ]

@@ -69,6 +69,11 @@ class ClassBody(Body):
     name: ClassName
 
 
+class ClassPatch(Body):
+    name: ClassName | None = None
+    archived: bool | None = None
+
+
 class StudentBody(Body):
     first_name: ClassName
     last_name: ClassName
@@ -138,7 +143,8 @@ async def list_classes(request: Request) -> Response:
     principal = await authenticate(request)
     async with services_of(request).read() as session:
         only = None if principal.is_staff else await visible_class_ids(session, principal)
-        found = await roster.list_classes(session, principal.school_id, only)
+        archived = principal.is_admin and request.query_params.get("archived") == "true"
+        found = await roster.list_classes(session, principal.school_id, only, archived=archived)
     return ok({"items": [shapes.school_class(c, staff=principal.is_staff) for c in found]})
 
 
@@ -159,12 +165,16 @@ async def get_class_(request: Request) -> Response:
 
 
 async def patch_class(request: Request) -> Response:
+    """Rename a class (``name``) and archive it or bring it back (``archived``)."""
     principal = await authenticate(request)
     require_role(principal, "admin")
-    body = await parse(request, ClassBody)
+    body = await parse(request, ClassPatch)
     async with services_of(request).transaction() as session:
         found = await get_class(session, principal, path_id(request))
-        found.name = body.name.strip()
+        if body.name is not None:
+            found.name = body.name.strip()
+        if body.archived is not None:
+            await roster.archive_class(session, principal, found, body.archived)
     return ok(shapes.school_class(found, staff=True))
 
 

@@ -35,6 +35,7 @@ def school_class(found: SchoolClass, *, staff: bool) -> dict[str, Any]:
     shape: dict[str, Any] = {"id": found.id, "name": found.name}
     if staff:
         shape["class_code"] = found.class_code
+        shape["archived"] = found.archived_at is not None
     return shape
 
 

@@ -7,13 +7,14 @@ slowing a feed; code loads what it needs with explicit ``select()`` options.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -116,6 +117,9 @@ class SchoolClass(Base):
     name: Mapped[str] = mapped_column(String(100))
     class_code: Mapped[str] = mapped_column(String(16), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # An archived class keeps its story and its leavers' records until they are erased, but is
+    # out of the lists, takes no pupils and its code signs nobody in (it has no current pupils).
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
 
 
@@ -145,6 +149,44 @@ class Student(Base):
     student_code: Mapped[str] = mapped_column(String(16))
     avatar: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # From a roster import: the date of birth (tells two pupils of one name apart) and the
+    # school's own MIS identifier (UPN or admission number), which keeps a renamed pupil the same.
+    dob: Mapped[date | None] = mapped_column(Date, nullable=True)
+    mis_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class GuardianContact(Base):
+    """A guardian the school knows of for a pupil (from a roster import), before they have joined.
+
+    One row per guardian slot (1 or 2); it lends its name and language to that slot's invite
+    letter. Joining is still done with an invite code: a contact is not an account.
+    """
+
+    __tablename__ = "guardian_contacts"
+    __table_args__ = (UniqueConstraint("student_id", "slot"),)
+    id: Mapped[int] = _id()
+    student_id: Mapped[int] = _fk("students.id", index=False)
+    slot: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class RosterImport(Base):
+    """A previewed roster import: the plan an admin saw, applied as it is on confirm."""
+
+    __tablename__ = "roster_imports"
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id")
+    created_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    mode: Mapped[str] = mapped_column(String(8), default="partial")
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # A digest of the school's roster when previewed: confirm refuses (409 stale) if it moved since.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
 
 
@@ -169,6 +211,7 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     used_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
 
 
@@ -376,6 +419,9 @@ class Message(Base):
     awaiting_media: Mapped[bool] = mapped_column(Boolean, default=False)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A message routed to the office (P8) that the office has dealt with: when, and who.
+    office_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    office_done_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
     created_at: Mapped[datetime] = _created()
 
 

@@ -291,6 +291,9 @@ async def views(
     last = {
         m.conversation_id: m for m in (await session.scalars(select(Message).where(Message.id.in_(latest))))
     }
+    writers = {m.sender_id for m in last.values() if m.sender_id is not None} - users.keys()
+    if writers:  # a last message from the office, answering a routed message
+        users.update(await users_by_id(session, writers))
     media = await media_of(session, [m.id for m in last.values()])
     unread = dict(
         (
@@ -367,7 +370,11 @@ async def messages_page(
         if before is not None:
             query = query.where(Message.id < before)
         rows = (await session.scalars(query.order_by(Message.id.desc()).limit(limit))).all()
-        users = await users_by_id(session, {u for u in (conv.guardian_id, conv.staff_id) if u is not None})
+        # The members, and anyone else who wrote here: the office answering a routed message.
+        writers = {m.sender_id for m in rows if m.sender_id is not None}
+        users = await users_by_id(
+            session, {u for u in (conv.guardian_id, conv.staff_id) if u is not None} | writers
+        )
         media = await media_of(session, [m.id for m in rows])
     items = [
         shapes.message(

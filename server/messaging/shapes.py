@@ -76,6 +76,7 @@ def message(
         "released_at": iso(found.released_at),
         "system": found.system,
         "office_topic": None if found.system else found.topic,
+        "office_done_at": iso(found.office_done_at),
         "media": [media_ref(m) for m in media],
     }
 

@@ -1,5 +1,8 @@
 """Retention (P18): a daily job erases pupils who left long ago and purges expired sessions and invites.
 
+Roster import previews go too once they can no longer be confirmed (a day): their plans hold
+pupils' and families' names, which the roster itself is the place for.
+
 It runs as a :class:`server.jobs.Job`, so with several processes one of them runs each tick
 (the ``job_leases`` row is the lock). Each pupil is erased in its own transaction, so a
 failure part-way leaves every pupil either wholly there or wholly gone.
@@ -14,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 
 from server.db.engine import rowcount
-from server.db.models import Invite, Session, Student
+from server.db.models import Invite, RosterImport, Session, Student
 from server.media.uploads import discard_files
 from server.privacy.erasure import erase_student, live_channels_of
 from server.school.access import guardians_of
@@ -23,6 +26,7 @@ from server.services import Services
 log = logging.getLogger("homeroom.privacy")
 DAILY = 24 * 3600.0
 SESSION_KEEP_AFTER_END = timedelta(days=1)
+ROSTER_PLAN_KEPT = timedelta(days=1)  # as long as a preview can be confirmed (server.school.roster_import)
 
 
 @dataclass
@@ -68,6 +72,7 @@ async def run_retention(services: Services) -> RetentionResult:
         result.sessions = rowcount(gone)
         gone = await session.execute(delete(Invite).where(Invite.expires_at < now))
         result.invites = rowcount(gone)
+        await session.execute(delete(RosterImport).where(RosterImport.created_at < now - ROSTER_PLAN_KEPT))
     if result.pupils or result.sessions or result.invites:
         log.info(
             "retention: erased %d pupils, purged %d sessions and %d invites",

@@ -105,10 +105,12 @@ async def claim_invite(session: AsyncSession, code: str, now: datetime) -> Invit
         )
     if invite.used_at is not None:
         raise _invalid_code("used", "That code has already been used. Ask the school for a new one.")
-    if invite.expires_at <= now:
+    if invite.expires_at <= now or invite.revoked_at is not None:
         raise _invalid_code("expired", "That code has expired. Ask the school for a new one.")
     claimed = await session.execute(
-        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.used_at.is_(None), Invite.revoked_at.is_(None))
+        .values(used_at=now)
     )
     if rowcount(claimed) != 1:
         raise _invalid_code("used", "That code has already been used. Ask the school for a new one.")

@@ -38,9 +38,12 @@ async def _unique_code(session: AsyncSession, column: Any, length: int, *scope: 
 
 
 async def list_classes(
-    session: AsyncSession, school_id: int, only: set[int] | None = None
+    session: AsyncSession, school_id: int, only: set[int] | None = None, *, archived: bool = False
 ) -> list[SchoolClass]:
+    """The school's classes in their order; archived ones only when ``archived``."""
     query = select(SchoolClass).where(SchoolClass.school_id == school_id)
+    if not archived:
+        query = query.where(SchoolClass.archived_at.is_(None))
     if only is not None:
         query = query.where(SchoolClass.id.in_(only))
     return list((await session.scalars(query.order_by(SchoolClass.position, SchoolClass.id))).all())
@@ -62,6 +65,31 @@ async def create_class(session: AsyncSession, principal: Principal, name: str) -
     await session.flush()
     audit.record(session, principal.school_id, principal.id, "class.created", "class", found.id)
     return found
+
+
+async def archive_class(
+    session: AsyncSession, principal: Principal, found: SchoolClass, archived: bool
+) -> None:
+    """Archive a class with no current pupils (its leavers stay until erased), or bring it back."""
+    if archived and found.archived_at is None:
+        current = await session.scalar(
+            select(func.count()).where(Student.class_id == found.id, Student.left_at.is_(None))
+        )
+        if current:
+            raise conflict(
+                "not_empty", "Move the pupils of this class or mark them as left first.", pupils=current
+            )
+        found.archived_at = utcnow()
+        audit.record(session, principal.school_id, principal.id, "class.archived", "class", found.id)
+    elif not archived and found.archived_at is not None:
+        found.archived_at = None
+        audit.record(session, principal.school_id, principal.id, "class.unarchived", "class", found.id)
+
+
+def refuse_archived(found: SchoolClass) -> None:
+    """409 ``archived``: an archived class takes no pupils."""
+    if found.archived_at is not None:
+        raise conflict("archived", "That class is archived: bring it back first.")
 
 
 async def delete_class(session: AsyncSession, principal: Principal, found: SchoolClass) -> None:
@@ -93,6 +121,7 @@ async def add_student(
     la_care: bool,
 ) -> Student:
     """Enrol a pupil in a class, with the login user behind them and a fresh pupil code."""
+    refuse_archived(school_class)
     user = User(school_id=school_class.school_id, role="student", name=first_name, language="en")
     session.add(user)
     await session.flush()
@@ -135,6 +164,7 @@ async def update_student(
         target = await session.get(SchoolClass, changes["class_id"])
         if target is None or target.school_id != principal.school_id:
             raise validation_error(N_("Unknown class."), fields={"class_id": "unknown"})
+        refuse_archived(target)
         taken = await session.scalar(
             select(func.count()).where(
                 Student.class_id == target.id, Student.student_code == student.student_code

@@ -18,6 +18,11 @@ import * as messages from "./views/messages.js";
 import * as account from "./views/account.js";
 import * as translation from "./views/translation.js";
 import { N_, t, tn } from "./i18n.js";
+import * as adminClasses from "./views/admin_classes.js";
+import * as adminImport from "./views/admin_import.js";
+import * as adminAudit from "./views/admin_audit.js";
+import * as reachView from "./views/reach.js";
+import { t } from "./i18n.js";
 
 const session = {
   me: null,
@@ -33,6 +38,7 @@ const live = new Live({
 const ROUTES = [
   ["/sign-in", auth.signIn, null],
   ["/pupil", auth.pupilSignIn, null],
+  ["/pupil/:class/:code", auth.pupilSignIn, null],
   ["/join", auth.join, null],
   ["/join/:code", auth.join, null],
   ["/policy", auth.policy, [Role.PARENT]],
@@ -55,6 +61,11 @@ const ROUTES = [
   ["/people", leader.people, [Role.ADMIN]],
   ["/office", leader.office, [Role.ADMIN, Role.OFFICE]],
   ["/translation", translation.coverage, [Role.ADMIN]],
+  ["/admin/classes", adminClasses.classesAdmin, [Role.ADMIN]],
+  ["/admin/classes/import", adminImport.rosterImport, [Role.ADMIN]],
+  ["/admin/classes/:id", adminClasses.classAdmin, [Role.ADMIN]],
+  ["/audit", adminAudit.auditLog, [Role.ADMIN]],
+  ["/reach", reachView.reach, [Role.ADMIN]],
   ["/account", account.account, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
   ["/more", morePage, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
 ];
@@ -100,12 +111,15 @@ function navFor(me) {
       return [
         ["/classes", t("Classes"), "home"],
         ["/school", t("School"), "school"],
+        ["/admin/classes", t("Setup"), "users"],
+        ["/messages", t("Messages"), "chat"],
         ["/reports", t("Reports"), "flag"],
         ["/requests", t("Requests"), "users"],
         ["/people", t("People"), "shield"],
+        ["/reach", t("Reach"), "heart"],
+        ["/audit", t("Audit log"), "book"],
         ["/settings", t("Settings"), "settings"],
         ["/translation", t("Translation"), "globe"],
-        ["/messages", t("Messages"), "chat"],
       ];
     case Role.OFFICE:
       return [

@@ -113,6 +113,9 @@ export async function pupilSignIn(ctx) {
     class: "input input-code",
     required: true,
   });
+  // A login card's QR code opens #/pupil/CLASS/CODE: both boxes come filled in.
+  if (ctx.params && ctx.params.class) classCode.value = ctx.params.class;
+  if (ctx.params && ctx.params.code) pupilCode.value = ctx.params.code;
   const submit = h("button", { type: "submit", class: "button button-primary button-huge button-block" }, t("Let's go!"));
   const error = errorLine();
   const form = h(

@@ -8,6 +8,8 @@ import { h, icon, mount, field, focus, uid } from "../dom.js";
 import { base, dirOf, languageName, timeEl } from "../format.js";
 import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
+import { t } from "../i18n.js";
+import { roleName } from "./admin_classes.js";
 import { skillIcon } from "./board.js";
 import { N_, parts, t, tn } from "../i18n.js";
 
@@ -244,11 +246,25 @@ export async function people(ctx) {
         people(ctx);
       }
     });
+    const role = h(
+      "select",
+      { class: "input input-inline", "aria-label": t("Role of {name}", { name: u.name }), disabled: u.id === ctx.me.id, "data-role-of": u.id },
+      ["admin", "teacher", "office"].map((r) => h("option", { value: r, selected: r === u.role }, roleName(r))),
+    );
+    role.addEventListener("change", async () => {
+      try {
+        await api.patch(`/api/staff/${u.id}`, { role: role.value });
+        toast(t("{name} is now: {role}", { name: u.name, role: roleName(role.value) }), "success");
+      } catch (err) {
+        role.value = u.role;
+        toast(messageOf(err), "error");
+      }
+    });
     return h(
       "tr",
-      {},
+      { "data-staff-id": u.id },
       h("th", { scope: "row" }, u.name, u.suspended ? h("span", { class: "badge badge-warn" }, t("Suspended")) : null),
-      h("td", {}, u.role),
+      h("td", {}, role),
       h("td", { class: "cell-email" }, u.email || ""),
       h("td", {}, action),
     );
@@ -256,12 +272,50 @@ export async function people(ctx) {
   mount(
     ctx.root,
     pageTitle(t("People"), t("Staff accounts. Families are suspended from the reports queue.")),
+    addStaffForm(ctx),
     h(
       "div",
       { class: "card table-card" },
       h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Name")), h("th", { scope: "col" }, t("Role")), h("th", { scope: "col", class: "cell-email" }, t("Email")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("Actions"))))), h("tbody", {}, rows)),
     ),
   );
+}
+
+/** A new staff account: name, email, role and a first password the person changes in "Your account". */
+function addStaffForm(ctx) {
+  const name = h("input", { class: "input", id: uid("staff-name"), maxlength: "200", autocomplete: "off" });
+  const email = h("input", { class: "input", id: uid("staff-email"), type: "email", maxlength: "254", autocomplete: "off" });
+  const role = h("select", { class: "input", id: uid("staff-role") }, ["teacher", "office", "admin"].map((r) => h("option", { value: r }, roleName(r))));
+  const password = h("input", { class: "input", id: uid("staff-password"), type: "text", minlength: "10", maxlength: "256", autocomplete: "off" });
+  const add = h("button", { type: "submit", class: "button button-primary" }, icon("plus"), t("Add to staff"));
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "card stack", novalidate: true, "data-form": "add-staff" },
+    h("h2", { class: "card-title" }, t("Add a member of staff")),
+    h("div", { class: "two-col" }, field(t("Name"), name), field(t("Email"), email)),
+    h("div", { class: "two-col" }, field(t("Role"), role), field(t("First password"), password, t("Give it to them in person; they can change it under Your account."))),
+    error.el,
+    add,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    if (!name.value.trim() || !email.value.trim()) {
+      error.show(t("Write their name and email address."));
+      return;
+    }
+    await busy(add, async () => {
+      try {
+        const made = await api.post("/api/staff", { name: name.value.trim(), email: email.value.trim(), role: role.value, password: password.value, class_ids: [] });
+        toast(t("{name} can now sign in. Choose their classes on each class's Setup page.", { name: made.name }), "success");
+        people(ctx);
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  return form;
 }
 
 const DAY_NAMES = [
@@ -462,6 +516,56 @@ function policyCard(ctx, policy) {
   return form;
 }
 
+/** The office's answer to a routed message: a reply into the family's thread, and "done". */
+function officeActions(item, redraw) {
+  const m = item.message || {};
+  if (m.office_done_at) {
+    return h("p", { class: "office-done", "data-office-done": "true" }, h("span", { class: "badge badge-approved" }, icon("check", "icon-small"), t("Done")), " ", t("The class teacher sees this was handled."));
+  }
+  const text = h("textarea", { class: "input", rows: "2", maxlength: "5000", id: uid("office-reply"), "data-office-reply": item.id });
+  const send = h("button", { type: "submit", class: "button button-primary" }, icon("send"), t("Reply as the office"));
+  const done = h("button", { type: "button", class: "button", "data-action": "office-done" }, icon("check"), t("Mark done"));
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "stack office-reply", novalidate: true },
+    h("label", { for: text.id }, t("Reply to {name}", { name: item.guardian ? item.guardian.name : t("the family") })),
+    text,
+    h("p", { class: "hint" }, t("The family reads it in their own language; the class teacher sees it in the same conversation.")),
+    error.el,
+    h("div", { class: "row" }, send, done),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    if (!text.value.trim()) {
+      focus(text);
+      return;
+    }
+    await busy(send, async () => {
+      try {
+        await api.post(`/api/office/messages/${item.id}/reply`, { text: text.value.trim() });
+        text.value = "";
+        toast(t("Reply sent"), "success");
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  done.addEventListener("click", () =>
+    busy(done, async () => {
+      try {
+        const reply = await api.post(`/api/office/messages/${item.id}/done`);
+        item.message = { ...item.message, office_done_at: reply.done_at };
+        redraw();
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    }),
+  );
+  return form;
+}
+
 export async function office(ctx) {
   mount(ctx.root, pageTitle(t("Office inbox")), loading());
   const list = h("div", { class: "office-list" }, loading());
@@ -494,6 +598,7 @@ export async function office(ctx) {
         quoted(text, lang),
         ...note,
         item.staff ? h("p", { class: "hint" }, t("Sent to {name}", { name: item.staff.name })) : null,
+        officeActions(item, draw),
       );
     };
     card.translated = (lang, text, engine) => {
@@ -525,7 +630,7 @@ export async function office(ctx) {
   if (channel) {
     ctx.scope.live(channel, {
       event(frame) {
-        if (frame.type === "office.message") load();
+        if (frame.type === "office.message" || frame.type === "office.done") load();
       },
       reset: load,
     });

@@ -10,6 +10,7 @@ import { quietState } from "../quiet.js";
 import { playPop } from "../sound.js";
 import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
+import { t } from "../i18n.js";
 import { mediaBlock } from "./stories.js";
 import { N_, t, tn } from "../i18n.js";
 
@@ -271,6 +272,12 @@ export async function conversation(ctx) {
       } else if (!mine && m.translation && m.translation.status === "unavailable") {
         meta.push(notTranslatedLine(m.lang));
       }
+      if (!mine && m.sender && m.sender.role === "office") {
+        meta.push(h("span", { class: "badge" }, t("School office")));
+      }
+      if (m.office_topic && m.office_done_at && STAFF.has(ctx.me.role)) {
+        meta.push(h("span", { class: "badge badge-approved", "data-office-done": "true" }, icon("check", "icon-small"), t("Handled by the office")));
+      }
       if (!mine && m.sender && m.sender.id) {
         const report = h("button", { type: "button", class: "link-button muted" }, t("Report"));
         report.addEventListener("click", () => reportMessage(m));
@@ -476,6 +483,8 @@ export async function conversation(ctx) {
           playPop();
           markRead();
         }
+      } else if (frame.type === "office.done" && d.conversation_id === id && shown.has(d.message_id)) {
+        shown.get(d.message_id).update?.({ office_done_at: d.done_at });
       } else if (frame.type === "message.translated" && d.conversation_id === id && shown.has(d.message_id)) {
         // The translation arrived: show it at once, keeping the original behind "See original".
         if (base(d.lang) === base(ctx.me.language)) {

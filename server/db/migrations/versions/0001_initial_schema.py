@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 15:27:12.083157
+Create Date: 2026-12-03 17:32:59.367835
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("class_code", sa.String(length=16), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("archived_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_classes_school_id_schools"), ondelete="CASCADE"
@@ -278,6 +279,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "roster_imports",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("file_name", sa.String(length=200), nullable=False),
+        sa.Column("mode", sa.String(length=8), nullable=False),
+        sa.Column("plan", sa.JSON(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("applied_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_roster_imports_created_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_roster_imports_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_roster_imports")),
+    )
+    with op.batch_alter_table("roster_imports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_roster_imports_school_id"), ["school_id"], unique=False)
+
+    op.create_table(
         "sessions",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -328,6 +356,8 @@ def upgrade() -> None:
         sa.Column("student_code", sa.String(length=16), nullable=False),
         sa.Column("avatar", sa.JSON(), nullable=False),
         sa.Column("left_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("dob", sa.Date(), nullable=True),
+        sa.Column("mis_id", sa.String(length=32), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["class_id"], ["classes.id"], name=op.f("fk_students_class_id_classes"), ondelete="RESTRICT"
@@ -502,6 +532,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_conversations_student_id"), ["student_id"], unique=False)
 
     op.create_table(
+        "guardian_contacts",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column("language", sa.String(length=16), nullable=True),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["student_id"],
+            ["students.id"],
+            name=op.f("fk_guardian_contacts_student_id_students"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guardian_contacts")),
+        sa.UniqueConstraint("student_id", "slot", name=op.f("uq_guardian_contacts_student_id")),
+    )
+    op.create_table(
         "guardian_links",
         sa.Column("guardian_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -580,6 +630,7 @@ def upgrade() -> None:
         sa.Column("expires_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("used_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("used_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("revoked_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by"], ["users.id"], name=op.f("fk_invites_created_by_users"), ondelete="SET NULL"
@@ -707,12 +758,20 @@ def upgrade() -> None:
         sa.Column("awaiting_media", sa.Boolean(), nullable=False),
         sa.Column("released_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("read_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("office_done_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("office_done_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_messages_conversation_id_conversations"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_done_by"],
+            ["users.id"],
+            name=op.f("fk_messages_office_done_by_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["sender_id"], ["users.id"], name=op.f("fk_messages_sender_id_users"), ondelete="SET NULL"
@@ -850,6 +909,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_guardian_links_student_id"))
 
     op.drop_table("guardian_links")
+    op.drop_table("guardian_contacts")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conversations_student_id"))
         batch_op.drop_index(batch_op.f("ix_conversations_staff_id"))
@@ -891,6 +951,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sessions_user_id"))
 
     op.drop_table("sessions")
+    with op.batch_alter_table("roster_imports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_roster_imports_school_id"))
+
+    op.drop_table("roster_imports")
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.drop_index("ix_posts_scope_class_id")
         batch_op.drop_index(batch_op.f("ix_posts_author_id"))
