@@ -14,7 +14,7 @@ from server.services import Services
 from server.translation.part import TranslationPart
 from tests.conftest import make_settings
 from tests.factories import World
-from tests.translation.conftest import needs_apertium
+from tests.translation.fixtures import needs_apertium
 
 POLICY = "Be kind to everyone.\n\nWrite to staff during school hours."
 

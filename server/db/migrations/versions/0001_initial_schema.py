@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 17:32:59.367835
+Create Date: 2026-12-03 17:45:09.160361
 """
 
 from __future__ import annotations
