@@ -234,11 +234,12 @@ def pupil_link(base_url: str, card: Card) -> str:
 
 def cards_pdf(cards: list[Card], base_url: str, language: str) -> bytes:
     """Eight login cards to an A4 page (2 × 4), to cut out and hand to pupils."""
+    sign_in_link = f"{base_url}/#/pupil"
     labels = {
         "title": text(language, "Homeroom sign-in"),
         "class": text(language, "Class code"),
         "pupil": text(language, "Your code"),
-        "scan": text(language, "Scan to sign in, or type both codes at {link}", link=f"{base_url}/#/pupil"),
+        "scan": text(language, "Scan to sign in, or type both codes at {link}", link=sign_in_link),
     }
     doc = _Document([*labels.values(), *(c.child for c in cards), *(c.school for c in cards)], [language])
     doc.set_title(labels["title"])
