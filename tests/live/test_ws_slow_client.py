@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.live.client import LiveClient
 from tests.live.conftest import Site
-from tests.live.emitter import emit_events, payloads
+from tests.live.emitter import emit_events, number, payloads
 
 pytestmark = pytest.mark.live
 
@@ -36,9 +36,9 @@ async def _reports_until_end(ws: ClientConnection) -> list[int]:
     while True:
         frame = json.loads(await ws.recv())
         if frame.get("type") == "report.created":
-            if frame["data"]["n"] == "end":
+            if number(frame) == "end":
                 return seen
-            seen.append(frame["data"]["n"])
+            seen.append(number(frame))
 
 
 class RawReader:
@@ -127,7 +127,7 @@ async def test_slow_client_is_closed_with_4008_while_200_others_receive_every_ev
                 await emit_events(memory_site.services, channel, "report.created", payloads(BATCH, sent, PAD))
                 await watcher.events(channel, BATCH, deadline=10)  # published and fanned out
                 sent += BATCH
-        await emit_events(memory_site.services, channel, "report.created", [{"n": "end"}])
+        await emit_events(memory_site.services, channel, "report.created", [{"report": {"n": "end"}}])
         async with asyncio.timeout(30):
             received = await asyncio.gather(*readers)
         assert all(seen == list(range(sent)) for seen in received)
