@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/fanout.py --processes 2 --broker redis --clients 2000 [--client node]
 
-It builds a school in a fresh database, starts the server itself (1 or 2 ``python -m
-server serve`` processes, ``memory://`` or ``redis://`` broker), connects N real websocket
-clients from separate client processes (Python, or Node with ``--client node``), subscribes
-them all to one channel, and publishes events through the real HTTP API: a burst of K events
-as fast as the API takes them, then a steady R events/s for S seconds. With Redis it runs the
-same load against the floors (``--floors``): ``bench/floor.py`` (``websockets.broadcast()``)
-and ``bench/node/floor.js`` (``ws`` + ``ioredis``), the same number of processes fed by the
-same Redis messages, and prints Homeroom's figures as ratios to each. See bench/README.md.
+It builds a school in a fresh database, starts the server itself (1 to 4 ``python -m
+server serve`` processes; ``memory://``, ``redis://`` or a Redis Cluster started for the run),
+connects N real websocket clients from separate client processes (Python, or Node with
+``--client node``), subscribes them all to one channel, and publishes events through the real
+HTTP API: a burst of K events as fast as the API takes them, then a steady R events/s for S
+seconds. With one Redis it runs the same load against the floors (``--floors``):
+``bench/floor.py`` (``websockets.broadcast()``) and ``bench/node/floor.js`` (``ws`` +
+``ioredis``), the same number of processes fed by the same Redis messages, and prints
+Homeroom's figures as ratios to each. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -615,13 +616,28 @@ async def main(args: argparse.Namespace) -> None:
 
 
 async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
+    if args.broker != "cluster":
+        await run_bench_on(args, tmp, database_url, args.redis if args.broker == "redis" else None)
+        return
+    from tests.live.redis_cluster import LocalCluster
+
+    cluster = LocalCluster(tmp / "redis-cluster")  # 3 masters + 3 replicas, started for this run
+    try:
+        await cluster.start()
+        print(f"redis cluster: {cluster.url}")
+        await run_bench_on(args, tmp, database_url, cluster.url)
+    finally:
+        await cluster.stop()
+
+
+async def run_bench_on(args: argparse.Namespace, tmp: Path, database_url: str, redis_url: str | None) -> None:
     from tests.live.servers import server_env, start_server, unique_prefix
 
+    # The floors read one plain pub/sub channel: they run beside a single Redis only.
     floors = [] if args.broker != "redis" or args.no_floor else args.floors
     invites = args.burst + int(args.rate * args.seconds) + 10
     invites *= (1 + len(floors)) * args.repeat
     school = await seed(database_url, args.clients, invites)
-    redis_url = args.redis if args.broker == "redis" else None
     prefix = unique_prefix()
     env = server_env(
         database_url=database_url,
@@ -639,7 +655,8 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
     ws = None if args.ws == "homeroom" else args.ws
     homeroom = [start_server(env, tmp, ws=ws) for _ in range(args.processes)]
     try:
-        await asyncio.gather(*(server.wait_ready() for server in homeroom))
+        # A busy machine starts several processes slowly: two minutes before giving up.
+        await asyncio.gather(*(server.wait_ready(120) for server in homeroom))
         publisher = Publisher([server.http_url for server in homeroom], school)
         await publisher.detect()
         print(f"publishing {publisher.event_type} on {publisher.channel} via the HTTP API ({publisher.mode})")
@@ -661,8 +678,13 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=2, choices=[1, 2])
-    parser.add_argument("--broker", choices=["memory", "redis"], default="redis")
+    parser.add_argument("--processes", type=int, default=2, choices=[1, 2, 3, 4])
+    parser.add_argument(
+        "--broker",
+        choices=["memory", "redis", "cluster"],
+        default="redis",
+        help="cluster: a Redis Cluster of 3 masters + 3 replicas started for the run (no floors)",
+    )
     parser.add_argument(
         "--redis", default=os.environ.get("HOMEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
@@ -707,7 +729,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--client-spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.broker == "memory" and args.processes > 1:
-        parser.error("two processes need --broker redis")
+        parser.error("several processes need --broker redis or cluster")
     unknown = [name for name in args.floors if name not in FLOORS]
     if unknown:
         parser.error(f"unknown floors {unknown}: choose from {sorted(FLOORS)}")

@@ -37,7 +37,7 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     env = server_env(database_url=database_url, broker_url=broker, data_dir=tmp, redis_prefix=unique_prefix())
     servers = [start_server(env, tmp) for _ in range(args.processes)]
     try:
-        await asyncio.gather(*(server.wait_ready() for server in servers))
+        await asyncio.gather(*(server.wait_ready(120) for server in servers))
         publisher = Publisher([server.http_url for server in servers], school)
         await publisher.detect()
         if publisher.mode != "posts":
