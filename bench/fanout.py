@@ -1,14 +1,16 @@
-"""Fan-out benchmark: Homeroom's live layer against a raw ``websockets.broadcast()`` floor, same load.
+"""Fan-out benchmark: Homeroom's live layer against two floors, raw ``websockets`` and Node ``ws``, same load.
 
-    .venv/bin/python bench/fanout.py --processes 2 --broker redis --clients 2000
+    .venv/bin/python bench/fanout.py --processes 2 --broker redis --clients 2000 [--client node]
 
-It builds a school in a fresh database, starts the server itself (1 or 2 ``python -m
-server serve`` processes, ``memory://`` or ``redis://`` broker), connects N real websocket
-clients from separate client processes, subscribes them all to one channel, and publishes
-events through the real HTTP API: a burst of K events as fast as the API takes them, then
-a steady R events/s for S seconds. With Redis it runs the same load against
-``bench/floor.py`` (the same number of processes, fed by the same Redis messages) and
-prints Homeroom's figures as ratios to it. See bench/README.md for how to read them.
+It builds a school in a fresh database, starts the server itself (1 to 4 ``python -m
+server serve`` processes; ``memory://``, ``redis://`` or a Redis Cluster started for the run),
+connects N real websocket clients from separate client processes (Python, or Node with
+``--client node``), subscribes them all to one channel, and publishes events through the real
+HTTP API: a burst of K events as fast as the API takes them, then a steady R events/s for S
+seconds. With one Redis it runs the same load against the floors (``--floors``):
+``bench/floor.py`` (``websockets.broadcast()``) and ``bench/node/floor.js`` (``ws`` +
+``ioredis``), the same number of processes fed by the same Redis messages, and prints
+Homeroom's figures as ratios to each. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ import orjson  # noqa: E402
 from bench.procstat import cpu_seconds, loop_runner, rss_bytes  # noqa: E402
 
 STAFF_USERS = 20
+NODE_DIR = ROOT / "bench" / "node"
+FLOORS = {
+    # target name -> the command of one floor process (port, Redis URL and key are appended)
+    "websockets": [sys.executable, str(ROOT / "bench" / "floor.py")],
+    "node-ws": ["node", str(NODE_DIR / "floor.js")],
+}
 
 
 # The school -------------------------------------------------------------------------------
@@ -291,6 +299,7 @@ class Clients:
     def __init__(
         self,
         kind: str,
+        client: str,
         nice: int,
         urls: list[str],
         tokens: list[str],
@@ -307,7 +316,7 @@ class Clients:
             spec.write_text(
                 json.dumps(
                     {
-                        "kind": kind,
+                        "kind": "homeroom" if kind == "homeroom" else "floor",
                         "nice": nice,
                         "channel": channel,
                         "event_type": event_type,
@@ -316,9 +325,12 @@ class Clients:
                     }
                 )
             )
+            command = [sys.executable, __file__, "--client-spec", str(spec)]
+            if client == "node":
+                command = ["node", str(NODE_DIR / "client.js"), str(spec)]
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, __file__, "--client", str(spec)],
+                    command,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     cwd=ROOT,
@@ -438,7 +450,7 @@ async def run_target(
     prefix: str,
 ) -> list[Figures]:
     floors: list[subprocess.Popen[bytes]] = []
-    if target == "floor":
+    if target in FLOORS:
         from tests.live.servers import free_port
 
         ports = [free_port() for _ in homeroom]
@@ -446,8 +458,7 @@ async def run_target(
             proc = await asyncio.to_thread(
                 subprocess.Popen,
                 [
-                    sys.executable,
-                    str(ROOT / "bench" / "floor.py"),
+                    *FLOORS[target],
                     "--port",
                     str(port),
                     "--redis",
@@ -470,6 +481,7 @@ async def run_target(
     rss0 = sum(rss_bytes(pid) for pid in pids)
     clients = Clients(
         target,
+        args.client,
         args.client_nice,
         urls,
         tokens,
@@ -490,7 +502,7 @@ async def run_target(
             figures.rss_per_conn = rss
             found.append(figures)
             print(
-                f"  {target:8} {scenario:6} done: {figures.deliveries} deliveries, {figures.lost} lost",
+                f"  {target:10} {scenario:6} done: {figures.deliveries} deliveries, {figures.lost} lost",
                 flush=True,
             )
         return found
@@ -502,65 +514,69 @@ async def run_target(
 
 
 def report(results: list[Figures], args: argparse.Namespace) -> None:
-    """The table, then Homeroom's figures as ratios to the floor's.
+    """The table, then Homeroom's figures as ratios to each floor's.
 
     "server CPU" counts every server process under the load: for Homeroom its own
-    processes (HTTP API, database, broker, fan-out); for the floor, the floor processes
+    processes (HTTP API, database, broker, fan-out); for a floor, the floor processes
     plus Homeroom's processes that served the same publishing requests. "fan-out only"
-    leaves the publishing side (measured during the floor run) out of both.
+    leaves the publishing side (measured during the first floor's run) out of all of them.
     """
-    floors = {(f.round, f.scenario): f for f in results if f.target == "floor"}
+    floors = {(f.round, f.scenario, f.target): f for f in results if f.target in FLOORS}
+    publish: dict[tuple[int, str], float] = {}
+    for f in results:
+        if f.target in FLOORS:
+            publish.setdefault((f.round, f.scenario), f.publish_cpu)
     print()
     print(
         f"{args.processes} process(es), broker {args.broker}, {args.clients} clients on one channel, "
-        f"{args.client_procs} client processes"
+        f"{args.client_procs} {args.client} client processes"
     )
     print(f"burst: {args.burst} events at once; steady: {args.rate:g} events/s for {args.seconds:g} s")
     print(
-        f"{'round':5} {'target':9} {'scenario':8} {'events':>6} {'deliv/s':>8} {'p50':>6} {'p95':>6}"
+        f"{'round':5} {'target':10} {'scenario':8} {'events':>6} {'deliv/s':>8} {'p50':>6} {'p95':>6}"
         f" {'p99':>6}"
         f" {'max':>6} {'lost':>4} {'dup':>4} {'srv cpu':>7} {'µs/del':>6} {'fan-out':>7} {'KiB/conn':>8}"
     )
     for f in results:
-        key = (f.round, f.scenario)
-        publish = floors[key].publish_cpu if key in floors else 0.0
-        total = f.cpu + (f.publish_cpu if f.target == "floor" else 0.0)
-        fan_out = f.cpu - (publish if f.target == "homeroom" else 0.0)
+        publishing = publish.get((f.round, f.scenario), 0.0)
+        total = f.cpu + (f.publish_cpu if f.target in FLOORS else 0.0)
+        fan_out = f.cpu - (publishing if f.target == "homeroom" else 0.0)
         per = total / f.deliveries * 1e6 if f.deliveries else float("nan")
         fan_per = fan_out / f.deliveries * 1e6 if f.deliveries else float("nan")
         f.total_per, f.fan_per = per, fan_per  # type: ignore[attr-defined]
         print(
-            f"{f.round:5d} {f.target:9} {f.scenario:8} {f.events:6d} {f.rate:8.0f} {f.pct(0.5):6.1f}"
+            f"{f.round:5d} {f.target:10} {f.scenario:8} {f.events:6d} {f.rate:8.0f} {f.pct(0.5):6.1f}"
             f" {f.pct(0.95):6.1f}"
             f" {f.pct(0.99):6.1f} {f.pct(1.0):6.1f} {f.lost:4d} {f.dupes:4d} {total:7.2f} {per:6.1f}"
             f" {fan_per:7.1f} {f.rss_per_conn / 1024:8.1f}"
         )
     print("(latency: ms from commit to client; µs/del: server CPU per delivery; fan-out: without publishing)")
-    if not floors:
-        return
-    print("\nHomeroom / floor, same run, same load:")
-    ratios: dict[str, list[list[float]]] = {}
-    for f in results:
-        base = floors.get((f.round, f.scenario))
-        if f.target != "homeroom" or base is None:
+    for floor in FLOORS:
+        if not any(key[2] == floor for key in floors):
             continue
-        row = [
-            _ratio(f.total_per, base.total_per),  # type: ignore[attr-defined]
-            _ratio(f.fan_per, base.fan_per),  # type: ignore[attr-defined]
-            _ratio(f.rate, base.rate),
-            _ratio(f.pct(0.5), base.pct(0.5)),
-            _ratio(f.pct(0.99), base.pct(0.99)),
-            _ratio(f.rss_per_conn, base.rss_per_conn),
-        ]
-        ratios.setdefault(f.scenario, []).append(row)
-        print(f"  round {f.round} {f.scenario:6} " + _ratio_line(row))
-    if args.repeat > 1:
-        for scenario, rows in ratios.items():
-            medians = [
-                statistics.median([v for v in column if v == v] or [float("nan")])  # skip NaN
-                for column in zip(*rows, strict=True)
+        print(f"\nHomeroom / {floor} floor, same run, same load:")
+        ratios: dict[str, list[list[float]]] = {}
+        for f in results:
+            base = floors.get((f.round, f.scenario, floor))
+            if f.target != "homeroom" or base is None:
+                continue
+            row = [
+                _ratio(f.total_per, base.total_per),  # type: ignore[attr-defined]
+                _ratio(f.fan_per, base.fan_per),  # type: ignore[attr-defined]
+                _ratio(f.rate, base.rate),
+                _ratio(f.pct(0.5), base.pct(0.5)),
+                _ratio(f.pct(0.99), base.pct(0.99)),
+                _ratio(f.rss_per_conn, base.rss_per_conn),
             ]
-            print(f"  median  {scenario:6} " + _ratio_line(medians))
+            ratios.setdefault(f.scenario, []).append(row)
+            print(f"  round {f.round} {f.scenario:6} " + _ratio_line(row))
+        if args.repeat > 1:
+            for scenario, rows in ratios.items():
+                medians = [
+                    statistics.median([v for v in column if v == v] or [float("nan")])  # skip NaN
+                    for column in zip(*rows, strict=True)
+                ]
+                print(f"  median  {scenario:6} " + _ratio_line(medians))
 
 
 def _ratio(value: float, base: float) -> float:
@@ -600,12 +616,28 @@ async def main(args: argparse.Namespace) -> None:
 
 
 async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
+    if args.broker != "cluster":
+        await run_bench_on(args, tmp, database_url, args.redis if args.broker == "redis" else None)
+        return
+    from tests.live.redis_cluster import LocalCluster
+
+    cluster = LocalCluster(tmp / "redis-cluster")  # 3 masters + 3 replicas, started for this run
+    try:
+        await cluster.start()
+        print(f"redis cluster: {cluster.url}")
+        await run_bench_on(args, tmp, database_url, cluster.url)
+    finally:
+        await cluster.stop()
+
+
+async def run_bench_on(args: argparse.Namespace, tmp: Path, database_url: str, redis_url: str | None) -> None:
     from tests.live.servers import server_env, start_server, unique_prefix
 
+    # The floors read one plain pub/sub channel: they run beside a single Redis only.
+    floors = [] if args.broker != "redis" or args.no_floor else args.floors
     invites = args.burst + int(args.rate * args.seconds) + 10
-    invites *= (2 if args.broker == "redis" and not args.no_floor else 1) * args.repeat
+    invites *= (1 + len(floors)) * args.repeat
     school = await seed(database_url, args.clients, invites)
-    redis_url = args.redis if args.broker == "redis" else None
     prefix = unique_prefix()
     env = server_env(
         database_url=database_url,
@@ -623,12 +655,13 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
     ws = None if args.ws == "homeroom" else args.ws
     homeroom = [start_server(env, tmp, ws=ws) for _ in range(args.processes)]
     try:
-        await asyncio.gather(*(server.wait_ready() for server in homeroom))
+        # A busy machine starts several processes slowly: two minutes before giving up.
+        await asyncio.gather(*(server.wait_ready(120) for server in homeroom))
         publisher = Publisher([server.http_url for server in homeroom], school)
         await publisher.detect()
         print(f"publishing {publisher.event_type} on {publisher.channel} via the HTTP API ({publisher.mode})")
         results: list[Figures] = []
-        targets = ["floor", "homeroom"] if redis_url and not args.no_floor else ["homeroom"]
+        targets = [*floors, "homeroom"]
         for round_ in range(1, args.repeat + 1):
             for target in targets:  # alternating, so a change in the machine's load hits both
                 print(f"round {round_}: running {target} ...", flush=True)
@@ -645,8 +678,13 @@ async def run_bench(args: argparse.Namespace, tmp: Path, database_url: str) -> N
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=2, choices=[1, 2])
-    parser.add_argument("--broker", choices=["memory", "redis"], default="redis")
+    parser.add_argument("--processes", type=int, default=2, choices=[1, 2, 3, 4])
+    parser.add_argument(
+        "--broker",
+        choices=["memory", "redis", "cluster"],
+        default="redis",
+        help="cluster: a Redis Cluster of 3 masters + 3 replicas started for the run (no floors)",
+    )
     parser.add_argument(
         "--redis", default=os.environ.get("HOMEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
@@ -667,7 +705,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=10.0, help="events/s in the steady scenario")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady scenario")
     parser.add_argument("--scenarios", default="burst,steady", type=lambda v: v.split(","))
-    parser.add_argument("--no-floor", action="store_true", help="skip the raw websockets floor")
+    parser.add_argument(
+        "--floors",
+        default="websockets,node-ws",
+        type=lambda v: [name for name in v.split(",") if name],
+        help="floors to run beside Homeroom (with Redis): websockets, node-ws",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="run Homeroom alone")
+    parser.add_argument(
+        "--client",
+        choices=["python", "node"],
+        default="python",
+        help="load clients: Python websockets or Node ws (bench/node; run npm install there first)",
+    )
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds (floor then Homeroom each); medians shown"
     )
@@ -676,17 +726,23 @@ def parse_args() -> argparse.Namespace:
         default="homeroom",
         help="homeroom (what `serve` runs) or uvicorn's wsproto or websockets-sansio",
     )
-    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--client-spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.broker == "memory" and args.processes > 1:
-        parser.error("two processes need --broker redis")
+        parser.error("several processes need --broker redis or cluster")
+    unknown = [name for name in args.floors if name not in FLOORS]
+    if unknown:
+        parser.error(f"unknown floors {unknown}: choose from {sorted(FLOORS)}")
+    needs_node = args.client == "node" or ("node-ws" in args.floors and not args.no_floor)
+    if needs_node and not (NODE_DIR / "node_modules" / "ws").exists():
+        parser.error("the Node floor and clients need their packages: cd bench/node && npm install")
     return args
 
 
 if __name__ == "__main__":
     arguments = parse_args()
     runner = loop_runner()
-    if arguments.client:
-        runner(client_main(arguments.client))
+    if arguments.client_spec:
+        runner(client_main(arguments.client_spec))
     else:
         runner(main(arguments))

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -60,6 +59,7 @@ from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
 from server.privacy.erasure import OrphanFilePart
 from server.privacy.retention import DAILY, run_retention
+from server.redis_clients import connect as connect_redis
 from server.services import CommitListening, Services
 from server.settings import Settings, uses_redis
 from server.timeutil import utcnow
@@ -121,8 +121,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             db = Database(settings.database_url)
             stack.push_async_callback(db.dispose)
-            # One Redis pool per process (None with memory://), shared by whoever needs Redis.
-            redis = Redis.from_url(settings.broker_url) if uses_redis(settings.broker_url) else None
+            # One Redis client per process (None with memory://), shared by whoever needs Redis.
+            redis = connect_redis(settings.broker_url) if uses_redis(settings.broker_url) else None
             if redis is not None:
                 stack.push_async_callback(redis.aclose)
             services = Services(

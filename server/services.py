@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.ratelimit import RateLimiter
 from server.db.engine import Database
 from server.db.models import OutboxEvent
+from server.redis_clients import RedisClient
 from server.settings import Settings
 from server.timeutil import utcnow
 
@@ -59,9 +59,9 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # How sign-in throttling waits (``server.auth.throttle``); tests pass one that records.
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    # The process's one Redis connection pool (None with ``memory://``): shared by the rate
+    # The process's one Redis client, of a server or a cluster (None with ``memory://``): shared by the rate
     # limiter, the translation queue and the pipeline's locks.
-    redis: Redis | None = None
+    redis: RedisClient | None = None
     storage: Storage | None = None
     # Run in this order after every commit with the rows it emitted (``server/app.py`` builds it).
     commit_listeners: list[CommitListener] = field(default_factory=list)

@@ -113,16 +113,26 @@ def _database_url(value: str) -> str:
 
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
 
 
 def uses_redis(url: str) -> bool:
-    """Whether a broker URL names Redis (the one place this is decided)."""
-    return url.startswith(REDIS_SCHEMES)
+    """Whether a broker URL names Redis, one server or a cluster (the one place this is decided)."""
+    return url.startswith(REDIS_SCHEMES + REDIS_CLUSTER_SCHEMES)
+
+
+def uses_redis_cluster(url: str) -> bool:
+    """Whether a broker URL names a Redis Cluster (``redis+cluster://host:port,…``)."""
+    return url.startswith(REDIS_CLUSTER_SCHEMES)
 
 
 def _broker_url(value: str) -> str:
     if not (value.startswith("memory://") or uses_redis(value)):
-        raise ValueError("use memory:// or redis://…")
+        raise ValueError("use memory://, redis://… or redis+cluster://host:port,host:port…")
+    if uses_redis_cluster(value):
+        from server.redis_clients import parse_cluster_url
+
+        parse_cluster_url(value)  # ValueError saying what is wrong
     return value
 
 

@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from redis.asyncio import Redis
-
+from server.redis_clients import RedisClient
 from server.settings import Settings, uses_redis
 
 
@@ -109,7 +108,7 @@ return 0
 class RedisRateLimiter:
     """Counters in Redis, shared by every process."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._take = redis.register_script(_TAKE)
@@ -133,7 +132,7 @@ class RedisRateLimiter:
         await self._give_back(keys=[f"{self._prefix}:rl:{key}"])
 
 
-def create_rate_limiter(settings: Settings, redis: Redis | None) -> RateLimiter:
+def create_rate_limiter(settings: Settings, redis: RedisClient | None) -> RateLimiter:
     """The limiter for the broker URL's scheme: Redis (shared by every process) or this process's memory."""
     if uses_redis(settings.broker_url):
         if redis is None:

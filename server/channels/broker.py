@@ -6,8 +6,9 @@ number of processes), keeps the channel's recent history (``history_size`` event
 channel. Recovery is decided by :func:`decide_recovery`, shared by both backends: all or
 nothing, and never across an ``epoch`` change (history lost, ``seq`` restarted).
 
-Implementations live beside this file: ``broker_memory.py`` (one process) and
-``broker_redis.py`` (pub/sub + Lua). :func:`create_broker` picks one by URL scheme.
+Implementations live beside this file: ``broker_memory.py`` (one process),
+``broker_redis.py`` (one Redis: pub/sub + Lua) and ``broker_cluster.py`` (a Redis Cluster:
+sharded pub/sub + Lua). :func:`create_broker` picks one by URL scheme.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from server.settings import Settings, uses_redis
+from server.settings import Settings, uses_redis, uses_redis_cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +195,16 @@ def now_iso() -> str:
 
 
 def create_broker(settings: Settings) -> Broker:
-    """The broker named by ``settings.broker_url``: ``memory://`` or ``redis://…``."""
+    """The broker named by ``settings.broker_url``: ``memory://``, ``redis://…`` or ``redis+cluster://…``."""
     url = settings.broker_url
     if url.startswith("memory://"):
         from server.channels.broker_memory import MemoryBroker
 
         return MemoryBroker(settings.history_size, settings.history_ttl_seconds)
+    if uses_redis_cluster(url):
+        from server.channels.broker_cluster import ClusterBroker
+
+        return ClusterBroker(url, settings.redis_prefix, settings.history_size, settings.history_ttl_seconds)
     if uses_redis(url):
         from server.channels.broker_redis import RedisBroker
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -44,6 +44,7 @@ from server.channels.broker import (
     new_epoch,
     now_iso,
 )
+from server.redis_clients import pooled_client
 
 log = logging.getLogger("homeroom.broker")
 
@@ -78,16 +79,6 @@ return out
 """
 
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0)
-
-
-def pooled_client(url: str, max_connections: int = 50) -> Redis:
-    """A Redis client whose callers wait for a free connection instead of failing.
-
-    redis-py's default pool raises ``MaxConnectionsError`` past 100 connections in use,
-    which a burst of subscriptions (or presence updates) can reach at once.
-    """
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10)
-    return Redis(connection_pool=pool)
 
 
 def decode(raw: bytes | str) -> Published:

@@ -2,8 +2,9 @@
 
 Keys (``P`` is the prefix): ``P:pr:{channel}:conns`` (zset of ``user_id:conn_key`` scored
 by expiry in ms), ``P:pr:{channel}:users`` (hash ``user_id`` → user JSON) and ``P:pr:index``
-(zset of channels with entries). Each change is one Lua script, so two processes never
-both announce the same user joining or leaving.
+(zset of channels with entries). Each change of a channel is one Lua script on its two
+keys (one hash tag, so one slot of a Redis Cluster), so two processes never both announce
+the same user joining or leaving; the index is written beside it in the same round trip.
 
 Sockets: ``P:pr:{user:ID}:sockets``, a zset of ``session_id:conn_key`` scored by expiry in ms
 (the key itself expires with its newest entry). Claiming a slot drops expired entries, counts
@@ -16,21 +17,19 @@ from __future__ import annotations
 import time
 
 import orjson
-from redis.asyncio import Redis
 
-from server.channels.broker_redis import pooled_client
 from server.presence.base import SESSION_FULL, USER_FULL, Presence, User
+from server.redis_clients import RedisClient, shared_client
 
-# KEYS: conns, users, index. ARGV: member, user_id, user_json, expires_ms, channel, now_ms.
+# KEYS: conns, users. ARGV: member, user_id, user_json, expires_ms, now_ms.
 JOIN = """
 local prefix = ARGV[2] .. ':'
 local present = 0
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[6], '+inf')) do
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[5], '+inf')) do
   if string.sub(m, 1, #prefix) == prefix then present = 1 break end
 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 if present == 1 then return 0 end
 return 1
 """
@@ -99,15 +98,15 @@ class RedisPresence(Presence):
         super().__init__(ttl)
         self._url = url
         self._prefix = prefix
-        self._redis: Redis | None = None
+        self._redis: RedisClient | None = None
         self._index = f"{prefix}:pr:index"
 
     def _keys(self, channel: str) -> list[str]:
         return [f"{self._prefix}:pr:{{{channel}}}:conns", f"{self._prefix}:pr:{{{channel}}}:users"]
 
-    def _client(self) -> Redis:
+    def _client(self) -> RedisClient:
         if self._redis is None:
-            self._redis = pooled_client(self._url)
+            self._redis = shared_client(self._url)
         return self._redis
 
     async def stop(self) -> None:
@@ -122,9 +121,14 @@ class RedisPresence(Presence):
     async def join(self, channel: str, conn_key: str, user: User) -> bool:
         now, expires = self._expiry()
         member = f"{user['id']}:{conn_key}"
-        args = [member, user["id"], orjson.dumps(user), expires, channel, now]
-        keys = [*self._keys(channel), self._index]
-        return bool(await self._client().eval(JOIN, 3, *keys, *args))
+        args = [member, user["id"], orjson.dumps(user), expires, now]
+        # The index is a key of its own slot (on a cluster), so it is written beside the
+        # script rather than in it; it only tells expire() which channels to look at.
+        async with self._client().pipeline(transaction=False) as pipe:
+            pipe.eval(JOIN, 2, *self._keys(channel), *args)
+            pipe.zadd(self._index, {channel: expires})
+            joined, _ = await pipe.execute()
+        return bool(joined)
 
     async def leave(self, channel: str, conn_key: str, user_id: int) -> bool:
         now, _ = self._expiry()

@@ -151,7 +151,9 @@ async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int
             decor.students.setdefault(post_id, []).append((student_id, names[student_id]))
         for tagged in decor.students.values():
             tagged.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
-    if reader_id is not None:
+    # ``like_count`` moves in the statement that adds or removes a like row, so a page whose
+    # posts nobody liked (every new post) needs no lookup of the reader's own likes.
+    if reader_id is not None and any(post.like_count for post in posts):
         decor.liked = set(
             (
                 await session.scalars(

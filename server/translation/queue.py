@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.observability import metrics
+from server.redis_clients import RedisClient
 from server.settings import Settings, uses_redis
 
 log = logging.getLogger("homeroom.translation")
@@ -297,7 +297,7 @@ class RedisQueue:
             metrics.TRANSLATION_QUEUE.set(await self.depth())
 
 
-def create_queue(settings: Settings, redis: Redis | None) -> JobQueue:
+def create_queue(settings: Settings, redis: RedisClient | None) -> JobQueue:
     """The job queue for the broker URL's scheme: the Redis stream (shared) or in-process tasks."""
     if uses_redis(settings.broker_url) and redis is not None:
         return RedisQueue(

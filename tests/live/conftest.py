@@ -2,11 +2,13 @@
 
 ``memory_site``: one server on SQLite with the ``memory://`` broker (the embedded default).
 ``redis_site``: two servers on PostgreSQL sharing the test Redis (a unique key prefix).
+``redis_cluster``: a private Redis Cluster of 3 masters and 3 replicas, once per run.
 Both are started once per module; each test builds its own school, so tests never share data.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ import pytest
 
 from server.services import Services
 from tests.factories import World, make_world
+from tests.live.redis_cluster import LocalCluster, redis_major_version
 from tests.live.servers import LiveServer, live_database, running_servers, shared_services, unique_prefix
 from tests.services import redis_url
 
@@ -79,3 +82,17 @@ async def announce_access_changed(site: Site, user_id: int) -> None:
         await broker.control({"kind": "access", "user_id": user_id})
     finally:
         await broker.stop()
+
+
+@pytest.fixture(scope="session")
+async def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalCluster]:
+    """A private Redis Cluster (3 masters, 3 replicas) for the whole run; stopped at the end."""
+    major = await asyncio.to_thread(redis_major_version)
+    if major is None or major < 7:
+        pytest.skip("the Redis Cluster tests need redis-server 7 or newer (sharded pub/sub)")
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        await cluster.start()
+        yield cluster
+    finally:
+        await cluster.stop()

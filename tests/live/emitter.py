@@ -30,9 +30,18 @@ async def emit_events(
 
 
 def payloads(count: int, start: int = 0, size: int = 0) -> list[dict[str, Any]]:
-    """``count`` distinct ``report.created`` payloads, ``report.n`` from ``start`` (padded to ``size``)."""
+    """``count`` distinct ``report.created`` payloads numbered from ``start`` (padded to ``size``).
+
+    The number sits where the event's schema allows a free-form object: ``{"report": {"n": …}}``;
+    :func:`number` reads it back from an event frame.
+    """
     pad = "x" * size
     return [
         {"report": {"n": start + index, "pad": pad} if size else {"n": start + index}}
         for index in range(count)
     ]
+
+
+def number(frame: dict[str, Any]) -> Any:
+    """The ``n`` of an event frame made from :func:`payloads`."""
+    return frame["data"]["report"]["n"]

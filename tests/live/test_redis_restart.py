@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.factories import World, make_world
 from tests.live.client import LiveClient
-from tests.live.emitter import emit_events, payloads
+from tests.live.emitter import emit_events, number, payloads
 from tests.live.servers import LiveServer, RedisServer, live_database, running_servers, shared_services
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -61,7 +61,7 @@ class Follower:
                 self._progress.notify_all()
 
     def reports(self) -> list[int]:
-        return [e["data"]["report"]["n"] for e in self.events if e["type"] == "report.created"]
+        return [number(e) for e in self.events if e["type"] == "report.created"]
 
     async def wait_reports(self, count: int, deadline: float = 20.0) -> None:
         """Wait until ``count`` distinct reports arrived (a duplicate does not count)."""

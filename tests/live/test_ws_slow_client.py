@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.live.client import LiveClient
 from tests.live.conftest import Site
-from tests.live.emitter import emit_events, payloads
+from tests.live.emitter import emit_events, number, payloads
 
 pytestmark = pytest.mark.live
 
@@ -36,9 +36,9 @@ async def _reports_until_end(ws: ClientConnection) -> list[int]:
     while True:
         frame = json.loads(await ws.recv())
         if frame.get("type") == "report.created":
-            if frame["data"]["report"]["n"] == "end":
+            if number(frame) == "end":
                 return seen
-            seen.append(frame["data"]["report"]["n"])
+            seen.append(number(frame))
 
 
 class RawReader:
