@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from server.api import auth, join_preview, messages, meta, onboarding, reference
 from server.api import guardians as guardians_api
 from server.api import media as media_api
+from server.api import notify as notify_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
 from server.api import privacy as privacy_api
@@ -84,6 +85,7 @@ def api_routes() -> list[BaseRoute]:
         *join_preview.routes,
         *translation_api.routes,
         *translation_reports_api.routes,
+        *notify_api.routes,
         *reference.routes,
     ]
 
@@ -167,6 +169,7 @@ def create_app(
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
     from server.channels.part import LivePart
+    from server.notify.worker import PushWorker
     from server.translation.fetch_job import FetchPart
     from server.translation.part import TranslationPart
 
@@ -179,6 +182,7 @@ def default_parts(settings: Settings) -> list[Part]:
         OrphanFilePart(),
         TranslationPart(settings),
         FetchPart(),
+        PushWorker(settings),
     ]
 
 

@@ -1,0 +1,612 @@
+"""The push outbox's workers: fan each notification event out to devices, then send them.
+
+Exactly once, across processes: an event is claimed with a lease (a conditional
+``UPDATE … RETURNING``, as the live outbox's relay does) and fanned out in one
+transaction that writes one ``push_deliveries`` row per device and marks the event
+done; the unique ``(subscription_id, event_id)`` pair makes a second fan-out of the
+same event (a lease that ran out under a very slow run) write nothing new. Deliveries
+are claimed the same way, sent, and marked. A process dying between a push and its
+mark can repeat that one push after the lease; every push carries a ``Topic`` so the
+push service keeps only the newest of the same topic, and the browser shows one
+notification per ``tag``.
+
+Who is told is decided twice with :func:`server.notify.audience.may_know`: when the
+event is fanned out and again when each push is sent, so a guardian removed (or a
+pupil who left, an account suspended) in between gets nothing. Points for the same
+child are gathered for ``push_points_batch_seconds`` into one push; staff get nothing
+outside the school's working hours and closure days (P7): what arrives then is gathered
+into one summary sent when their hours start (messages held for quiet hours are
+released at that moment and join the same summary). A push waits up to
+``push_translation_wait_seconds`` for the reader's translation, then goes in the original.
+
+Due times use the injected clock (``services.clock``); leases the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.principal import STAFF_ROLES
+from server.db.models import (
+    NotificationEvent,
+    NotificationPreference,
+    OutboxEvent,
+    PushDelivery,
+    PushSubscription,
+    School,
+    SchoolClass,
+    Student,
+    User,
+)
+from server.messaging.quiet_hours import WorkingWeek, held_until
+from server.notify import render as rendering
+from server.notify.audience import candidates, may_know
+from server.notify.hosts import endpoint_problem
+from server.notify.kinds import channel_family, channel_id, kind_of
+from server.notify.preferences import push_allowed
+from server.notify.vapid import VapidKey
+from server.notify.webpush import Device, Outcome, send
+from server.observability import metrics
+from server.services import Services
+from server.settings import Settings
+from server.timeutil import aware, utcnow
+
+log = logging.getLogger("homeroom.notify")
+
+MAX_ATTEMPTS = 8
+GATHER_RELEASED = timedelta(seconds=10)  # messages released together at opening: one summary
+TTL = {
+    "messages": 2 * 86400,
+    "posts": 3 * 86400,
+    "points": 86400,
+    "portfolio": 3 * 86400,
+    "summary": 12 * 3600,
+}
+URGENCY = {"messages": "high", "summary": "normal"}
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """How long to wait before the next attempt: the service's hint, else 5 s doubling to 1 h."""
+    if retry_after is not None:
+        return timedelta(seconds=min(max(retry_after, 1.0), 3600.0))
+    return timedelta(seconds=min(5.0 * 2 ** max(attempts - 1, 0), 3600.0))
+
+
+@dataclass
+class _Job:
+    """One claimed delivery ready to go: its row id, device, payload and headers."""
+
+    delivery_id: int
+    subscription_id: int
+    attempts: int
+    created_at: datetime
+    device: Device
+    payload: bytes
+    ttl: int
+    urgency: str
+    topic: str
+
+
+class PushWorker:
+    """Fans notification events out and sends pushes; one per process (a ``Part``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ticking: bool = True,
+        poll: float = 1.0,
+        lease: float = 60.0,
+        batch: int = 1000,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.ticking = ticking
+        self.poll = poll
+        self.lease = timedelta(seconds=lease)
+        self.batch = batch
+        self.transport = transport
+        self.vapid: VapidKey | None = None
+        self.services: Services | None = None
+        self.client: httpx.AsyncClient | None = None
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._undo: Callable[[], None] | None = None
+
+    async def start(self, services: Services) -> None:
+        """Load the VAPID key, hook commits (to start at once), and begin ticking."""
+        self.services = services
+        self.vapid = VapidKey(self.settings)
+        services.extras["push"] = self
+        limits = httpx.Limits(max_connections=self.settings.push_concurrency, max_keepalive_connections=50)
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(15.0), limits=limits, transport=self.transport, follow_redirects=False
+        )
+        previous = services.after_commit
+
+        async def after_commit(rows: list[OutboxEvent]) -> None:
+            try:
+                await previous(rows)
+            finally:
+                if any(kind_of(row.channel, row.type) for row in rows):
+                    self._kick.set()
+
+        services.after_commit = after_commit
+
+        def undo() -> None:
+            if services.after_commit is after_commit:
+                services.after_commit = previous
+
+        self._undo = undo
+        if self.ticking:
+            self._task = asyncio.create_task(self._run(), name="homeroom-push")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._undo is not None:
+            self._undo()
+        if self.client is not None:
+            await self.client.aclose()
+
+    def kick(self) -> None:
+        """Work now rather than at the next tick."""
+        self._kick.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
+            self._kick.clear()
+            try:
+                await self.run_until_idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("push: a round failed; retrying at the next tick")
+
+    async def run_until_idle(self) -> int:
+        """Fan out and send until nothing is due now; returns how many pushes went out."""
+        sent = 0
+        while True:
+            fanned = await self.fanout_once()
+            done = await self.send_once()
+            sent += done
+            if not fanned and not done:
+                return sent
+
+    # -- fan-out ----------------------------------------------------------------------------
+
+    def _services(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the push worker has not been started")
+        return self.services
+
+    async def fanout_once(self) -> int:
+        """Claim a batch of notification events and write their deliveries; returns how many."""
+        services = self._services()
+        wall = utcnow()
+        free = NotificationEvent.done_at.is_(None) & (
+            NotificationEvent.claimed_until.is_(None) | (NotificationEvent.claimed_until < wall)
+        )
+        async with services.db.session() as session:
+            ids = list(
+                (
+                    await session.scalars(
+                        select(NotificationEvent.id).where(free).order_by(NotificationEvent.id).limit(100)
+                    )
+                ).all()
+            )
+            if not ids:
+                return 0
+            claimed = await session.scalars(
+                update(NotificationEvent)
+                .where(NotificationEvent.id.in_(ids), free)
+                .values(claimed_until=wall + self.lease)
+                .returning(NotificationEvent.id)
+            )
+            mine = sorted(claimed.all())
+            await session.commit()
+        for event_id in mine:
+            try:
+                async with services.transaction() as session:
+                    event = await session.get(NotificationEvent, event_id)
+                    if event is None or event.done_at is not None:
+                        continue
+                    await self._fan_out(session, event)
+                    event.done_at = utcnow()
+            except Exception:
+                log.exception("push: could not fan out notification event %s", event_id)
+        return len(mine)
+
+    async def _fan_out(self, session: AsyncSession, event: NotificationEvent) -> None:
+        services = self._services()
+        kind = kind_of(event.channel, event.type)
+        school = await school_of(session, event.channel)
+        if kind is None or school is None:
+            return
+        users = await _users(session, await candidates(session, event.channel, event.type, event.data))
+        if not users:
+            return
+        devices = await _devices(session, [u.id for u in users])
+        prefs = await _preferences(session, [u.id for u in users])
+        now = services.clock()
+        week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
+        opening = held_until(week, now)
+        rows: list[dict[str, Any]] = []
+        for user in users:
+            subscriptions = devices.get(user.id)
+            if not subscriptions or not push_allowed(prefs.get(user.id), kind):
+                continue
+            if not await may_know(session, user, school, event.channel):
+                continue
+            batch_key: str | None = None
+            send_after = now
+            if user.role in STAFF_ROLES and opening is not None:
+                batch_key, send_after = "summary", opening
+            elif (
+                user.role in STAFF_ROLES
+                and (event.data.get("message") or {}).get("delivery") == "held_quiet_hours"
+            ):
+                batch_key, send_after = "summary", now + GATHER_RELEASED
+            elif kind == "points":
+                batch_key = f"points:{channel_id(event.channel)}"
+                send_after = now + timedelta(seconds=self.settings.push_points_batch_seconds)
+            for subscription_id in subscriptions:
+                if batch_key is not None and await _fold(session, subscription_id, batch_key, event.id):
+                    continue
+                rows.append(
+                    {
+                        "subscription_id": subscription_id,
+                        "user_id": user.id,
+                        "event_id": event.id,
+                        "last_event_id": event.id,
+                        "channel": event.channel,
+                        "kind": "summary" if batch_key == "summary" else kind,
+                        "batch_key": batch_key,
+                        "count": 1,
+                        "status": "pending",
+                        "send_after": send_after,
+                        "attempts": 0,
+                        "created_at": utcnow(),
+                    }
+                )
+        if rows:
+            already = set(
+                (
+                    await session.scalars(
+                        select(PushDelivery.subscription_id).where(PushDelivery.event_id == event.id)
+                    )
+                ).all()
+            )
+            rows = [row for row in rows if row["subscription_id"] not in already]
+            for start in range(0, len(rows), 1000):
+                await session.execute(insert(PushDelivery), rows[start : start + 1000])
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send_once(self) -> int:
+        """Claim the deliveries due now, send them, record what became of each; returns how many."""
+        services = self._services()
+        assert self.client is not None and self.vapid is not None
+        now, wall = services.clock(), utcnow()
+        free = (
+            (PushDelivery.status == "pending")
+            & (PushDelivery.send_after <= now)
+            & (PushDelivery.claimed_until.is_(None) | (PushDelivery.claimed_until < wall))
+        )
+        async with services.db.session() as session:
+            oldest = await session.scalar(select(func.min(PushDelivery.created_at)).where(free))
+            metrics.PUSH_QUEUE_AGE.set((wall - aware(oldest)).total_seconds() if oldest else 0.0)
+            ids = list(
+                (
+                    await session.scalars(
+                        select(PushDelivery.id).where(free).order_by(PushDelivery.id).limit(self.batch)
+                    )
+                ).all()
+            )
+            if not ids:
+                return 0
+            claimed = await session.scalars(
+                update(PushDelivery)
+                .where(PushDelivery.id.in_(ids), free)
+                .values(claimed_until=wall + self.lease)
+                .returning(PushDelivery.id)
+            )
+            mine = sorted(claimed.all())
+            await session.commit()
+        if not mine:
+            return 0
+        jobs, settled = await self._prepare(mine)
+        outcomes = await self._deliver(jobs)
+        await self._record(jobs, outcomes, settled)
+        return sum(1 for outcome in outcomes if outcome.result == "sent")
+
+    async def _prepare(self, ids: Sequence[int]) -> tuple[list[_Job], dict[int, tuple[str, datetime | None]]]:
+        """Check each claimed delivery again and render it; returns jobs, and rows settled here."""
+        services = self._services()
+        now = services.clock()
+        wait = timedelta(seconds=self.settings.push_translation_wait_seconds)
+        minimal = self.settings.push_content == "minimal"
+        jobs: list[_Job] = []
+        settled: dict[int, tuple[str, datetime | None]] = {}  # id -> (status, postponed until)
+        rendered: dict[tuple[int, int, int, str], bytes] = {}
+        async with services.read() as session:
+            deliveries = list(
+                (await session.scalars(select(PushDelivery).where(PushDelivery.id.in_(ids)))).all()
+            )
+            subscriptions = {
+                s.id: s
+                for s in await session.scalars(
+                    select(PushSubscription).where(
+                        PushSubscription.id.in_({d.subscription_id for d in deliveries})
+                    )
+                )
+            }
+            users = {u.id: u for u in await _users(session, [d.user_id for d in deliveries])}
+            events = {
+                e.id: e
+                for e in await session.scalars(
+                    select(NotificationEvent).where(
+                        NotificationEvent.id.in_({d.last_event_id for d in deliveries})
+                    )
+                )
+            }
+            prefs = await _preferences(session, list(users))
+            schools = {
+                s.id: s
+                for s in await session.scalars(
+                    select(School).where(School.id.in_({u.school_id for u in users.values()}))
+                )
+            }
+            allowed: dict[tuple[int, str], bool] = {}
+            for delivery in deliveries:
+                user = users.get(delivery.user_id)
+                subscription = subscriptions.get(delivery.subscription_id)
+                event = events.get(delivery.last_event_id)
+                school = schools.get(user.school_id) if user else None
+                if user is None or subscription is None or event is None or school is None:
+                    settled[delivery.id] = ("dropped", None)
+                    continue
+                summary = delivery.batch_key == "summary"
+                key = (user.id, delivery.channel)
+                if key not in allowed:
+                    allowed[key] = await may_know(session, user, school, delivery.channel)
+                if not allowed[key] or (not summary and not push_allowed(prefs.get(user.id), delivery.kind)):
+                    settled[delivery.id] = ("dropped", None)
+                    continue
+                if endpoint_problem(
+                    subscription.endpoint, self.settings.push_hosts, development=not self.settings.production
+                ):
+                    settled[delivery.id] = ("failed", None)
+                    continue
+                translated: str | None = None
+                found = None if minimal or summary else rendering.written(event)
+                if found is not None:
+                    translated = await rendering.in_reader_language(session, user, found)
+                    if translated is None:
+                        ready_by = aware(event.created_at) + wait
+                        if ready_by > now:
+                            settled[delivery.id] = ("pending", ready_by)
+                            continue
+                        translated = found.text
+                cache = (event.id, user.id, delivery.count, delivery.kind)
+                if cache not in rendered:
+                    payload = await rendering.render(
+                        session,
+                        user,
+                        event,
+                        school_name=school.name,
+                        count=delivery.count,
+                        summary=summary,
+                        minimal=minimal,
+                        translated=translated,
+                    )
+                    rendered[cache] = orjson.dumps(payload)
+                tag = orjson.loads(rendered[cache]).get("tag", "homeroom")
+                jobs.append(
+                    _Job(
+                        delivery_id=delivery.id,
+                        subscription_id=subscription.id,
+                        attempts=delivery.attempts,
+                        created_at=aware(delivery.created_at),
+                        device=Device(subscription.endpoint, subscription.p256dh, subscription.auth),
+                        payload=rendered[cache],
+                        ttl=TTL.get(delivery.kind, 86400),
+                        urgency=URGENCY.get(delivery.kind, "normal"),
+                        topic=_topic(tag),
+                    )
+                )
+        return jobs, settled
+
+    async def _deliver(self, jobs: Sequence[_Job]) -> list[Outcome]:
+        assert self.client is not None and self.vapid is not None
+        client, vapid = self.client, self.vapid
+        gate = asyncio.Semaphore(self.settings.push_concurrency)
+
+        async def one(job: _Job) -> Outcome:
+            async with gate:
+                try:
+                    return await send(
+                        client,
+                        vapid,
+                        job.device,
+                        job.payload,
+                        ttl=job.ttl,
+                        urgency=job.urgency,
+                        topic=job.topic,
+                    )
+                except Exception:
+                    log.exception("push: sending failed")
+                    return Outcome("retry")
+
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+    async def _record(
+        self,
+        jobs: Sequence[_Job],
+        outcomes: Sequence[Outcome],
+        settled: dict[int, tuple[str, datetime | None]],
+    ) -> None:
+        services = self._services()
+        now, wall = services.clock(), utcnow()
+        by_status: dict[str, list[int]] = {"sent": [], "failed": [], "dropped": []}
+        gone: set[int] = set()
+        retries: list[tuple[int, int, datetime]] = []
+        postponed: list[tuple[int, datetime]] = []
+        for delivery_id, (status, until) in settled.items():
+            if status == "pending" and until is not None:
+                postponed.append((delivery_id, until))
+            else:
+                by_status[status].append(delivery_id)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if outcome.result == "sent":
+                by_status["sent"].append(job.delivery_id)
+                metrics.PUSH_SENT.inc()
+                metrics.PUSH_LATENCY.observe(max((wall - job.created_at).total_seconds(), 0.0))
+            elif outcome.result == "gone":
+                gone.add(job.subscription_id)
+                metrics.PUSH_FAILED.labels("gone").inc()
+            elif outcome.result == "retry" and job.attempts + 1 < MAX_ATTEMPTS:
+                retries.append(
+                    (job.delivery_id, job.attempts + 1, now + backoff(job.attempts + 1, outcome.retry_after))
+                )
+                metrics.PUSH_RETRIED.inc()
+            else:
+                by_status["failed"].append(job.delivery_id)
+                metrics.PUSH_FAILED.labels("refused" if outcome.result == "failed" else "gave_up").inc()
+        async with services.transaction() as session:
+            for status, ids in by_status.items():
+                for start in range(0, len(ids), 1000):
+                    await session.execute(
+                        update(PushDelivery)
+                        .where(PushDelivery.id.in_(ids[start : start + 1000]))
+                        .values(status=status, finished_at=wall, claimed_until=None)
+                    )
+            sent_subscriptions = {
+                j.subscription_id for j, o in zip(jobs, outcomes, strict=True) if o.result == "sent"
+            }
+            if sent_subscriptions:
+                await session.execute(
+                    update(PushSubscription)
+                    .where(PushSubscription.id.in_(sent_subscriptions))
+                    .values(last_sent_at=wall)
+                )
+            for delivery_id, attempts, when in retries:
+                await session.execute(
+                    update(PushDelivery)
+                    .where(PushDelivery.id == delivery_id)
+                    .values(attempts=attempts, send_after=when, claimed_until=None)
+                )
+            for delivery_id, when in postponed:
+                await session.execute(
+                    update(PushDelivery)
+                    .where(PushDelivery.id == delivery_id)
+                    .values(send_after=when, claimed_until=None)
+                )
+            if gone:
+                await session.execute(delete(PushDelivery).where(PushDelivery.subscription_id.in_(gone)))
+                await session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+
+    async def prune(self, older_than: timedelta = timedelta(days=2)) -> None:
+        """Forget finished deliveries and fanned-out events after a while (they name families)."""
+        services = self._services()
+        cutoff = utcnow() - older_than
+        async with services.transaction() as session:
+            await session.execute(
+                delete(PushDelivery).where(
+                    PushDelivery.status != "pending", PushDelivery.finished_at < cutoff
+                )
+            )
+            still = select(PushDelivery.event_id)
+            await session.execute(
+                delete(NotificationEvent).where(
+                    NotificationEvent.done_at < cutoff, NotificationEvent.id.not_in(still)
+                )
+            )
+
+
+def _topic(tag: str) -> str:
+    """A ``Topic`` header value (RFC 8030: at most 32 URL-safe base64 characters)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in tag)
+    return cleaned[:32] or "homeroom"
+
+
+async def _fold(session: AsyncSession, subscription_id: int, batch_key: str, event_id: int) -> bool:
+    """Add an event to the device's waiting batch of the same key; False when there is none."""
+    folded = await session.scalars(
+        update(PushDelivery)
+        .where(
+            PushDelivery.subscription_id == subscription_id,
+            PushDelivery.batch_key == batch_key,
+            PushDelivery.status == "pending",
+            PushDelivery.claimed_until.is_(None),
+        )
+        .values(count=PushDelivery.count + 1, last_event_id=event_id)
+        .returning(PushDelivery.id)
+    )
+    return folded.first() is not None
+
+
+async def school_of(session: AsyncSession, channel: str) -> School | None:
+    """The school a channel belongs to."""
+    family, ident = channel_family(channel), channel_id(channel)
+    school_id: int | None
+    if family in ("school", "school:staff"):
+        school_id = ident
+    elif family == "class":
+        school_id = await session.scalar(select(SchoolClass.school_id).where(SchoolClass.id == ident))
+    elif family == "student":
+        school_id = await session.scalar(select(Student.school_id).where(Student.id == ident))
+    else:
+        school_id = await session.scalar(select(User.school_id).where(User.id == ident))
+    return await session.get(School, school_id) if school_id is not None else None
+
+
+async def _users(session: AsyncSession, ids: Sequence[int]) -> list[User]:
+    if not ids:
+        return []
+    found: list[User] = []
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 1000):
+        found += (await session.scalars(select(User).where(User.id.in_(unique[start : start + 1000])))).all()
+    return found
+
+
+async def _devices(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[int]]:
+    devices: dict[int, list[int]] = {}
+    for start in range(0, len(user_ids), 1000):
+        rows = await session.execute(
+            select(PushSubscription.user_id, PushSubscription.id)
+            .where(PushSubscription.user_id.in_(user_ids[start : start + 1000]))
+            .order_by(PushSubscription.id)
+        )
+        for user_id, subscription_id in rows:
+            devices.setdefault(user_id, []).append(subscription_id)
+    return devices
+
+
+async def _preferences(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, NotificationPreference]:
+    found: dict[int, NotificationPreference] = {}
+    for start in range(0, len(user_ids), 1000):
+        rows = await session.scalars(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id.in_(user_ids[start : start + 1000])
+            )
+        )
+        found.update({p.user_id: p for p in rows})
+    return found
