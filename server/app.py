@@ -49,6 +49,7 @@ from server.media.processing import RecordingPart
 from server.media.sweeper import MediaPart
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
+from server.notify.worker import PushWorker, prune_push
 from server.privacy.erasure import OrphanFilePart
 from server.privacy.retention import DAILY, run_retention
 from server.services import Services
@@ -169,7 +170,6 @@ def create_app(
 def default_parts(settings: Settings) -> list[Part]:
     """The parts every server runs; later layers add theirs here."""
     from server.channels.part import LivePart
-    from server.notify.worker import PushWorker
     from server.translation.fetch_job import FetchPart
     from server.translation.part import TranslationPart
 
@@ -191,6 +191,7 @@ def default_jobs() -> list[Job]:
     return [
         Job("release_held_messages", every=5.0, run=release_held_messages),
         Job("retention", every=DAILY, run=run_retention, lease=3600.0),
+        Job("push_prune", every=3600.0, run=prune_push, lease=600.0),
     ]
 
 

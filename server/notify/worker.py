@@ -66,6 +66,7 @@ log = logging.getLogger("homeroom.notify")
 
 MAX_ATTEMPTS = 8
 GATHER_RELEASED = timedelta(seconds=10)  # messages released together at opening: one summary
+TRANSLATION_POLL = timedelta(seconds=2)  # how often a push waiting for a translation looks again
 TTL = {
     "messages": 2 * 86400,
     "posts": 3 * 86400,
@@ -81,6 +82,10 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     if retry_after is not None:
         return timedelta(seconds=min(max(retry_after, 1.0), 3600.0))
     return timedelta(seconds=min(5.0 * 2 ** max(attempts - 1, 0), 3600.0))
+
+
+# What became of a claimed delivery before sending: status, postponed until, translation waited until.
+Settled = dict[int, tuple[str, datetime | None, datetime | None]]
 
 
 @dataclass
@@ -336,14 +341,16 @@ class PushWorker:
         await self._record(jobs, outcomes, settled)
         return sum(1 for outcome in outcomes if outcome.result == "sent")
 
-    async def _prepare(self, ids: Sequence[int]) -> tuple[list[_Job], dict[int, tuple[str, datetime | None]]]:
+    async def _prepare(self, ids: Sequence[int]) -> tuple[list[_Job], Settled]:
         """Check each claimed delivery again and render it; returns jobs, and rows settled here."""
         services = self._services()
         now = services.clock()
         wait = timedelta(seconds=self.settings.push_translation_wait_seconds)
         minimal = self.settings.push_content == "minimal"
         jobs: list[_Job] = []
-        settled: dict[int, tuple[str, datetime | None]] = {}  # id -> (status, postponed until)
+        settled: dict[
+            int, tuple[str, datetime | None, datetime | None]
+        ] = {}  # id -> (status, postponed until)
         rendered: dict[tuple[int, int, int, str], bytes] = {}
         async with services.read() as session:
             deliveries = list(
@@ -380,28 +387,33 @@ class PushWorker:
                 event = events.get(delivery.last_event_id)
                 school = schools.get(user.school_id) if user else None
                 if user is None or subscription is None or event is None or school is None:
-                    settled[delivery.id] = ("dropped", None)
+                    settled[delivery.id] = ("dropped", None, None)
                     continue
                 summary = delivery.batch_key == "summary"
                 key = (user.id, delivery.channel)
                 if key not in allowed:
                     allowed[key] = await may_know(session, user, school, delivery.channel)
                 if not allowed[key] or (not summary and not push_allowed(prefs.get(user.id), delivery.kind)):
-                    settled[delivery.id] = ("dropped", None)
+                    settled[delivery.id] = ("dropped", None, None)
                     continue
                 if endpoint_problem(
                     subscription.endpoint, self.settings.push_hosts, development=not self.settings.production
                 ):
-                    settled[delivery.id] = ("failed", None)
+                    settled[delivery.id] = ("failed", None, None)
                     continue
                 translated: str | None = None
                 found = None if minimal or summary else rendering.written(event)
                 if found is not None:
                     translated = await rendering.in_reader_language(session, user, found)
                     if translated is None:
-                        ready_by = aware(event.created_at) + wait
+                        ready_by = aware(delivery.wait_until) if delivery.wait_until else now + wait
                         if ready_by > now:
-                            settled[delivery.id] = ("pending", ready_by)
+                            # Look again shortly: the translation usually lands within seconds.
+                            settled[delivery.id] = (
+                                "pending",
+                                min(now + TRANSLATION_POLL, ready_by),
+                                ready_by,
+                            )
                             continue
                         translated = found.text
                 cache = (event.id, user.id, delivery.count, delivery.kind)
@@ -460,17 +472,17 @@ class PushWorker:
         self,
         jobs: Sequence[_Job],
         outcomes: Sequence[Outcome],
-        settled: dict[int, tuple[str, datetime | None]],
+        settled: Settled,
     ) -> None:
         services = self._services()
         now, wall = services.clock(), utcnow()
         by_status: dict[str, list[int]] = {"sent": [], "failed": [], "dropped": []}
         gone: set[int] = set()
         retries: list[tuple[int, int, datetime]] = []
-        postponed: list[tuple[int, datetime]] = []
-        for delivery_id, (status, until) in settled.items():
+        postponed: list[tuple[int, datetime, datetime | None]] = []
+        for delivery_id, (status, until, wait_until) in settled.items():
             if status == "pending" and until is not None:
-                postponed.append((delivery_id, until))
+                postponed.append((delivery_id, until, wait_until))
             else:
                 by_status[status].append(delivery_id)
         for job, outcome in zip(jobs, outcomes, strict=True):
@@ -512,11 +524,11 @@ class PushWorker:
                     .where(PushDelivery.id == delivery_id)
                     .values(attempts=attempts, send_after=when, claimed_until=None)
                 )
-            for delivery_id, when in postponed:
+            for delivery_id, when, wait_until in postponed:
                 await session.execute(
                     update(PushDelivery)
                     .where(PushDelivery.id == delivery_id)
-                    .values(send_after=when, claimed_until=None)
+                    .values(send_after=when, wait_until=wait_until, claimed_until=None)
                 )
             if gone:
                 await session.execute(delete(PushDelivery).where(PushDelivery.subscription_id.in_(gone)))
@@ -538,6 +550,13 @@ class PushWorker:
                     NotificationEvent.done_at < cutoff, NotificationEvent.id.not_in(still)
                 )
             )
+
+
+async def prune_push(services: Services) -> None:
+    """The periodic job: forget finished pushes of more than two days ago."""
+    worker = services.extras.get("push")
+    if isinstance(worker, PushWorker):
+        await worker.prune()
 
 
 def _topic(tag: str) -> str:

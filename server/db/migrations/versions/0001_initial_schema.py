@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 16:54:43.903628
+Create Date: 2026-12-03 17:01:40.866710
 """
 
 from __future__ import annotations
@@ -719,6 +719,7 @@ def upgrade() -> None:
         sa.Column("send_after", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("claimed_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("wait_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
