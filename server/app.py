@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import auth, join_preview, messages, meta, onboarding, reference
+from server.api import email as email_api
 from server.api import guardians as guardians_api
 from server.api import media as media_api
 from server.api import notify as notify_api
@@ -49,6 +50,8 @@ from server.media.processing import RecordingPart
 from server.media.sweeper import MediaPart
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
+from server.notify.digest import send_digests
+from server.notify.mail import MailPart
 from server.notify.worker import PushWorker, prune_push
 from server.privacy.erasure import OrphanFilePart
 from server.privacy.retention import DAILY, run_retention
@@ -87,6 +90,7 @@ def api_routes() -> list[BaseRoute]:
         *translation_api.routes,
         *translation_reports_api.routes,
         *notify_api.routes,
+        *email_api.routes,
         *reference.routes,
     ]
 
@@ -182,6 +186,7 @@ def default_parts(settings: Settings) -> list[Part]:
         OrphanFilePart(),
         TranslationPart(settings),
         FetchPart(),
+        MailPart(settings),
         PushWorker(settings),
     ]
 
@@ -192,6 +197,7 @@ def default_jobs() -> list[Job]:
         Job("release_held_messages", every=5.0, run=release_held_messages),
         Job("retention", every=DAILY, run=run_retention, lease=3600.0),
         Job("push_prune", every=3600.0, run=prune_push, lease=600.0),
+        Job("email_digest", every=300.0, run=send_digests, lease=900.0),
     ]
 
 

@@ -606,4 +606,18 @@ class NotificationPreference(Base):
     user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     push: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     email: Mapped[str] = mapped_column(String(8), default="off")
+    # The school-local date of the last daily digest sent (ISO), so each day's goes once.
+    digest_sent_on: Mapped[str | None] = mapped_column(String(10), nullable=True)
     updated_at: Mapped[datetime] = _created()
+
+
+class PasswordReset(Base):
+    """A password-reset token sent by email: stored hashed, single use, short-lived."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

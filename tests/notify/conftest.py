@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from starlette.applications import Starlette
@@ -13,12 +13,26 @@ from server.db.migrate import upgrade
 from server.notify.worker import PushWorker
 from tests.conftest import BACKENDS, Clock, Pauses, make_settings
 from tests.notify.push_service import PushService
+from tests.notify.smtp_server import SmtpServer
 from tests.services import create_pg_database, drop_pg_database, postgres_admin_url
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server, in-process, for every notification test."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 async def app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, clock: Clock, pauses: Pauses
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    clock: Clock,
+    pauses: Pauses,
+    smtp: SmtpServer,
 ) -> AsyncIterator[Starlette]:
     """The app on one database backend; its push worker does not tick (tests call it)."""
     backend: str = request.param
@@ -37,6 +51,9 @@ async def app(
         push_hosts=("127.0.0.1",),
         push_points_batch_seconds=180.0,
         push_translation_wait_seconds=20.0,
+        smtp_url=smtp.url,
+        mail_from="office@school.test",
+        public_url="http://testserver",
     )
     parts = [p for p in default_parts(settings) if not isinstance(p, PushWorker)]
     parts.append(PushWorker(settings, ticking=False))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 17:01:40.866710
+Create Date: 2026-12-03 17:03:53.634742
 """
 
 from __future__ import annotations
@@ -250,6 +250,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("push", sa.JSON(), nullable=False),
         sa.Column("email", sa.String(length=8), nullable=False),
+        sa.Column("digest_sent_on", sa.String(length=10), nullable=True),
         sa.Column("updated_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -259,6 +260,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
     )
+    op.create_table(
+        "password_resets",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_password_resets_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_password_resets_token_hash")),
+    )
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
+
     op.create_table(
         "policy_acceptances",
         sa.Column(
@@ -1009,6 +1029,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_policy_acceptances_user_id"))
 
     op.drop_table("policy_acceptances")
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_password_resets_user_id"))
+
+    op.drop_table("password_resets")
     op.drop_table("notification_preferences")
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_media_uploader_id"))
