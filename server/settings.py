@@ -93,7 +93,7 @@ class Settings:
     vapid_subject: str = "mailto:office@homeroom.invalid"
     push_points_batch_seconds: float = 180.0
     push_translation_wait_seconds: float = 20.0
-    push_concurrency: int = 200
+    push_concurrency: int = 50
     # Email: SMTP server URL (smtp://host:25, smtp+starttls://user:pass@host:587,
     # smtps://user:pass@host:465); the sender address; the server's public address for links.
     smtp_url: str = ""

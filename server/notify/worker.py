@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,17 +114,15 @@ class PushWorker:
         poll: float = 1.0,
         lease: float = 60.0,
         batch: int = 1000,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.ticking = ticking
         self.poll = poll
         self.lease = timedelta(seconds=lease)
         self.batch = batch
-        self.transport = transport
         self.vapid: VapidKey | None = None
         self.services: Services | None = None
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._undo: Callable[[], None] | None = None
@@ -134,9 +132,12 @@ class PushWorker:
         self.services = services
         self.vapid = VapidKey(self.settings)
         services.extras["push"] = self
-        limits = httpx.Limits(max_connections=self.settings.push_concurrency, max_keepalive_connections=50)
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(15.0), limits=limits, transport=self.transport, follow_redirects=False
+        # As many kept-alive connections as pushes in flight: no reconnecting within a burst.
+        self.client = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.settings.push_concurrency),
+            timeout=aiohttp.ClientTimeout(total=15.0),
+            # Push services need no cookies; keeping none also keeps one's from another's.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         previous = services.after_commit
 
@@ -166,7 +167,7 @@ class PushWorker:
         if self._undo is not None:
             self._undo()
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
 
     def kick(self) -> None:
         """Work now rather than at the next tick."""

@@ -116,12 +116,22 @@ class PushService:
         self.errors: list[str] = []
         self.arrived = asyncio.Event()
         self.base = ""
+        self.first_at: float | None = None
+        self.last_at: float | None = None
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
-        self.app = Starlette(routes=[Route("/push/{device}", self._push, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/push/{device}", self._push, methods=["POST"]),
+                Route("/stats", self._stats, methods=["GET"]),
+            ]
+        )
+        self.port = 0
 
     async def __aenter__(self) -> PushService:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", backlog=4096
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         deadline = time.monotonic() + 10
@@ -150,6 +160,24 @@ class PushService:
 
     def attempts(self, name: str) -> int:
         return sum(1 for r in self.received if r.device == name)
+
+    async def _stats(self, request: Request) -> Response:
+        """Counts for a benchmark in another process: accepted pushes per device, refusals, errors."""
+        per_device: dict[str, int] = defaultdict(int)
+        for received in self.received:
+            if received.status == 201:
+                per_device[received.device] += 1
+        body = {
+            "accepted": sum(per_device.values()),
+            "received": len(self.received),
+            "devices": len(per_device),
+            "repeated": sum(1 for n in per_device.values() if n > 1),
+            "errors": self.errors[:5],
+            "error_count": len(self.errors),
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+        }
+        return Response(json.dumps(body), media_type="application/json")
 
     async def _push(self, request: Request) -> Response:
         name = request.path_params["device"]
@@ -181,5 +209,8 @@ class PushService:
         status = self.answers[name].pop(0) if self.answers[name] else 201
         self.received.append(Received(name, status, payload, headers))
         self.arrived.set()
+        if status == 201:
+            self.first_at = self.first_at or time.time()
+            self.last_at = time.time()
         extra = {"Retry-After": "30"} if status == 429 else {}
         return Response(status_code=status, headers=extra)
