@@ -4,6 +4,7 @@
 import * as api from "../api.js";
 import { h, field, focus, mount, uid } from "../dom.js";
 import { busy, errorLine, loading, messageOf, pageTitle, toast } from "../ui.js";
+import { notificationSettings } from "./notifications.js";
 
 export async function account(ctx) {
   mount(ctx.root, pageTitle("Your account"), loading());
@@ -107,5 +108,10 @@ export async function account(ctx) {
     });
   }
 
-  mount(ctx.root, pageTitle("Your account", me.email || null), h("div", { class: "settings-grid" }, profile, password, childForm));
+  const notifications = await notificationSettings(me);
+  mount(
+    ctx.root,
+    pageTitle("Your account", me.email || null),
+    h("div", { class: "settings-grid" }, profile, notifications, password, childForm),
+  );
 }
