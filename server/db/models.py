@@ -621,3 +621,22 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class EmailDelivery(Base):
+    """One instant notification email for one reader (the email side of the push outbox)."""
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_email_deliveries_due", "status", "send_after"),
+    )
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    event_id: Mapped[int] = _fk("notification_events.id")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    send_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import STAFF_ROLES
 from server.db.models import (
+    EmailDelivery,
     NotificationEvent,
     NotificationPreference,
     OutboxEvent,
@@ -53,6 +54,7 @@ from server.messaging.quiet_hours import WorkingWeek, held_until
 from server.notify import render as rendering
 from server.notify.audience import candidates, may_know
 from server.notify.hosts import endpoint_problem
+from server.notify.instant import queue_emails, send_instant_once
 from server.notify.kinds import channel_family, channel_id, kind_of
 from server.notify.preferences import push_allowed
 from server.notify.vapid import VapidKey
@@ -191,8 +193,9 @@ class PushWorker:
         while True:
             fanned = await self.fanout_once()
             done = await self.send_once()
+            mailed = await send_instant_once(self._services())
             sent += done
-            if not fanned and not done:
+            if not fanned and not done and not mailed:
                 return sent
 
     # -- fan-out ----------------------------------------------------------------------------
@@ -254,11 +257,18 @@ class PushWorker:
         week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
         opening = held_until(week, now)
         rows: list[dict[str, Any]] = []
+        emails: list[tuple[int, datetime]] = []
         for user in users:
-            subscriptions = devices.get(user.id)
-            if not subscriptions or not push_allowed(prefs.get(user.id), kind):
+            preference = prefs.get(user.id)
+            subscriptions = devices.get(user.id) if push_allowed(preference, kind) else None
+            wants_email = bool(user.email) and preference is not None and preference.email == "instant"
+            if not subscriptions and not wants_email:
                 continue
             if not await may_know(session, user, school, event.channel):
+                continue
+            if wants_email:
+                emails.append((user.id, opening if user.role in STAFF_ROLES and opening else now))
+            if not subscriptions:
                 continue
             batch_key: str | None = None
             send_after = now
@@ -291,6 +301,7 @@ class PushWorker:
                         "created_at": utcnow(),
                     }
                 )
+        await queue_emails(session, event.id, emails)
         if rows:
             already = set(
                 (
@@ -545,10 +556,17 @@ class PushWorker:
                     PushDelivery.status != "pending", PushDelivery.finished_at < cutoff
                 )
             )
-            still = select(PushDelivery.event_id)
+            await session.execute(
+                delete(EmailDelivery).where(
+                    EmailDelivery.status != "pending", EmailDelivery.finished_at < cutoff
+                )
+            )
+            # Events still referenced by a waiting push or email (a summary held over a holiday) stay.
             await session.execute(
                 delete(NotificationEvent).where(
-                    NotificationEvent.done_at < cutoff, NotificationEvent.id.not_in(still)
+                    NotificationEvent.done_at < cutoff,
+                    NotificationEvent.id.not_in(select(PushDelivery.event_id)),
+                    NotificationEvent.id.not_in(select(EmailDelivery.event_id)),
                 )
             )
 

@@ -162,3 +162,26 @@ async def test_one_click_unsubscribe_works_without_signing_in(
     )
     assert reply.status_code == 200
     assert (await api.get("/api/me/notifications", headers=parent.headers)).json()["email"] == "off"
+
+
+async def test_an_instant_email_for_a_reader_who_chose_it(
+    api: httpx.AsyncClient, world: World, smtp: SmtpServer, clock: Clock
+) -> None:
+    clock.set(TUESDAY_MORNING)
+    _, parent = await world.add_family("Eva")
+    _, quiet = await world.add_family("Finn")
+    assert parent.user.email is not None and quiet.user.email is not None
+    await api.put("/api/me/notifications", json={"email": "instant"}, headers=parent.headers)
+    await api.post(
+        f"/api/classes/{world.classes[0].id}/posts",
+        json={"text": "Harvest festival on Friday"},
+        headers=world.teacher.headers,
+    )
+    await world.services.extras["push"].run_until_idle()
+    [email] = await smtp.inbox.wait_for(parent.user.email)
+    assert email["Subject"] == "New post in Class 1"
+    assert "Harvest festival on Friday" in text_part(email)
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert smtp.inbox.to(quiet.user.email) == []
+    await world.services.extras["push"].run_until_idle()
+    assert len(smtp.inbox.to(parent.user.email)) == 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 17:03:53.634742
+Create Date: 2026-12-03 17:29:29.693637
 """
 
 from __future__ import annotations
@@ -206,6 +206,36 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_entries_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index("ix_audit_school_id_id", ["school_id", "id"], unique=False)
+
+    op.create_table(
+        "email_deliveries",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("send_after", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["notification_events.id"],
+            name=op.f("fk_email_deliveries_event_id_notification_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_email_deliveries_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_deliveries")),
+        sa.UniqueConstraint("user_id", "event_id", name=op.f("uq_email_deliveries_user_id")),
+    )
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_email_deliveries_due", ["status", "send_after"], unique=False)
+        batch_op.create_index(batch_op.f("ix_email_deliveries_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_email_deliveries_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "media",
@@ -1040,6 +1070,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_media_school_id"))
 
     op.drop_table("media")
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_email_deliveries_user_id"))
+        batch_op.drop_index(batch_op.f("ix_email_deliveries_event_id"))
+        batch_op.drop_index("ix_email_deliveries_due")
+
+    op.drop_table("email_deliveries")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_school_id_id")
         batch_op.drop_index(batch_op.f("ix_audit_entries_actor_id"))
