@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server.db.models import NotificationEvent, Student, User
 from server.language import stored
@@ -109,3 +109,29 @@ async def test_suspended_users_and_leavers_families_get_nothing(
     assert await worker.run_until_idle() == 1
     assert push_service.attempts("suspended") == push_service.attempts("leaver") == 0
     assert len(push_service.payloads("fine")) == 1
+
+
+async def test_erasing_a_pupil_drops_the_notifications_about_them(
+    api: httpx.AsyncClient, world: World, worker: PushWorker, push_service: PushService, clock: Clock
+) -> None:
+    clock.set(TUESDAY_MORNING)
+    pupil, parent = await world.add_family("Gus")
+    await subscribe(api, parent, push_service.device("erased"))
+    assert pupil.student is not None
+    reply = await api.post(
+        "/api/points",
+        json={"student_ids": [pupil.student.id], "skill_id": world.skills[0].id},
+        headers=world.teacher.headers,
+    )
+    assert reply.status_code == 201
+    await worker.run_until_idle()  # gathered for a few minutes ...
+    reply = await api.delete(f"/api/students/{pupil.student.id}", headers=world.admin.headers)
+    assert reply.status_code in (200, 204), reply.text
+    clock.advance(seconds=600)
+    await worker.run_until_idle()  # ... and never sent
+    assert push_service.received == []
+    async with world.services.read() as session:
+        left = await session.scalars(select(NotificationEvent.data))
+        assert not [
+            d for d in left if (d.get("award") or {}).get("student", {}).get("id") == pupil.student.id
+        ]
