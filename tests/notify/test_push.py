@@ -356,3 +356,17 @@ async def test_preferences_default_on_and_a_kind_turned_off_is_not_pushed(
     )
     await worker.run_until_idle()
     assert push_service.received == []
+
+
+async def test_the_export_holds_the_notification_choices_and_devices(
+    api: httpx.AsyncClient, world: World, push_service: PushService
+) -> None:
+    _, parent = await world.add_family("Pia")
+    await subscribe(api, parent, push_service.device("exported"))
+    await api.put("/api/me/notifications", json={"email": "daily"}, headers=parent.headers)
+    reply = await api.get("/api/me/export", headers=parent.headers)
+    assert reply.status_code == 200
+    found = reply.json()["notifications"]
+    assert found["preferences"]["email"] == "daily"
+    assert [d["service"] for d in found["devices"]] == ["127.0.0.1"]
+    assert "push/exported" not in reply.text  # the endpoint itself is the push service's secret
