@@ -215,6 +215,15 @@ async def test_429_and_500_are_retried_until_delivered_once(
     assert await worker.run_until_idle() == 0
     assert push_service.attempts("busy") == 3
     assert [p["body"] for p in push_service.payloads("busy")] == ["Sports day"]
+    exposition = (await api.get("/metrics")).text
+    for series in (
+        "homeroom_push_sent_total",
+        "homeroom_push_retried_total",
+        "homeroom_push_failed_total",
+        "homeroom_push_queue_age_seconds",
+        "homeroom_push_delivery_seconds_bucket",
+    ):
+        assert series in exposition
 
 
 async def test_staff_outside_working_hours_get_one_summary_when_hours_start(
