@@ -134,3 +134,34 @@ def test_the_service_worker_shows_a_push_and_its_click_opens_the_page(
     page.wait_for_function("() => location.hash === '#/messages'")
     page.wait_for_selector("h1")
     assert shown_notifications(page, wait=False) == []  # clicked: closed
+
+
+def test_notification_settings_ask_for_permission_only_when_pressed(
+    browsers: Browsers, server: Server, school: School
+) -> None:
+    need("/api/me/notifications")
+    parent = school.parents["en"]
+    page = browsers.page(parent, path="/#/feed")
+    page.evaluate(
+        """() => {
+            window.__asked = 0;
+            Notification.requestPermission = () => { window.__asked += 1; return Promise.resolve("denied"); };
+        }"""
+    )
+    page.evaluate("() => { location.hash = '#/account'; }")
+    page.get_by_role("heading", name="Notifications").wait_for()
+    assert page.evaluate("() => window.__asked") == 0  # never on its own
+    assert page.get_by_text("No device receives notifications yet.").is_visible()
+    page.get_by_label("Email").select_option("daily")
+    page.get_by_text("Saved").wait_for()  # the choice is stored as soon as it is made
+    assert server.call("GET", "/api/me/notifications", parent)["email"] == "daily"
+    page.get_by_role("button", name="Turn on notifications on this device").click()
+    page.wait_for_function("() => window.__asked === 1")
+    server.call("PUT", "/api/me/notifications", parent, json={"email": "off"})
+
+
+def test_forgot_password_says_to_ask_the_office_without_email(browsers: Browsers, server: Server) -> None:
+    need("/api/auth/reset")
+    page = browsers.page(path="/#/sign-in")
+    page.get_by_role("link", name="Forgot password?").click()
+    page.get_by_text("Please ask the school office to reset your password.").wait_for()
