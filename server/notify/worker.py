@@ -30,32 +30,25 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 import orjson
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, select, update
 
-from server.auth.principal import STAFF_ROLES
 from server.db.models import (
     EmailDelivery,
     NotificationEvent,
-    NotificationPreference,
     OutboxEvent,
     PushDelivery,
     PushSubscription,
     School,
-    SchoolClass,
-    Student,
-    User,
 )
-from server.messaging.quiet_hours import WorkingWeek, held_until
 from server.notify import render as rendering
-from server.notify.audience import candidates, may_know
+from server.notify.audience import may_know
+from server.notify.fanout import fan_out, preferences_of, users_by_ids
 from server.notify.hosts import endpoint_problem
-from server.notify.instant import queue_emails, send_instant_once
-from server.notify.kinds import channel_family, channel_id, kind_of
+from server.notify.instant import send_instant_once
+from server.notify.kinds import kind_of
 from server.notify.preferences import push_allowed
 from server.notify.vapid import VapidKey
 from server.notify.webpush import Device, Outcome, send
@@ -67,7 +60,6 @@ from server.timeutil import aware, utcnow
 log = logging.getLogger("homeroom.notify")
 
 MAX_ATTEMPTS = 8
-GATHER_RELEASED = timedelta(seconds=10)  # messages released together at opening: one summary
 TRANSLATION_POLL = timedelta(seconds=2)  # how often a push waiting for a translation looks again
 TTL = {
     "messages": 2 * 86400,
@@ -236,83 +228,11 @@ class PushWorker:
                     event = await session.get(NotificationEvent, event_id)
                     if event is None or event.done_at is not None:
                         continue
-                    await self._fan_out(session, event)
+                    await fan_out(session, event, services.clock(), self.settings.push_points_batch_seconds)
                     event.done_at = utcnow()
             except Exception:
                 log.exception("push: could not fan out notification event %s", event_id)
         return len(mine)
-
-    async def _fan_out(self, session: AsyncSession, event: NotificationEvent) -> None:
-        services = self._services()
-        kind = kind_of(event.channel, event.type)
-        school = await school_of(session, event.channel)
-        if kind is None or school is None:
-            return
-        users = await _users(session, await candidates(session, event.channel, event.type, event.data))
-        if not users:
-            return
-        devices = await _devices(session, [u.id for u in users])
-        prefs = await _preferences(session, [u.id for u in users])
-        now = services.clock()
-        week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
-        opening = held_until(week, now)
-        rows: list[dict[str, Any]] = []
-        emails: list[tuple[int, datetime]] = []
-        for user in users:
-            preference = prefs.get(user.id)
-            subscriptions = devices.get(user.id) if push_allowed(preference, kind) else None
-            wants_email = bool(user.email) and preference is not None and preference.email == "instant"
-            if not subscriptions and not wants_email:
-                continue
-            if not await may_know(session, user, school, event.channel):
-                continue
-            if wants_email:
-                emails.append((user.id, opening if user.role in STAFF_ROLES and opening else now))
-            if not subscriptions:
-                continue
-            batch_key: str | None = None
-            send_after = now
-            if user.role in STAFF_ROLES and opening is not None:
-                batch_key, send_after = "summary", opening
-            elif (
-                user.role in STAFF_ROLES
-                and (event.data.get("message") or {}).get("delivery") == "held_quiet_hours"
-            ):
-                batch_key, send_after = "summary", now + GATHER_RELEASED
-            elif kind == "points":
-                batch_key = f"points:{channel_id(event.channel)}"
-                send_after = now + timedelta(seconds=self.settings.push_points_batch_seconds)
-            for subscription_id in subscriptions:
-                if batch_key is not None and await _fold(session, subscription_id, batch_key, event.id):
-                    continue
-                rows.append(
-                    {
-                        "subscription_id": subscription_id,
-                        "user_id": user.id,
-                        "event_id": event.id,
-                        "last_event_id": event.id,
-                        "channel": event.channel,
-                        "kind": "summary" if batch_key == "summary" else kind,
-                        "batch_key": batch_key,
-                        "count": 1,
-                        "status": "pending",
-                        "send_after": send_after,
-                        "attempts": 0,
-                        "created_at": utcnow(),
-                    }
-                )
-        await queue_emails(session, event.id, emails)
-        if rows:
-            already = set(
-                (
-                    await session.scalars(
-                        select(PushDelivery.subscription_id).where(PushDelivery.event_id == event.id)
-                    )
-                ).all()
-            )
-            rows = [row for row in rows if row["subscription_id"] not in already]
-            for start in range(0, len(rows), 1000):
-                await session.execute(insert(PushDelivery), rows[start : start + 1000])
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -376,7 +296,7 @@ class PushWorker:
                     )
                 )
             }
-            users = {u.id: u for u in await _users(session, [d.user_id for d in deliveries])}
+            users = {u.id: u for u in await users_by_ids(session, [d.user_id for d in deliveries])}
             events = {
                 e.id: e
                 for e in await session.scalars(
@@ -385,7 +305,7 @@ class PushWorker:
                     )
                 )
             }
-            prefs = await _preferences(session, list(users))
+            prefs = await preferences_of(session, list(users))
             schools = {
                 s.id: s
                 for s in await session.scalars(
@@ -582,69 +502,3 @@ def _topic(tag: str) -> str:
     """A ``Topic`` header value (RFC 8030: at most 32 URL-safe base64 characters)."""
     cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in tag)
     return cleaned[:32] or "homeroom"
-
-
-async def _fold(session: AsyncSession, subscription_id: int, batch_key: str, event_id: int) -> bool:
-    """Add an event to the device's waiting batch of the same key; False when there is none."""
-    folded = await session.scalars(
-        update(PushDelivery)
-        .where(
-            PushDelivery.subscription_id == subscription_id,
-            PushDelivery.batch_key == batch_key,
-            PushDelivery.status == "pending",
-            PushDelivery.claimed_until.is_(None),
-        )
-        .values(count=PushDelivery.count + 1, last_event_id=event_id)
-        .returning(PushDelivery.id)
-    )
-    return folded.first() is not None
-
-
-async def school_of(session: AsyncSession, channel: str) -> School | None:
-    """The school a channel belongs to."""
-    family, ident = channel_family(channel), channel_id(channel)
-    school_id: int | None
-    if family in ("school", "school:staff"):
-        school_id = ident
-    elif family == "class":
-        school_id = await session.scalar(select(SchoolClass.school_id).where(SchoolClass.id == ident))
-    elif family == "student":
-        school_id = await session.scalar(select(Student.school_id).where(Student.id == ident))
-    else:
-        school_id = await session.scalar(select(User.school_id).where(User.id == ident))
-    return await session.get(School, school_id) if school_id is not None else None
-
-
-async def _users(session: AsyncSession, ids: Sequence[int]) -> list[User]:
-    if not ids:
-        return []
-    found: list[User] = []
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 1000):
-        found += (await session.scalars(select(User).where(User.id.in_(unique[start : start + 1000])))).all()
-    return found
-
-
-async def _devices(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[int]]:
-    devices: dict[int, list[int]] = {}
-    for start in range(0, len(user_ids), 1000):
-        rows = await session.execute(
-            select(PushSubscription.user_id, PushSubscription.id)
-            .where(PushSubscription.user_id.in_(user_ids[start : start + 1000]))
-            .order_by(PushSubscription.id)
-        )
-        for user_id, subscription_id in rows:
-            devices.setdefault(user_id, []).append(subscription_id)
-    return devices
-
-
-async def _preferences(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, NotificationPreference]:
-    found: dict[int, NotificationPreference] = {}
-    for start in range(0, len(user_ids), 1000):
-        rows = await session.scalars(
-            select(NotificationPreference).where(
-                NotificationPreference.user_id.in_(user_ids[start : start + 1000])
-            )
-        )
-        found.update({p.user_id: p for p in rows})
-    return found
