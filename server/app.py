@@ -29,11 +29,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import auth, join_preview, messages, meta, onboarding, reference
+from server.api import email as email_api
 from server.api import guardians as guardians_api
 from server.api import interface as interface_api
 from server.api import invites as invites_api
 from server.api import letters as letters_api
 from server.api import media as media_api
+from server.api import notify as notify_api
 from server.api import points as points_api
 from server.api import portfolio as portfolio_api
 from server.api import privacy as privacy_api
@@ -57,6 +59,9 @@ from server.media.processing import RecordingPart
 from server.media.sweeper import sweep_interval, sweep_uploads
 from server.messaging.delivery import release_held_messages
 from server.middleware import BodyLimit, CrossSiteGuard, RequestContext, SecurityHeaders
+from server.notify.digest import send_digests
+from server.notify.mail import MailPart
+from server.notify.worker import PushWorker, prune_push
 from server.privacy.erasure import OrphanFilePart
 from server.privacy.retention import DAILY, run_retention
 from server.redis_clients import connect as connect_redis
@@ -100,6 +105,8 @@ def api_routes() -> list[BaseRoute]:
         *join_preview.routes,
         *translation_api.routes,
         *translation_reports_api.routes,
+        *notify_api.routes,
+        *email_api.routes,
         *reference.routes,
         *interface_api.routes,
     ]
@@ -204,6 +211,8 @@ def default_parts(settings: Settings, *, translation_role: Role = "auto") -> lis
         OrphanFilePart(),
         translation,
         FetchPart(),
+        MailPart(settings),
+        PushWorker(settings),
     ]
 
 
@@ -213,6 +222,8 @@ def default_jobs(settings: Settings) -> list[Job]:
         Job("release_held_messages", every=5.0, run=release_held_messages),
         Job("sweep_uploads", every=sweep_interval(settings), run=sweep_uploads, lease=600.0),
         Job("retention", every=DAILY, run=run_retention, lease=3600.0),
+        Job("push_prune", every=3600.0, run=prune_push, lease=600.0),
+        Job("email_digest", every=300.0, run=send_digests, lease=900.0),
     ]
 
 

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.channels.protocol import Channel
-from server.db.models import OutboxEvent
+from server.db.models import NotificationEvent, OutboxEvent
+from server.notify.kinds import kind_of
 
 # Channel names (API.md "Channels"), built only here through the protocol's ``Channel``.
 
@@ -217,9 +218,16 @@ def validate_event(type_: str, data: dict[str, Any]) -> None:
 
 
 def emit(session: AsyncSession, channel: str, type_: str, data: dict[str, Any]) -> OutboxEvent:
-    """Queue a live event in the current transaction; it is published after commit."""
+    """Queue a live event in the current transaction; it is published after commit.
+
+    An event that may notify people when their page is closed (``server.notify.kinds``)
+    is also written to the notification outbox, in the same transaction.
+    """
     validate_event(type_, data)
     row = OutboxEvent(channel=channel, type=type_, data=data)
     session.add(row)
+    if kind_of(channel, type_) is not None:
+        session.add(NotificationEvent(channel=channel, type=type_, data=data))
+        session.info["notify"] = True
     session.info.setdefault("outbox", []).append(row)
     return row

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from server.jobs import JobRunner
     from server.media.processing import RecordingPart
     from server.media.storage import Storage
+    from server.notify.mail import Mailer
+    from server.notify.worker import PushWorker
     from server.translation.fetch_job import FetchPart
     from server.translation.part import TranslationPart
 
@@ -72,6 +74,8 @@ class Services:
     translation_fetch: FetchPart | None = None
     recordings: RecordingPart | None = None
     jobs: JobRunner | None = None
+    push: PushWorker | None = None
+    mail: Mailer | None = None
 
     def __post_init__(self) -> None:
         if self.storage is None:

@@ -16,6 +16,15 @@ from typing import Any
 
 PREFIX = "HOMEROOM_"
 ARGOS_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
+# The browsers' own push services (Chrome/Edge via FCM, Firefox, Windows, Safari): the only
+# hosts a push is ever sent to unless HOMEROOM_PUSH_HOSTS says otherwise. "*." means any subdomain.
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.notify.windows.com",
+    "web.push.apple.com",
+    "*.push.apple.com",
+)
 MIN_SECRET_LENGTH = 32
 
 
@@ -74,6 +83,22 @@ class Settings:
     log_json: bool | None = None
     forwarded_allow_ips: str = "127.0.0.1"
     metrics_token: str = ""
+    # Web Push: the hosts pushes may go to, "full" or "minimal" content (no user-written
+    # text), the VAPID key (PEM or raw base64url; generated into data_dir when empty) and
+    # its contact, how long points are gathered into one notification, how long a push
+    # waits for the reader's translation, and how many pushes are in flight at once.
+    push_hosts: tuple[str, ...] = DEFAULT_PUSH_HOSTS
+    push_content: str = "full"
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:office@homeroom.invalid"
+    push_points_batch_seconds: float = 180.0
+    push_translation_wait_seconds: float = 20.0
+    push_concurrency: int = 50
+    # Email: SMTP server URL (smtp://host:25, smtp+starttls://user:pass@host:587,
+    # smtps://user:pass@host:465); the sender address; the server's public address for links.
+    smtp_url: str = ""
+    mail_from: str = ""
+    public_url: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -149,6 +174,24 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _push_content(value: str) -> str:
+    if value not in {"full", "minimal"}:
+        raise ValueError("use full or minimal")
+    return value
+
+
+def _vapid_subject(value: str) -> str:
+    if not value.startswith(("mailto:", "https://")):
+        raise ValueError("use mailto:address or an https:// URL")
+    return value
+
+
+def _smtp_url(value: str) -> str:
+    if not value.startswith(("smtp://", "smtps://", "smtp+starttls://")):
+        raise ValueError("use smtp://host:port, smtp+starttls://… or smtps://user:pass@host:465")
+    return value
+
+
 def _seconds(value: str) -> float:
     """A positive number of seconds."""
     number = float(value)
@@ -203,6 +246,16 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "log_json": _bool,
     "forwarded_allow_ips": str,
     "metrics_token": str,
+    "push_hosts": _tuple,
+    "push_content": _push_content,
+    "vapid_private_key": str,
+    "vapid_subject": _vapid_subject,
+    "push_points_batch_seconds": _seconds,
+    "push_translation_wait_seconds": _seconds,
+    "push_concurrency": _count,
+    "smtp_url": _smtp_url,
+    "mail_from": str,
+    "public_url": _http_url,
 }
 
 

@@ -87,3 +87,12 @@ async def attempt(
         if not counted:
             for key in taken:
                 await limiter.give_back(key)
+
+
+async def spend(services: Services, budgets: Sequence[Budget]) -> None:
+    """Count an attempt that always costs (asking for a reset email): 429 once a budget is spent."""
+    limiter = services.limiter
+    for budget in budgets:
+        _, wait = await limiter.take(budget.key, budget.failures, budget.window)
+        if wait is not None:
+            raise rate_limited(wait)

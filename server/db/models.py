@@ -584,3 +584,105 @@ class JobLease(Base):
     holder: Mapped[str] = mapped_column(String(64), default="")
     until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class NotificationEvent(Base):
+    """A deed that may notify people, written in the transaction of the deed (see ``server.notify``)."""
+
+    __tablename__ = "notification_events"
+    __table_args__ = (Index("ix_notification_events_pending", "done_at", "id"),)
+    id: Mapped[int] = _id()
+    channel: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = _created()
+    # A worker's lease on fanning this event out; ``done_at`` once its deliveries are written.
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class PushSubscription(Base):
+    """One browser's Web Push subscription (RFC 8030), handed to us by its signed-in owner."""
+
+    __tablename__ = "push_subscriptions"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    endpoint: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the endpoint: re-posting the same endpoint updates its row.
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = _created()
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class PushDelivery(Base):
+    """One notification for one device: pending until sent, failed or dropped (the push outbox)."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_push_deliveries_due", "status", "send_after"),
+    )
+    id: Mapped[int] = _id()
+    subscription_id: Mapped[int] = _fk("push_subscriptions.id")
+    user_id: Mapped[int] = _fk("users.id")
+    event_id: Mapped[int] = _fk("notification_events.id")
+    # The newest event folded into this one (batched points, the staff's summary).
+    last_event_id: Mapped[int] = mapped_column(Id)
+    channel: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    batch_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    send_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Until when this push waits for the reader's translation (set at the first look).
+    wait_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class NotificationPreference(Base):
+    """A reader's choices: push per kind, and email off, instant or a daily digest."""
+
+    __tablename__ = "notification_preferences"
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    push: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    email: Mapped[str] = mapped_column(String(8), default="off")
+    # The school-local date of the last daily digest sent (ISO), so each day's goes once.
+    digest_sent_on: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    updated_at: Mapped[datetime] = _created()
+
+
+class PasswordReset(Base):
+    """A password-reset token sent by email: stored hashed, single use, short-lived."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class EmailDelivery(Base):
+    """One instant notification email for one reader (the email side of the push outbox)."""
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_email_deliveries_due", "status", "send_after"),
+    )
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    event_id: Mapped[int] = _fk("notification_events.id")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    send_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

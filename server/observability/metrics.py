@@ -70,3 +70,26 @@ TRANSLATIONS = Counter(
 def render() -> tuple[bytes, str]:
     """The exposition text and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+PUSH_SENT = Counter(
+    "homeroom_push_sent_total", "Web Push messages accepted by push services.", registry=REGISTRY
+)
+PUSH_FAILED = Counter(
+    "homeroom_push_failed_total",
+    "Web Push messages given up: gone (404/410, subscription deleted), refused (other 4xx), gave_up.",
+    ["reason"],
+    registry=REGISTRY,
+)
+PUSH_RETRIED = Counter(
+    "homeroom_push_retried_total", "Web Push attempts to be retried (429, 5xx, no answer).", registry=REGISTRY
+)
+PUSH_QUEUE_AGE = Gauge(
+    "homeroom_push_queue_age_seconds", "Age of the oldest push due and not yet sent.", registry=REGISTRY
+)
+PUSH_LATENCY = Histogram(
+    "homeroom_push_delivery_seconds",
+    "From a push being queued to its push service accepting it.",
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)

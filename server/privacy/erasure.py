@@ -42,6 +42,7 @@ from server.db.models import (
     Media,
     Message,
     MessageMedia,
+    NotificationEvent,
     OutboxEvent,
     PolicyAcceptance,
     PostMedia,
@@ -259,6 +260,8 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
     id_keys = {"student_id": {sid}, "student_ids": {sid}, "user_id": {uid}, "pupil_id": {sid}}
     await _scrub_json_rows(session, AuditEntry, AuditEntry.school_id == school_id, id_keys, words)
     await _scrub_json_rows(session, OutboxEvent, OutboxEvent.id > 0, id_keys, words)
+    # Notifications about the pupil not yet sent (or kept briefly after) go too, with their pushes.
+    await _scrub_json_rows(session, NotificationEvent, NotificationEvent.id > 0, id_keys, words)
 
     await session.execute(delete(Session).where(Session.user_id == uid))
     await session.execute(delete(PolicyAcceptance).where(PolicyAcceptance.user_id == uid))

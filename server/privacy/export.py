@@ -33,10 +33,12 @@ from server.db.models import (
     Media,
     Message,
     MessageMedia,
+    NotificationPreference,
     PolicyAcceptance,
     Post,
     PostMedia,
     PostStudent,
+    PushSubscription,
     School,
     Session,
     Student,
@@ -49,6 +51,8 @@ from server.db.models import (
 from server.language.stored import content_hash
 from server.media.access import viewable_media_ids
 from server.media.storage import Storage
+from server.notify.preferences import shape as notification_choices
+from server.notify.subscriptions import shape as device_shape
 from server.school.access import children_ids
 from server.services import Services
 
@@ -233,6 +237,15 @@ async def stream_export(services: Services, viewer: Principal) -> AsyncIterator[
         ).all()
         yield b',"policy_acceptances":' + _dump(
             [{"version": a.version, "accepted_at": a.accepted_at} for a in accepted]
+        )
+        # Notification choices and the devices that receive pushes (endpoints are secrets of
+        # the browser's push service: their host is enough to recognise a device).
+        choices = await session.get(NotificationPreference, user_id)
+        devices = (
+            await session.scalars(select(PushSubscription).where(PushSubscription.user_id == user_id))
+        ).all()
+        yield b',"notifications":' + _dump(
+            {"preferences": notification_choices(choices), "devices": [device_shape(d) for d in devices]}
         )
 
         yield b',"posts":['

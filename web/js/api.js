@@ -91,6 +91,8 @@ async function errorFrom(response) {
  * request("POST", "/api/points", {student_ids: [1], skill_id: 2}) → parsed JSON.
  * `body` may be a plain object (sent as JSON) or FormData (sent as multipart).
  */
+let showingSaved = false;
+
 export async function request(method, path, body, { signal } = {}) {
   // Error messages come back in the interface language (the server's reader language before sign-in).
   const headers = { Accept: "application/json", "Accept-Language": interfaceLanguage().replace("_", "-") };
@@ -121,6 +123,12 @@ export async function request(method, path, body, { signal } = {}) {
     throw error;
   }
   if (response.status === 204) return null;
+  // The service worker answered with what it saved: the page says it is offline.
+  const saved = response.headers.get("X-Homeroom-Offline") === "1";
+  if (saved !== showingSaved) {
+    showingSaved = saved;
+    window.dispatchEvent(new CustomEvent("homeroom:saved-data", { detail: saved }));
+  }
   const type = response.headers.get("content-type") || "";
   return type.includes("application/json") ? response.json() : null;
 }

@@ -1,12 +1,15 @@
 // The shell: who is signed in, the navigation for their role, the hash router that
 // swaps views, and the one live connection every view shares.
 
+import * as alerts from "./alerts.js";
 import * as api from "./api.js";
 import { Role } from "./contract.js";
 import { h, icon, mount, focus } from "./dom.js";
 import { setLocale, setTimeZone } from "./format.js";
 import { browserLanguage, setInterfaceLanguage } from "./i18n.js";
+import { t } from "./i18n.js";
 import { Live } from "./live.js";
+import { forgetSavedData, offerInstallOnce, registerServiceWorker } from "./push.js";
 import { noteMissingLanguageOnce } from "./translation.js";
 import { toast } from "./ui.js";
 import * as auth from "./views/auth.js";
@@ -39,6 +42,8 @@ const ROUTES = [
   ["/sign-in", auth.signIn, null],
   ["/pupil", auth.pupilSignIn, null],
   ["/pupil/:class/:code", auth.pupilSignIn, null],
+  ["/forgot", auth.forgot, null],
+  ["/reset", auth.resetPassword, null],
   ["/join", auth.join, null],
   ["/join/:code", auth.join, null],
   ["/policy", auth.policy, [Role.PARENT]],
@@ -296,7 +301,8 @@ async function render() {
   if (ticket === renderCount && !mine.disposed) {
     noteMissingLanguageOnce(root, me);
     const title = root.querySelector("h1");
-    document.title = title ? `${title.textContent} · Homeroom` : "Homeroom";
+    alerts.setTitle(title ? `${title.textContent} · Homeroom` : "Homeroom");
+    alerts.seen(path);
     // A new page: screen readers and keyboards start at its heading, unless the view
     // already put focus somewhere inside itself.
     if (!root.contains(document.activeElement)) focus(title || main);
@@ -360,6 +366,7 @@ function drawChrome(path) {
   nav.hidden = false;
   document.body.classList.add("has-nav");
   document.body.dataset.role = me.role;
+  alerts.paint();
 }
 
 function signOutButton() {
@@ -384,6 +391,7 @@ async function refreshMe() {
     } catch {
       session.school = session.school || { name: me.school ? me.school.name : "Homeroom" };
     }
+    alerts.start(live, me, session.school);
   } else {
     session.school = { name: me.school ? me.school.name : "Homeroom" };
   }
@@ -437,7 +445,28 @@ async function signedIn(reply) {
   live.restart();
   await refreshMe();
   navigate(homeFor(session.me), { replace: true });
+  offerInstallOnce(toastWithAction);
 }
+
+/** A toast with one button (the install offer). */
+function toastWithAction(message, label, action) {
+  const host = document.getElementById("toasts");
+  const button = h("button", { type: "button", class: "button button-small" }, label);
+  const el = h("div", { class: "toast toast-info" }, message, " ", button);
+  button.addEventListener("click", () => {
+    el.remove();
+    action();
+  });
+  host.append(el);
+  setTimeout(() => el.remove(), 15000);
+}
+
+window.addEventListener("homeroom:saved-data", (event) => {
+  const banner = document.getElementById("offline-banner");
+  banner.textContent = t("You are offline: this is what was saved on this device.");
+  banner.hidden = !event.detail;
+  document.body.dataset.offline = event.detail ? "true" : "false";
+});
 
 async function signOut() {
   live.stop(); // first: the server closes this session's connection as it signs out
@@ -450,6 +479,8 @@ async function signOut() {
 }
 
 function signedOut(message) {
+  alerts.stop();
+  forgetSavedData();
   api.markSignedIn(false);
   api.setCsrf(null);
   live.stop();
@@ -491,6 +522,7 @@ api.whenPolicyNeeded(() => {
 
 async function boot() {
   await applyLanguage(null);
+  registerServiceWorker();
   if (api.probablySignedIn()) {
     try {
       await refreshMe();

@@ -5,6 +5,7 @@ import * as api from "../api.js";
 import { h, field, focus, mount, uid } from "../dom.js";
 import { busy, errorLine, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { N_, t, tn } from "../i18n.js";
+import { notificationSettings } from "./notifications.js";
 
 export async function account(ctx) {
   mount(ctx.root, pageTitle(t("Your account")), loading());
@@ -108,5 +109,10 @@ export async function account(ctx) {
     });
   }
 
-  mount(ctx.root, pageTitle(t("Your account"), me.email || null), h("div", { class: "settings-grid" }, profile, password, childForm));
+  const notifications = await notificationSettings(me);
+  mount(
+    ctx.root,
+    pageTitle(t("Your account"), me.email || null),
+    h("div", { class: "settings-grid" }, profile, notifications, password, childForm),
+  );
 }

@@ -3,6 +3,7 @@
 // version of the code of conduct.
 
 import * as api from "../api.js";
+import { t } from "../i18n.js";
 import { h, field, focus, icon, mount } from "../dom.js";
 import { monster } from "../avatar.js";
 import { languageName } from "../format.js";
@@ -89,9 +90,79 @@ export async function signIn(ctx) {
         { class: "auth-links" },
         h("a", { href: "#/pupil", class: "button button-soft button-block" }, icon("monster"), t("I'm a pupil")),
         h("a", { href: "#/join", class: "button button-ghost button-block" }, t("I have an invite code from school")),
+        h("a", { href: "#/forgot", class: "auth-small-link" }, t("Forgot password?")),
       ),
     ),
   );
+}
+
+/** "Forgot password?": ask for a reset link by email, or say to ask the office. */
+export async function forgot(ctx) {
+  const status = await api.getOptional("/api/auth/reset", { available: false });
+  if (!status.available) {
+    mount(
+      ctx.root,
+      authCard(
+        pageTitle(t("Forgot your password?")),
+        h("p", {}, t("This school's Homeroom cannot send emails. Please ask the school office to reset your password.")),
+        h("a", { href: "#/sign-in", class: "button button-ghost button-block" }, t("Back to sign in")),
+      ),
+    );
+    return;
+  }
+  const email = input({ type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email" });
+  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, t("Email me a link"));
+  const error = errorLine();
+  const done = h("p", { role: "status", hidden: true }, t("If that address belongs to an account, a link is on its way. It works for one hour."));
+  const form = h("form", { class: "stack", novalidate: true }, field(t("Email"), email), error.el, submit, done);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    if (!email.value.trim()) {
+      focus(email);
+      return;
+    }
+    await busy(submit, async () => {
+      try {
+        await api.post("/api/auth/reset", { email: email.value.trim() });
+        done.hidden = false;
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  mount(
+    ctx.root,
+    authCard(
+      pageTitle(t("Forgot your password?"), t("We will email you a link to choose a new one.")),
+      form,
+      h("a", { href: "#/sign-in", class: "button button-ghost button-block" }, t("Back to sign in")),
+    ),
+  );
+}
+
+/** The emailed link's page: choose a new password (every other session ends). */
+export async function resetPassword(ctx) {
+  const query = new URLSearchParams(location.hash.split("?")[1] || "");
+  const token = query.get("token") || "";
+  const password = input({ type: "password", name: "password", autocomplete: "new-password", required: true, minlength: "10" });
+  const submit = h("button", { type: "submit", class: "button button-primary button-block" }, t("Set new password"));
+  const error = errorLine();
+  const form = h("form", { class: "stack", novalidate: true }, field(t("New password"), password, t("At least 10 characters.")), error.el, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    await busy(submit, async () => {
+      try {
+        await api.post("/api/auth/reset/confirm", { token, password: password.value });
+        ctx.toast(t("Password changed. Please sign in."));
+        ctx.navigate("/sign-in", { replace: true });
+      } catch (err) {
+        error.show(messageOf(err));
+      }
+    });
+  });
+  mount(ctx.root, authCard(pageTitle(t("Choose a new password")), form));
 }
 
 export async function pupilSignIn(ctx) {

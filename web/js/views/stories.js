@@ -10,6 +10,7 @@ import { playPop } from "../sound.js";
 import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
 import { reportTranslationButton } from "../translation.js";
 import { N_, t, tn } from "../i18n.js";
+import { tn } from "../i18n.js";
 
 const PAGE = 20;
 
@@ -340,7 +341,23 @@ export function storyList(ctx, opts) {
   const list = h("div", { class: "post-list", "aria-live": "off" });
   const status = h("div", { class: "list-status" });
   const more = h("button", { type: "button", class: "button button-ghost button-block", hidden: true }, t("Show older posts"));
-  const el = h("section", { class: "stories", "aria-label": opts.label || t("Posts") }, list, status, more);
+  // "New posts" pill: posts that arrive while the reader is further down the page.
+  const pill = h("button", { type: "button", class: "new-posts-pill", hidden: true });
+  let unseen = 0;
+  const clearPill = () => {
+    unseen = 0;
+    pill.hidden = true;
+  };
+  pill.addEventListener("click", () => {
+    clearPill();
+    list.scrollIntoView({ behavior: "smooth", block: "start" });
+  });
+  const onScroll = () => {
+    if (unseen && list.getBoundingClientRect().top >= 0) clearPill();
+  };
+  window.addEventListener("scroll", onScroll, { passive: true });
+  ctx.scope.onDispose(() => window.removeEventListener("scroll", onScroll));
+  const el = h("section", { class: "stories", "aria-label": opts.label || t("Posts") }, pill, list, status, more);
   const cards = new Map();
   let nextBefore = null;
   let loaded = false;
@@ -444,6 +461,11 @@ export function storyList(ctx, opts) {
         switch (frame.type) {
           case "post.created":
             upsert(data.post, { live: true });
+            if (list.getBoundingClientRect().top < 0) {
+              unseen += 1;
+              pill.textContent = tn("{n} new post", "{n} new posts", unseen);
+              pill.hidden = false;
+            }
             break;
           case "post.updated":
             if (data.post && cards.has(data.post.id)) cards.get(data.post.id).update(data.post);

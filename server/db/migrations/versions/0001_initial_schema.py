@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 17:45:09.160361
+Create Date: 2026-12-03 18:11:07.503030
 """
 
 from __future__ import annotations
@@ -28,6 +28,22 @@ def upgrade() -> None:
         sa.Column("last_run_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_leases")),
     )
+    op.create_table(
+        "notification_events",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("type", sa.String(length=48), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_events")),
+    )
+    with op.batch_alter_table("notification_events", schema=None) as batch_op:
+        batch_op.create_index("ix_notification_events_pending", ["done_at", "id"], unique=False)
+
     op.create_table(
         "outbox_events",
         sa.Column(
@@ -193,6 +209,36 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_school_id_id", ["school_id", "id"], unique=False)
 
     op.create_table(
+        "email_deliveries",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("send_after", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["notification_events.id"],
+            name=op.f("fk_email_deliveries_event_id_notification_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_email_deliveries_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_deliveries")),
+        sa.UniqueConstraint("user_id", "event_id", name=op.f("uq_email_deliveries_user_id")),
+    )
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_email_deliveries_due", ["status", "send_after"], unique=False)
+        batch_op.create_index(batch_op.f("ix_email_deliveries_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_email_deliveries_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "media",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -229,6 +275,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_media_school_id"), ["school_id"], unique=False)
         batch_op.create_index("ix_media_status_job_until", ["status", "job_until"], unique=False)
         batch_op.create_index(batch_op.f("ix_media_uploader_id"), ["uploader_id"], unique=False)
+
+    op.create_table(
+        "notification_preferences",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("push", sa.JSON(), nullable=False),
+        sa.Column("email", sa.String(length=8), nullable=False),
+        sa.Column("digest_sent_on", sa.String(length=10), nullable=True),
+        sa.Column("updated_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_preferences_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
+    )
+    op.create_table(
+        "password_resets",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_password_resets_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_password_resets_token_hash")),
+    )
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "policy_acceptances",
@@ -277,6 +357,28 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_posts_scope_class_id", ["school_id", "scope", "class_id", "id"], unique=False
         )
+
+    op.create_table(
+        "push_subscriptions",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("endpoint", sa.Text(), nullable=False),
+        sa.Column("endpoint_hash", sa.String(length=64), nullable=False),
+        sa.Column("p256dh", sa.String(length=128), nullable=False),
+        sa.Column("auth", sa.String(length=64), nullable=False),
+        sa.Column("user_agent", sa.String(length=300), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_sent_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_push_subscriptions_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_subscriptions")),
+        sa.UniqueConstraint("endpoint_hash", name=op.f("uq_push_subscriptions_endpoint_hash")),
+    )
+    with op.batch_alter_table("push_subscriptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_push_subscriptions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "roster_imports",
@@ -702,6 +804,52 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_post_students_student_id"), ["student_id"], unique=False)
 
     op.create_table(
+        "push_deliveries",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("subscription_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("last_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("batch_key", sa.String(length=64), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("send_after", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("wait_until", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["notification_events.id"],
+            name=op.f("fk_push_deliveries_event_id_notification_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["push_subscriptions.id"],
+            name=op.f("fk_push_deliveries_subscription_id_push_subscriptions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_push_deliveries_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_deliveries")),
+        sa.UniqueConstraint("subscription_id", "event_id", name=op.f("uq_push_deliveries_subscription_id")),
+    )
+    with op.batch_alter_table("push_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_push_deliveries_due", ["status", "send_after"], unique=False)
+        batch_op.create_index(batch_op.f("ix_push_deliveries_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_push_deliveries_subscription_id"), ["subscription_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_push_deliveries_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "submissions",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -882,6 +1030,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_submissions_activity_id"))
 
     op.drop_table("submissions")
+    with op.batch_alter_table("push_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_push_deliveries_user_id"))
+        batch_op.drop_index(batch_op.f("ix_push_deliveries_subscription_id"))
+        batch_op.drop_index(batch_op.f("ix_push_deliveries_event_id"))
+        batch_op.drop_index("ix_push_deliveries_due")
+
+    op.drop_table("push_deliveries")
     with op.batch_alter_table("post_students", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_post_students_student_id"))
 
@@ -955,6 +1110,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_roster_imports_school_id"))
 
     op.drop_table("roster_imports")
+    with op.batch_alter_table("push_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_push_subscriptions_user_id"))
+
+    op.drop_table("push_subscriptions")
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.drop_index("ix_posts_scope_class_id")
         batch_op.drop_index(batch_op.f("ix_posts_author_id"))
@@ -964,12 +1123,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_policy_acceptances_user_id"))
 
     op.drop_table("policy_acceptances")
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_password_resets_user_id"))
+
+    op.drop_table("password_resets")
+    op.drop_table("notification_preferences")
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_media_uploader_id"))
         batch_op.drop_index("ix_media_status_job_until")
         batch_op.drop_index(batch_op.f("ix_media_school_id"))
 
     op.drop_table("media")
+    with op.batch_alter_table("email_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_email_deliveries_user_id"))
+        batch_op.drop_index(batch_op.f("ix_email_deliveries_event_id"))
+        batch_op.drop_index("ix_email_deliveries_due")
+
+    op.drop_table("email_deliveries")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_school_id_id")
         batch_op.drop_index(batch_op.f("ix_audit_entries_actor_id"))
@@ -998,5 +1168,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_unpublished")
 
     op.drop_table("outbox_events")
+    with op.batch_alter_table("notification_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_events_pending")
+
+    op.drop_table("notification_events")
     op.drop_table("job_leases")
     # ### end Alembic commands ###

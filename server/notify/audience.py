@@ -1,0 +1,84 @@
+"""Who a notification may reach: candidates from the event, then the access rules REST uses.
+
+:func:`candidates` lists the users an event concerns (the guardians of a class, of a pupil,
+a conversation's member, the admins). :func:`may_know` is asked again for every one of them
+when the notification is sent, not only when it is queued: a guardian removed, a pupil who
+left, a suspended account or a parent who has not accepted the new code of conduct (P17)
+gets nothing from that moment. It decides with :func:`server.channels.rules.may_subscribe`,
+the same question the live layer and (through ``server.school.access``) every REST read
+ask, so a notification never names a pupil to someone who could not open their page.
+Pupils never get push or email.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.principal import Principal
+from server.channels.protocol import parse_channel
+from server.channels.rules import may_subscribe
+from server.db.models import GuardianLink, School, Student, User
+from server.notify.kinds import channel_family, channel_id
+
+
+async def candidates(session: AsyncSession, channel: str, type_: str, data: dict[str, Any]) -> list[int]:
+    """The ids of the users an event may notify (before preferences and access are checked)."""
+    family = channel_family(channel)
+    if family == "class":
+        return await _guardians(session, Student.class_id == channel_id(channel), _author(data))
+    if family == "school":
+        return await _guardians(session, Student.school_id == channel_id(channel), _author(data))
+    if family == "student":
+        return await _guardians(session, Student.id == channel_id(channel), None)
+    if family == "user":
+        message = data.get("message") or {}
+        sender = (message.get("sender") or {}).get("id")
+        user_id = channel_id(channel)
+        return [] if sender == user_id else [user_id]
+    if family == "school:staff":
+        rows = await session.scalars(
+            select(User.id).where(User.school_id == channel_id(channel), User.role == "admin")
+        )
+        return list(rows.all())
+    return []
+
+
+def _author(data: dict[str, Any]) -> int | None:
+    author = (data.get("post") or {}).get("author") or {}
+    found = author.get("id")
+    return found if isinstance(found, int) else None
+
+
+async def _guardians(session: AsyncSession, where: Any, exclude: int | None) -> list[int]:
+    rows = await session.scalars(
+        select(GuardianLink.guardian_id)
+        .join(Student, Student.id == GuardianLink.student_id)
+        .where(where, Student.left_at.is_(None))
+        .distinct()
+    )
+    return sorted(uid for uid in rows.all() if uid != exclude)
+
+
+def reachable(user: User | None) -> bool:
+    """Whether a user may be notified at all: an account that is not a pupil's and not suspended."""
+    return user is not None and user.role != "student" and user.suspended_at is None
+
+
+async def may_know(session: AsyncSession, user: User, school: School, channel: str) -> bool:
+    """Whether ``user`` may be told about an event on ``channel`` right now."""
+    if not reachable(user) or user.school_id != school.id:
+        return False
+    principal = Principal(
+        user=user, session_id=0, token="", via="notification", policy_version=school.policy_version
+    )
+    if principal.needs_policy:
+        return False
+    parsed = parse_channel(channel)
+    if parsed is None:
+        return False
+    if channel_family(channel) == "school:staff" and not principal.is_admin:
+        return False  # reports and guardian requests are the admins' queue
+    return await may_subscribe(session, principal, parsed)
