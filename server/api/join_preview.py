@@ -26,7 +26,7 @@ from server.auth import throttle
 from server.auth.tokens import digest, normalise_code
 from server.db.models import Invite, School, Student
 from server.errors import ApiError
-from server.language.interface import from_accept_language
+from server.language.interface import N_, from_accept_language
 from server.language.languages import KNOWN, describe, is_known
 from server.school.access import names_for_classes
 from server.school.policy_reading import policy_for_reader
@@ -46,15 +46,15 @@ async def preview_invite(session: AsyncSession, code: str, now: datetime) -> dic
     """The school, pupil and policy an unused, unexpired invite code leads to; 422 otherwise."""
     invite = await session.scalar(select(Invite).where(Invite.code_hash == digest(normalise_code(code))))
     if invite is None:
-        raise _invalid("unknown", "That code is not right. Check it, or ask the school for a new one.")
+        raise _invalid("unknown", N_("That code is not right. Check it, or ask the school for a new one."))
     if invite.used_at is not None:
-        raise _invalid("used", "That code has already been used. Ask the school for a new one.")
+        raise _invalid("used", N_("That code has already been used. Ask the school for a new one."))
     if invite.expires_at <= now or invite.revoked_at is not None:
-        raise _invalid("expired", "That code has expired. Ask the school for a new one.")
+        raise _invalid("expired", N_("That code has expired. Ask the school for a new one."))
     student = await session.get(Student, invite.student_id)
     school = await session.get(School, invite.school_id)
     if student is None or student.left_at is not None or school is None:
-        raise _invalid("unknown", "That code is no longer valid. Ask the school for a new one.")
+        raise _invalid("unknown", N_("That code is no longer valid. Ask the school for a new one."))
     names = await names_for_classes(session, [student.class_id])
     return {
         "school": {"name": school.name, "language": school.language},

@@ -286,13 +286,15 @@ async def _check_consent(session: AsyncSession, media: Sequence[Media], pupils: 
         return
     names = await names_for_classes(session, {p.class_id for p in refused})
     named: list[dict[str, Any]] = [{"id": p.id, "name": names[p.id]} for p in refused]
+    listed = ", ".join(n["name"] for n in named)
+    template = N_("Photos and files cannot be shared of {names}. Remove the attachments or untag them.")
     raise ApiError(
         422,
         "consent_required",
-        "Photos and files cannot be shared of "
-        + ", ".join(n["name"] for n in named)
-        + ". Remove the attachments or untag them.",
+        template.format(names=listed),
         {"students": named},
+        template=template,
+        values={"names": listed},
     )
 
 

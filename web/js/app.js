@@ -324,8 +324,8 @@ function drawChrome(path) {
   }
   const accountLink =
     me.role === Role.STUDENT
-      ? h("span", { class: "who" }, me.name)
-      : h("a", { class: "who", href: "#/account", title: t("Your account") }, me.name);
+      ? h("span", { class: "who", dir: "auto" }, me.name)
+      : h("a", { class: "who", dir: "auto", href: "#/account", title: t("Your account") }, me.name);
   mount(end, accountLink, signOutButton());
   const items = navFor(me);
   // Phones show at most five places at the bottom; the rest sit behind "More".

@@ -159,7 +159,7 @@ export function postCard(initial, opts) {
           { class: "post-when" },
           where ? h("span", { class: `post-where ${post.scope === "school" ? "is-school" : ""}` }, where) : null,
           timeEl(post.created_at),
-          post.edited_at ? h("span", { class: "post-edited" }, " · edited") : null,
+          post.edited_at ? h("span", { class: "post-edited" }, " · ", t("edited")) : null,
         ),
       ),
     );
@@ -291,7 +291,7 @@ export function postCard(initial, opts) {
     await busy(button, async () => {
       try {
         const reply = await api.get(`/api/posts/${post.id}/likes`);
-        const names = (reply.items || []).map((i) => (i.user ? i.user.name : "someone"));
+        const names = (reply.items || []).map((i) => (i.user ? i.user.name : t("Someone")));
         toast(names.length ? t("Liked by {names}", { names: list(names) }) : t("No likes yet"));
       } catch (err) {
         toast(messageOf(err), "error");
