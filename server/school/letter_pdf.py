@@ -2,7 +2,8 @@
 
 Each page is written in its reader's language through :func:`server.language.interface.text`,
 laid out right to left for Arabic-script languages, with HarfBuzz shaping (``uharfbuzz``)
-so joined scripts (Arabic, Urdu, Bengali, Gurmukhi, Devanagari) come out as they are read.
+so joined scripts (Arabic, Urdu, Bengali, Gurmukhi, Devanagari) come out as they are read;
+text in scripts that need no shaping is set without it (see :data:`SHAPED`).
 Fonts are the Debian ``fonts-noto-core`` and ``fonts-noto-cjk`` packages' files: only the
 scripts a document uses are loaded and embedded (as subsets), so a class of English
 letters does not carry the Chinese font. The footer names the page's language in itself
@@ -78,6 +79,18 @@ def _fonts_for(texts: Iterable[str], languages: Iterable[str]) -> list[Font]:
     return [f for f in FONTS if f.family in wanted and _file(f.regular) is not None]
 
 
+SHAPED = ((0x0590, 0x1DFF), (0xA800, 0xABFF), (0xFB1D, 0xFEFF))
+"""Scripts whose letters join or reorder (Hebrew and Arabic through the Indic scripts to Ethiopic and
+Khmer, their presentation forms): text in them goes through HarfBuzz. Latin, Cyrillic, Greek and
+CJK are set without it, which keeps line breaking cheap (fpdf2 re-measures a line per character,
+and shaped measuring is what costs)."""
+
+
+def needs_shaping(value: str) -> bool:
+    """True when ``value`` holds a letter of a script that must be shaped to be read."""
+    return any(low <= ord(ch) <= high for ch in value for low, high in SHAPED)
+
+
 class _Document(FPDF):
     """An A4 document with the fonts it needs loaded and every other loaded font as a fallback."""
 
@@ -85,14 +98,25 @@ class _Document(FPDF):
         super().__init__(format="A4")
         self.set_auto_page_break(False)
         self.families: set[str] = set()
+        self.widths: dict[tuple[str, str, float], dict[str, float]] = {}  # words measured, per font
         for font in _fonts_for(texts, languages):
             regular = _file(font.regular)
             bold = _file(font.bold) if font.bold else None
             self.add_font(font.family, "", regular, collection_font_number=font.collection)
             self.add_font(font.family, "B", bold or regular, collection_font_number=font.collection)
             self.families.add(font.family)
-        self.set_fallback_fonts([*sorted(self.families - {LATIN.family}), LATIN.family], exact_match=False)
-        self.set_text_shaping(True)
+        self.fallbacks = [*sorted(self.families - {LATIN.family}), LATIN.family]
+        self.set_fallback_fonts(self.fallbacks, exact_match=False)
+
+    def shaping_for(self, value: str) -> None:
+        """HarfBuzz shaping on for this text only when its script needs it, and the fallback
+        fonts only when the current font lacks some of its characters (looking them up per
+        character is most of what setting plain Latin text costs)."""
+        self.set_text_shaping(needs_shaping(value))
+        covered = self.font_family == LATIN.family.lower() and all(
+            any(low <= ord(ch) <= high for low, high in LATIN.ranges) for ch in value
+        )
+        self.set_fallback_fonts([] if covered else self.fallbacks, exact_match=False)
 
     def family_for(self, language: str) -> str:
         family = LANGUAGE_FONT.get(language, LATIN.family)
@@ -102,20 +126,52 @@ class _Document(FPDF):
              align: str | None = None, height: float | None = None) -> None:  # fmt: skip
         """A paragraph across the page, right-aligned for right-to-left readers."""
         self.set_font(family, "B" if bold else "", size)
-        self.multi_cell(
-            0,
-            height or size * 0.55,
-            value,
-            align=align or ("R" if rtl else "L"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        self.shaping_for(value)
+        line_height = height or size * 0.55
+        side = align or ("R" if rtl else "L")
+        if self.text_shaping:  # bidirectional and joined text: fpdf2's own line breaking
+            self.multi_cell(0, line_height, value, align=side, new_x="LMARGIN", new_y="NEXT")
+            return
+        for line in self.wrap(value):
+            self.cell(0, line_height, line, align=side, new_x="LMARGIN", new_y="NEXT")
+
+    def wrap(self, value: str) -> list[str]:
+        """Lines of ``value`` that fit the text width, broken at spaces, measured word by word.
+
+        fpdf2's ``multi_cell`` re-measures the line for every character it adds; for text
+        that needs no shaping this is the same result in linear time.
+        """
+        room = self.w - self.l_margin - self.r_margin - 2 * self.c_margin
+        key = (self.font_family, self.font_style, self.font_size_pt)
+        widths = self.widths.setdefault(key, {})
+
+        def measure(word: str) -> float:
+            if word not in widths:
+                widths[word] = self.get_string_width(word)
+            return widths[word]
+
+        space = measure(" ")
+        lines: list[str] = []
+        for paragraph in value.split("\n"):
+            words: list[str] = []
+            used = 0.0
+            for word in paragraph.split():
+                width = measure(word)
+                if words and used + space + width > room:
+                    lines.append(" ".join(words))
+                    words, used = [], 0.0
+                used += (space if words else 0.0) + width
+                words.append(word)
+            lines.append(" ".join(words))
+        return lines
 
 
 def qr_png(link: str, scale: int = 8) -> io.BytesIO:
     """A QR code (error correction M, quiet zone kept) as PNG."""
     out = io.BytesIO()
-    segno.make(link, error="m", micro=False).save(out, kind="png", scale=scale, border=4)
+    # A fixed mask pattern: every mask gives a valid code, and scoring all eight (segno's default)
+    # is most of the time a QR code takes; phones read these printed ones either way.
+    segno.make(link, error="m", micro=False, mask=0).save(out, kind="png", scale=scale, border=4)
     out.seek(0)
     return out
 
@@ -222,8 +278,10 @@ def _letter_page(doc: _Document, letter: Letter, texts: dict[str, str], base_url
     doc.para(texts["expiry"], 10, family=family, rtl=rtl, height=6)
     doc.set_xy(20, 280)  # the language, for whoever sorts the letters into book bags
     doc.set_font(LATIN.family, "", 9)
+    doc.shaping_for(texts["marker"])
     doc.cell(85, 5, texts["marker"], align="L")
     doc.set_font(family, "", 9)
+    doc.shaping_for(texts["footer"])
     doc.cell(85, 5, texts["footer"], align="R")
 
 

@@ -22,7 +22,7 @@ from server.app import create_app
 from server.cli import main as cli
 from tests.conftest import make_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: `python -m server` runs its code
 
 
 def run_cli(
