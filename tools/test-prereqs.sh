@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite drives for real: Chromium (browser tests),
 # Apertium with its English–Spanish pair (real translation), redis-server (live
-# tests that stop and restart their own Redis) and FFmpeg (video and audio recordings).
+# tests that stop and restart their own Redis, and the local Redis Cluster), FFmpeg (video
+# and audio recordings) and the Noto fonts (printed invite letters and login cards in every script).
 # Installed when missing.
 set -eu
 missing=()
@@ -10,6 +11,8 @@ command -v apertium >/dev/null || missing+=(apertium)
 [ -d /usr/share/apertium/apertium-eng-spa ] || missing+=(apertium-eng-spa)
 command -v redis-server >/dev/null || missing+=(redis-server)
 { command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || missing+=(ffmpeg)
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || missing+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} ..."
