@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -72,6 +72,14 @@ class ClassBody(Body):
 class ClassPatch(Body):
     name: ClassName | None = None
     archived: bool | None = None
+
+    @model_validator(mode="after")
+    def _left_out_not_null(self) -> ClassPatch:
+        """A field may be left out; sent, it must have a value (``null`` would change nothing silently)."""
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"'{name}' may be left out but not null.")
+        return self
 
 
 class StudentBody(Body):

@@ -201,7 +201,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/classes"): Spec(),
     ("POST", "/api/classes"): Spec(body={"name": text_field("Year 3 Ash", 100, HTML * 5)}),
     ("GET", "/api/classes/{id:int}"): Spec(path="class"),
-    ("PATCH", "/api/classes/{id:int}"): Spec(path="class", body={"name": text_field("Year 3 Elm", 100)}),
+    ("PATCH", "/api/classes/{id:int}"): Spec(
+        path="class",
+        body={"name": text_field("Year 3 Elm", 100, required=False), "archived": bool_field()},
+        partial=True,
+    ),
     ("DELETE", "/api/classes/{id:int}"): Spec(path="class"),
     ("GET", "/api/classes/{id:int}/students"): Spec(path="class"),
     ("POST", "/api/classes/{id:int}/students"): Spec(
