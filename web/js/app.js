@@ -6,8 +6,7 @@ import * as api from "./api.js";
 import { Role } from "./contract.js";
 import { h, icon, mount, focus } from "./dom.js";
 import { setLocale, setTimeZone } from "./format.js";
-import { browserLanguage, setInterfaceLanguage } from "./i18n.js";
-import { t } from "./i18n.js";
+import { browserLanguage, setInterfaceLanguage, t, N_, tn } from "./i18n.js";
 import { Live } from "./live.js";
 import { forgetSavedData, offerInstallOnce, registerServiceWorker } from "./push.js";
 import { noteMissingLanguageOnce } from "./translation.js";
@@ -20,12 +19,10 @@ import * as leader from "./views/leader.js";
 import * as messages from "./views/messages.js";
 import * as account from "./views/account.js";
 import * as translation from "./views/translation.js";
-import { N_, t, tn } from "./i18n.js";
 import * as adminClasses from "./views/admin_classes.js";
 import * as adminImport from "./views/admin_import.js";
 import * as adminAudit from "./views/admin_audit.js";
 import * as reachView from "./views/reach.js";
-import { t } from "./i18n.js";
 
 const session = {
   me: null,

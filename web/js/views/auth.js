@@ -3,12 +3,11 @@
 // version of the code of conduct.
 
 import * as api from "../api.js";
-import { t } from "../i18n.js";
+import { t, N_, interfaceLanguage, parts, tn } from "../i18n.js";
 import { h, field, focus, icon, mount } from "../dom.js";
 import { monster } from "../avatar.js";
 import { languageName } from "../format.js";
 import { busy, errorLine, loading, messageOf, pageTitle } from "../ui.js";
-import { N_, interfaceLanguage, parts, t, tn } from "../i18n.js";
 import { languagePicker } from "../language_picker.js";
 
 // The languages of GET /api/languages, for when the server cannot be asked (signed out).

@@ -8,10 +8,9 @@ import { h, icon, mount, field, focus, uid } from "../dom.js";
 import { base, dirOf, languageName, timeEl } from "../format.js";
 import { busy, confirmDialog, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
-import { t } from "../i18n.js";
+import { t, N_, parts, tn } from "../i18n.js";
 import { roleName } from "./admin_classes.js";
 import { skillIcon } from "./board.js";
-import { N_, parts, t, tn } from "../i18n.js";
 
 function staffChannel(ctx) {
   return ctx.school && ctx.school.id ? `school:${ctx.school.id}:staff` : null;

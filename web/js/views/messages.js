@@ -10,9 +10,8 @@ import { quietState } from "../quiet.js";
 import { playPop } from "../sound.js";
 import { busy, dialog, empty, errorLine, failure, loading, messageOf, pageTitle, toast } from "../ui.js";
 import { notTranslatedLine, reportTranslationButton } from "../translation.js";
-import { t } from "../i18n.js";
+import { t, N_, tn } from "../i18n.js";
 import { mediaBlock } from "./stories.js";
-import { N_, t, tn } from "../i18n.js";
 
 const STAFF = new Set(["admin", "teacher", "office"]);
 

@@ -10,7 +10,6 @@ import { playPop } from "../sound.js";
 import { busy, confirmDialog, empty, errorLine, failure, loading, messageOf, toast } from "../ui.js";
 import { reportTranslationButton } from "../translation.js";
 import { N_, t, tn } from "../i18n.js";
-import { tn } from "../i18n.js";
 
 const PAGE = 20;
 
