@@ -10,7 +10,7 @@
 // moment a parent writes.
 
 import * as api from "./api.js";
-import { t } from "./i18n.js";
+import { onLanguageChange, t } from "./i18n.js";
 
 const counts = { messages: 0, posts: 0, points: {} };
 const tabs = "BroadcastChannel" in window ? new BroadcastChannel("homeroom-alerts") : null;
@@ -95,6 +95,9 @@ export function setTitle(title) {
   baseTitle = title;
   paint();
 }
+
+// The badges' labels are words: say them again in a newly chosen interface language.
+onLanguageChange(() => paint());
 
 /** Redraw the badges after the navigation was drawn again. */
 export function paint() {

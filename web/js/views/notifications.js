@@ -4,16 +4,16 @@
 
 import * as api from "../api.js";
 import { h, field, mount } from "../dom.js";
-import { t } from "../i18n.js";
+import { N_, t } from "../i18n.js";
 import * as push from "../push.js";
 import { busy, errorLine, messageOf, toast } from "../ui.js";
 
 const KINDS = [
-  ["posts", "Class and school posts"],
-  ["messages", "Messages"],
-  ["points", "Points for my child"],
-  ["portfolio", "New work in the portfolio"],
-  ["events", "Events and reminders"],
+  ["posts", N_("Class and school posts")],
+  ["messages", N_("Messages")],
+  ["points", N_("Points for my child")],
+  ["portfolio", N_("New work in the portfolio")],
+  ["events", N_("Events and reminders")],
 ];
 const STAFF_KINDS = ["messages"];
 
