@@ -72,7 +72,7 @@ export async function inbox(ctx) {
           "span",
           { class: "conversation-side" },
           timeEl(c.last_message_at || c.created_at),
-          c.unread_count ? h("span", { class: "unread" }, String(c.unread_count), h("span", { class: "visually-hidden" }, " unread")) : null,
+          c.unread_count ? h("span", { class: "unread", "aria-label": t("{n} unread", { n: c.unread_count }) }, String(c.unread_count)) : null,
         ),
       ),
     );
