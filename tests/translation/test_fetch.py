@@ -322,7 +322,7 @@ async def test_a_fetch_job_whose_index_cannot_be_reached_ends_failed_with_advice
         closed = mirror.index_url
     settings = make_settings(tmp_path, "sqlite+aiosqlite:///unused.db").with_(argos_index_url=closed)
     part = FetchPart()
-    await part.start(SimpleNamespace(settings=settings, translation_fetch=None))  # type: ignore[arg-type]
+    await part.start(SimpleNamespace(settings=settings, translation_fetch=None, translation=None))  # type: ignore[arg-type]
     first = part.begin(["pl"], actor_id=7)
     assert first["status"] == "running" and read_status(tmp_path)["status"] == "running"
     assert part.task is not None

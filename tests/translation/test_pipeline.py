@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from server.db.models import Conversation, Message, OutboxEvent, Post
 from server.events import emit, validate_event
 from server.language import stored as cache
-from server.language.view import cached_translations, reader_view, translations_by_id
+from server.language.view import cached_translations, reader_view, routes_of, translations_by_id
 from server.services import Services
 from server.translation.pipeline import Pipeline
 from server.translation.queue import MemoryQueue
@@ -117,7 +117,7 @@ async def test_rest_readers_see_their_language_ready_and_others_their_status(
     for language in ("es", ARGOS_LANG, "en", "pl"):
         async with tservices.read() as session:
             found = await cached_translations(session, [(text, "en")], language)
-        views[language] = reader_view(post, language, found)
+        views[language] = reader_view(post, language, found, routes=routes_of(tservices))
     assert views["es"]["translation"] == {"status": "ready", "engine": "apertium"}
     assert views["es"]["lang"] == "es" and views["es"]["original"] == {"text": text, "lang": "en"}
     assert views[ARGOS_LANG]["translation"]["status"] == "ready" and views[ARGOS_LANG]["lang"] == ARGOS_LANG
@@ -250,7 +250,10 @@ async def test_a_parents_spanish_message_reaches_the_teacher_in_english_with_the
     async with tservices.read() as session:
         found = await cached_translations(session, [(text, "es")], "en")
     view = reader_view(
-        {"id": message_id, "conversation_id": conversation_id, "text": text, "lang": "es"}, "en", found
+        {"id": message_id, "conversation_id": conversation_id, "text": text, "lang": "es"},
+        "en",
+        found,
+        routes=routes_of(tservices),
     )
     assert view["lang"] == "en" and "fever" in view["text"]
     assert view["original"] == {"text": text, "lang": "es"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.language.view import cached_translations, reader_view
+from server.language.view import cached_translations, reader_view, routes_of
 from server.services import Services
 from server.translation import terms
 from server.translation.pipeline import Pipeline, protected_terms
@@ -176,7 +176,7 @@ async def test_apertium_keeps_pupils_a_school_way_and_a_glossary_term_exactly(
     assert "viernes" in spanish  # the rest really is Spanish
     async with tservices.read() as session:
         found = await cached_translations(session, [(text, "en")], "es")
-    view = reader_view({"id": post_id, "text": text, "lang": "en"}, "es", found)
+    view = reader_view({"id": post_id, "text": text, "lang": "en"}, "es", found, routes=routes_of(tservices))
     assert view["text"] == spanish and view["original"]["text"] == text
 
 
