@@ -734,7 +734,7 @@ def parse_args() -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown floors {unknown}: choose from {sorted(FLOORS)}")
     needs_node = args.client == "node" or ("node-ws" in args.floors and not args.no_floor)
-    if needs_node and not (NODE_DIR / "node_modules" / "ws").exists():
+    if needs_node and not args.client_spec and not (NODE_DIR / "node_modules" / "ws").exists():
         parser.error("the Node floor and clients need their packages: cd bench/node && npm install")
     return args
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import STAFF_ROLES
@@ -46,11 +46,16 @@ async def fan_out(
     school = await school_of(session, event.channel)
     if kind is None or school is None:
         return
-    users = await users_by_ids(session, await candidates(session, event.channel, event.type, event.data))
+    wanted = candidates(event.channel, event.type, event.data)
+    devices = await _devices(session, wanted)
+    prefs = await _preferences(session, wanted)
+    # Only readers with a device or instant email are loaded: most of a class has neither,
+    # and a live post should not pay for loading every guardian it will not notify.
+    users = await users_by_ids(
+        session, [uid for uid in {*devices, *prefs} if uid in devices or prefs[uid].email == "instant"]
+    )
     if not users:
         return
-    devices = await _devices(session, [u.id for u in users])
-    prefs = await preferences_of(session, [u.id for u in users])
     week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
     opening = held_until(week, now)
     rows: list[dict[str, Any]] = []
@@ -153,17 +158,25 @@ async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User]:
     return found
 
 
-async def _devices(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[int]]:
+async def _devices(session: AsyncSession, wanted: Select[Any]) -> dict[int, list[int]]:
     devices: dict[int, list[int]] = {}
-    for start in range(0, len(user_ids), 1000):
-        rows = await session.execute(
-            select(PushSubscription.user_id, PushSubscription.id)
-            .where(PushSubscription.user_id.in_(user_ids[start : start + 1000]))
-            .order_by(PushSubscription.id)
-        )
-        for user_id, subscription_id in rows:
-            devices.setdefault(user_id, []).append(subscription_id)
+    rows = await session.execute(
+        select(PushSubscription.user_id, PushSubscription.id)
+        .where(PushSubscription.user_id.in_(wanted.scalar_subquery()))
+        .order_by(PushSubscription.id)
+    )
+    for user_id, subscription_id in rows:
+        devices.setdefault(user_id, []).append(subscription_id)
     return devices
+
+
+async def _preferences(
+    session: AsyncSession, wanted: Select[Any]
+) -> dict[int, NotificationPreference]:
+    rows = await session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id.in_(wanted.scalar_subquery()))
+    )
+    return {found.user_id: found for found in rows}
 
 
 async def preferences_of(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, NotificationPreference]:
