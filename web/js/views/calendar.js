@@ -133,7 +133,7 @@ export async function calendar(ctx) {
   drawModes();
   mount(
     ctx.root,
-    h("div", { class: "page-head-row calendar-head" }, pageTitle(t("Calendar"), ctx.me.role === Role.PARENT ? t("Events at your child's class and the school") : null), h("div", { class: "row" }, create, absence)),
+    h("div", { class: "page-head-row calendar-head" }, pageTitle(t("Calendar"), ctx.me.role === Role.PARENT ? t("Events for your child's class and the school") : null), h("div", { class: "row" }, create, absence)),
     picker,
     modeBar,
     body,
