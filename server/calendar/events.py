@@ -340,10 +340,8 @@ async def update_event(
         ),
     }
     merged = {**current, **changes}
-    if "remind_at" in changes or "starts_at" in changes:
+    if "remind_at" in changes:  # else the reminders keep their distance from a new start
         merged.pop("reminders")
-        if "remind_at" not in changes:  # the reminders keep their distance from the new start
-            merged["remind_at"] = [event.starts_at - timedelta(seconds=s) for s in event.reminders]
     if event.rsvp != "none" and merged.get("rsvp") != event.rsvp and "rsvp" in changes:
         raise validation_error(
             N_("An event's kind of reply cannot change once it asks for replies."), fields={"rsvp": "fixed"}
