@@ -1,4 +1,4 @@
-"""Absence reports (P8): straight to the office, the office's day list and CSV, acknowledgement to the family."""
+"""Absence reports (P8): to the office, its day list and CSV, the acknowledgement to the family."""
 
 from __future__ import annotations
 

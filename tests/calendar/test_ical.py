@@ -1,4 +1,4 @@
-"""The private iCalendar feed: parsed with ``icalendar``; stable UIDs, time zones, cancellations, revocation."""
+"""The private iCalendar feed, parsed with ``icalendar``: stable UIDs, zones, cancellations, revocation."""
 
 from __future__ import annotations
 
