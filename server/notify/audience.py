@@ -47,7 +47,7 @@ async def candidates(session: AsyncSession, channel: str, type_: str, data: dict
 
 
 def _author(data: dict[str, Any]) -> int | None:
-    author = (data.get("post") or {}).get("author") or {}
+    author = (data.get("post") or data.get("event") or {}).get("author") or {}
     found = author.get("id")
     return found if isinstance(found, int) else None
 
