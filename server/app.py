@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import absences as absences_api
-from server.api import auth, join_preview, messages, meta, onboarding, reference
+from server.api import auth, event_answers, join_preview, messages, meta, onboarding, reference
 from server.api import email as email_api
 from server.api import events as events_api
 from server.api import guardians as guardians_api
@@ -100,6 +100,7 @@ def api_routes() -> list[BaseRoute]:
         *reach_api.routes,
         *stories_api.routes,
         *events_api.routes,
+        *event_answers.routes,
         *absences_api.routes,
         *media_api.routes,
         *points_api.routes,

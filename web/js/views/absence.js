@@ -68,7 +68,7 @@ export async function reportAbsence(ctx) {
       return;
     }
     try {
-      await busy(send, () => api.post("/api/absences", { student_id: studentId, from: from.value, to: to.value || from.value, reason, note: note.value.trim() || null }));
+      await busy(send, () => api.post("/api/absences", { student_id: studentId, from: from.value, to: to.value || from.value, reason, note: note.value.trim() }));
     } catch (err) {
       error.show(messageOf(err));
       return;

@@ -85,7 +85,7 @@ export async function calendar(ctx) {
   async function load() {
     const [from, to] = range();
     try {
-      events = await loadEvents(scope.sources, from, to, ctx.scope.signal);
+      events = await loadEvents(scope.sources, from, to, ctx.scope.signal, (ctx.school && ctx.school.closure_days) || []);
       events.forEach(remember);
       draw();
     } catch (err) {

@@ -42,8 +42,12 @@ export function feedPanel(ctx) {
       const yes = await confirmDialog(t("Make a new link?"), t("The old link stops working at once. Calendars using it will stop updating until you add the new link."), t("Make a new link"));
       if (!yes) return;
       try {
-        const fresh = await busy(reset, () => api.post("/api/me/calendar/reset"));
-        await show(fresh && linkOf(fresh) ? fresh : await api.get("/api/me/calendar"));
+        // DELETE ends the old address; the next GET makes a new one.
+        const fresh = await busy(reset, async () => {
+          await api.del("/api/me/calendar");
+          return api.get("/api/me/calendar");
+        });
+        await show(fresh);
         ctx.toast(t("New link made. The old one no longer works."));
       } catch (err) {
         ctx.toast(messageOf(err), "error");

@@ -6,7 +6,7 @@ import { h, field, uid } from "../dom.js";
 import { clock, dayKey, zonedIso } from "../format.js";
 import { N_, t } from "../i18n.js";
 import { busy, dialog, errorLine, messageOf } from "../ui.js";
-import { REMINDERS, RSVP } from "../events_api.js";
+import { ALL_DAY_START, REMINDERS, RSVP, reminderInstants } from "../events_api.js";
 
 const RSVP_LABELS = { none: N_("Nothing to answer"), attendance: N_("Ask who is coming"), consent: N_("Ask for consent (a trip)") };
 const REMINDER_LABELS = { evening_before: N_("The evening before"), morning_of: N_("The morning of") };
@@ -17,21 +17,26 @@ function input(name, type, value, extra = {}) {
 
 /** Open the form for a new event in `target` (a source), or for `ev`; `done()` after saving. */
 export function editEvent(ctx, target, ev, done) {
+  // A weekly event is changed as a series: from its first day.
+  const starts = ev ? ev.series_starts_at || ev.starts_at : null;
+  const ends = ev ? (ev.series_starts_at ? ev.series_ends_at : ev.ends_at) : null;
   const error = errorLine();
   const title = input("title", "text", ev && ev.title, { required: true, maxlength: 200, dir: "auto" });
   const details = h("textarea", { class: "input", name: "details", rows: 3, dir: "auto" });
   details.value = (ev && ev.details) || "";
   const allDay = h("input", { type: "checkbox", class: "check", name: "all_day", checked: ev ? ev.all_day : false });
-  const dayInput = input("day", "date", ev ? dayKey(ev.starts_at) : dayKey(new Date()), { required: true });
-  const startInput = input("start", "time", ev && !ev.all_day ? clock(ev.starts_at) : "09:00");
-  const endInput = input("end", "time", ev && ev.ends_at && !ev.all_day ? clock(ev.ends_at) : "");
+  const dayInput = input("day", "date", starts ? dayKey(starts) : dayKey(new Date()), { required: true });
+  const startInput = input("start", "time", ev && !ev.all_day ? clock(starts) : "09:00");
+  const endInput = input("end", "time", ends && !ev.all_day ? clock(ends) : "");
   const location = input("location", "text", ev && ev.location, { maxlength: 200, dir: "auto" });
   const rsvp = h(
     "select",
     { class: "input", name: "rsvp" },
     RSVP.map((value) => h("option", { value, selected: (ev ? ev.rsvp : "none") === value }, t(RSVP_LABELS[value]))),
   );
-  const deadline = input("deadline", "date", ev && ev.deadline ? dayKey(ev.deadline) : "");
+  // The server gives the start as the deadline when none was set: show that as none.
+  const ownDeadline = ev && ev.deadline && new Date(ev.deadline).getTime() !== new Date(starts).getTime();
+  const deadline = input("deadline", "date", ownDeadline ? dayKey(ev.deadline) : "");
   const deadlineField = field(t("Reply by (optional)"), deadline);
   const reminders = REMINDERS.map((value) => {
     const id = uid("remind");
@@ -71,17 +76,19 @@ export function editEvent(ctx, target, ev, done) {
       error.show(t("Please give the event a title and a day."));
       return;
     }
+    const startsAt = zonedIso(dayInput.value, allDay.checked ? ALL_DAY_START : startInput.value || "09:00");
+    const chosen = reminders.map((l) => l.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
     const body = {
       title: title.value.trim(),
-      details: details.value.trim() || null,
+      details: details.value.trim(),
       all_day: allDay.checked,
-      starts_at: zonedIso(dayInput.value, allDay.checked ? "00:00" : startInput.value || "09:00"),
+      starts_at: startsAt,
       ends_at: !allDay.checked && endInput.value ? zonedIso(dayInput.value, endInput.value) : null,
-      location: location.value.trim() || null,
+      location: location.value.trim(),
       rsvp: rsvp.value,
-      remind_at: reminders.map((l) => l.querySelector("input")).filter((b) => b.checked).map((b) => b.value),
+      respond_by: rsvp.value !== "none" && deadline.value && zonedIso(deadline.value, "23:59") < startsAt ? zonedIso(deadline.value, "23:59") : null,
+      remind_at: reminderInstants(chosen, startsAt),
     };
-    if (rsvp.value !== "none" && deadline.value) body.deadline = zonedIso(deadline.value, "23:59");
     try {
       await busy(save, () => (ev ? api.patch(`/api/events/${ev.id}`, body) : api.post(target.path, body)));
       el.close();

@@ -2,10 +2,10 @@
 // it stands and changeable until the deadline (PUT /api/events/{id}/responses/{student_id}).
 
 import * as api from "../api.js";
-import { h, uid } from "../dom.js";
+import { h, mount, uid } from "../dom.js";
 import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
-import { busy, errorLine, messageOf } from "../ui.js";
+import { busy, errorLine, loading, messageOf } from "../ui.js";
 import { myAnswers, open } from "../events_api.js";
 
 /** The children this event asks about: its class's, or all of them for a school event. */
@@ -21,20 +21,27 @@ function labels(ev) {
     : { question: (name) => t("Will {name} come?", { name }), yes: t("Yes, coming"), no: t("No, not coming") };
 }
 
-/** The reply form for every child of `me` that `ev` asks about. */
+/** The reply form for every child of `me` that `ev` asks about (their answers load into it). */
 export function replyForm(ctx, ev) {
-  const answers = myAnswers(ev);
   const kids = childrenFor(ev, ctx.me);
   const writable = open(ev);
   const words = labels(ev);
   const until = ev.deadline || ev.starts_at;
+  const forms = h("div", {}, loading());
+  myAnswers(ev, ctx.scope.signal)
+    .catch((err) => {
+      if (err.name === "AbortError") throw err;
+      return new Map(); // not answered, as far as this page can tell
+    })
+    .then((answers) => mount(forms, kids.map((kid) => childReply(ev, kid, answers.get(kid.id), words, writable))))
+    .catch(() => {});
   return h(
     "section",
     { class: "card event-reply", "aria-label": t("Your answer") },
     h("h2", { class: "card-title" }, ev.rsvp === "consent" ? t("Consent") : t("Your answer")),
-    writable && ev.deadline ? h("p", { class: "hint" }, t("You can change your answer until {when}.", { when: dateTime(until) })) : null,
+    writable ? h("p", { class: "hint" }, t("You can change your answer until {when}.", { when: dateTime(until) })) : null,
     !writable && !ev.cancelled ? h("p", { class: "notice notice-info" }, t("Answers are closed for this event.")) : null,
-    kids.map((kid) => childReply(ev, kid, answers.get(kid.id), words, writable)),
+    forms,
   );
 }
 
@@ -75,7 +82,7 @@ function childReply(ev, kid, current, words, writable) {
       return;
     }
     try {
-      await busy(send, () => api.put(`/api/events/${ev.id}/responses/${kid.id}`, { answer, note: note.value.trim() || null }));
+      await busy(send, () => api.put(`/api/events/${ev.id}/responses/${kid.id}`, { answer, note: note.value.trim() }));
       showStatus();
       status.append(" · ", t("Sent to the school."));
     } catch (err) {

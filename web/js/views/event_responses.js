@@ -63,7 +63,7 @@ export function responsesPanel(ctx, ev) {
       event(frame) {
         const d = frame.data || {};
         const about = d.event_id || (d.response && d.response.event_id) || (d.event && d.event.id);
-        if (String(frame.type).includes("response") && (!about || Number(about) === Number(ev.id))) load();
+        if (frame.type === "event.answered" && (!about || Number(about) === Number(ev.id))) load();
       },
       reset: load,
     });
