@@ -26,7 +26,6 @@ from server.calendar import events as calendar
 from server.calendar import ical, responses
 from server.db.models import School
 from server.errors import bad_request, not_found, validation_error
-from server.language.interface import N_
 from server.language.view import routes_of
 from server.school.access import get_class
 
@@ -251,7 +250,7 @@ async def calendar_feed(request: Request) -> Response:
         reader = await ical.owner_of(session, services.settings.secret_key, token[:80])
         school = await session.get(School, reader.school_id) if reader else None
         if reader is None or school is None:
-            raise not_found(N_("That calendar"))
+            raise not_found()
         body = await ical.calendar_for(session, reader, school)
     return Response(
         body,

@@ -129,7 +129,7 @@ async def report(
 ) -> Absence:
     """A guardian's report of their child's absence, straight to the office (P8)."""
     if principal.role != "parent":
-        raise forbidden(N_("Only a pupil's guardians can report their absence."))
+        raise forbidden("Only a pupil's guardians can report their absence.")
     pupil = await session.get(Student, student_id)
     if (
         pupil is None
@@ -194,7 +194,7 @@ async def get_absence(session: AsyncSession, principal: Principal, absence_id: i
     """An absence the user may read (staff as :func:`on_day`; the reporting guardian), else 404."""
     absence = await session.get(Absence, absence_id)
     if absence is None or absence.school_id != principal.school_id:
-        raise not_found(N_("That absence"))
+        raise not_found()
     if principal.is_staff:
         classes = await _class_ids_read(session, principal)
         pupil = await session.get(Student, absence.student_id)
@@ -202,7 +202,7 @@ async def get_absence(session: AsyncSession, principal: Principal, absence_id: i
             return absence
     elif absence.reporter_id == principal.id:
         return absence
-    raise not_found(N_("That absence"))
+    raise not_found()
 
 
 async def acknowledge(
@@ -210,7 +210,7 @@ async def acknowledge(
 ) -> Absence:
     """The office has seen the report (office, admin); the reporting guardian is told. Idempotent."""
     if principal.role not in ("office", "admin"):
-        raise forbidden(N_("Only the school office can acknowledge absences."))
+        raise forbidden("Only the school office can acknowledge absences.")
     if absence.acknowledged_at is not None:
         return absence
     absence.acknowledged_by = principal.id

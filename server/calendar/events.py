@@ -218,9 +218,7 @@ def _checked(fields: dict[str, Any], school: School) -> dict[str, Any]:
     starts = _aware(fields["starts_at"], "starts_at")
     ends = _aware(fields["ends_at"], "ends_at") if fields.get("ends_at") is not None else None
     if ends is not None and ends < starts:
-        raise validation_error(
-            N_("An event cannot end before it starts."), fields={"ends_at": "before_start"}
-        )
+        raise validation_error("An event cannot end before it starts.", fields={"ends_at": "before_start"})
     rsvp = fields.get("rsvp") or "none"
     if rsvp not in RSVP:
         raise validation_error("rsvp must be none, attendance or consent.", fields={"rsvp": "invalid"})
@@ -229,7 +227,7 @@ def _checked(fields: dict[str, Any], school: School) -> dict[str, Any]:
         respond_by = _aware(respond_by, "respond_by")
         if respond_by > starts:
             raise validation_error(
-                N_("Replies must close before the event starts."), fields={"respond_by": "after_start"}
+                "Replies must close before the event starts.", fields={"respond_by": "after_start"}
             )
     offsets = fields.get("reminders")
     if offsets is None:
@@ -239,7 +237,7 @@ def _checked(fields: dict[str, Any], school: School) -> dict[str, Any]:
         raise validation_error(f"At most {MAX_REMINDERS} reminders.", fields={"remind_at": "too_many"})
     if any(o <= 0 or o > MAX_REMINDER_AHEAD.total_seconds() for o in offsets):
         raise validation_error(
-            N_("Reminders must come before the event, at most 14 days before."),
+            "Reminders must come before the event, at most 14 days before.",
             fields={"remind_at": "out_of_range"},
         )
     recurrence = fields.get("recurrence")
@@ -251,14 +249,14 @@ def _checked(fields: dict[str, Any], school: School) -> dict[str, Any]:
         first = local_date(starts, school.timezone)
         if not first <= repeat_until <= first + timedelta(days=MAX_SERIES_DAYS):
             raise validation_error(
-                N_("A weekly event must end within a year of its first day."),
+                "A weekly event must end within a year of its first day.",
                 fields={"recurrence.until": "out_of_range"},
             )
         exceptions = sorted({d.isoformat() for d in recurrence.get("exceptions") or []})
         if len(exceptions) > MAX_EXCEPTIONS:
             raise validation_error("Too many exception dates.", fields={"recurrence.exceptions": "too_many"})
         if rsvp != "none":
-            raise validation_error(N_("A weekly event cannot ask for replies."), fields={"rsvp": "recurring"})
+            raise validation_error("A weekly event cannot ask for replies.", fields={"rsvp": "recurring"})
     return {
         "title": clean_text(fields["title"], "title", MAX_TITLE),
         "details": clean_text(fields.get("details") or "", "details", MAX_DETAILS, required=False),
@@ -313,7 +311,7 @@ async def create_event(
 
 def _may_change(principal: Principal, event: SchoolEvent) -> None:
     if not (principal.is_admin or (principal.is_staff and event.author_id == principal.id)):
-        raise forbidden(N_("Only the author or an admin can change this event."))
+        raise forbidden("Only the author or an admin can change this event.")
 
 
 async def update_event(
@@ -322,7 +320,7 @@ async def update_event(
     """Change an event (author or admin); readers learn of it live and by notification."""
     _may_change(principal, event)
     if event.cancelled_at is not None:
-        raise validation_error(N_("A cancelled event cannot be changed."), fields={"event": "cancelled"})
+        raise validation_error("A cancelled event cannot be changed.", fields={"event": "cancelled"})
     current: dict[str, Any] = {
         "title": event.title,
         "details": event.details,
@@ -344,7 +342,7 @@ async def update_event(
         merged.pop("reminders")
     if event.rsvp != "none" and merged.get("rsvp") != event.rsvp and "rsvp" in changes:
         raise validation_error(
-            N_("An event's kind of reply cannot change once it asks for replies."), fields={"rsvp": "fixed"}
+            "An event's kind of reply cannot change once it asks for replies.", fields={"rsvp": "fixed"}
         )
     values = _checked(merged, await _school(session, event.school_id))
     changed = sorted(name for name, value in values.items() if getattr(event, name) != value)

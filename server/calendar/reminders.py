@@ -12,7 +12,7 @@ The reminder is a notification like any other (kind ``events``): the push worker
 it in the reader's interface language with the event's title in their language, and
 applies preferences and the access rules again at send time. Staff are reminded only
 inside the school's working hours (P7): outside them nothing is written for them, and the
-reminder reaches them when their hours start, if the occurrence has not begun by then.
+latest reminder due reaches them when their hours start, if the occurrence has not begun.
 Families' reminders missed by more than a day (the server was down) are dropped.
 
 What is due is decided by ``services.clock`` (tests move it); leases by the wall clock.
@@ -86,15 +86,22 @@ async def _remind(session: AsyncSession, event: SchoolEvent, school: School, now
     if not family_due and not staff_due:
         return 0
     families, staff = await recipients(session, event)
-    plan: dict[Due, list[int]] = {}
+    # Staff who were out of hours get only the latest due reminder of an occurrence; the
+    # earlier ones are marked as handled so they never arrive later.
+    latest = {d.occurrence_at: d for d in sorted(staff_due, key=lambda d: d.remind_at)}
+    plan: dict[Due, tuple[set[int], set[int]]] = {}  # due -> (told, marked only)
     for due in family_due:
-        plan.setdefault(due, []).extend(families)
+        plan.setdefault(due, (set(), set()))[0].update(families)
     for due in staff_due:
-        plan.setdefault(due, []).extend(staff)
+        told, marked = plan.setdefault(due, (set(), set()))
+        (told if latest[due.occurrence_at] == due else marked).update(staff)
     sent = 0
     shaped = await payload(session, event)
-    for due, user_ids in sorted(plan.items(), key=lambda item: (item[0].occurrence_at, item[0].remind_at)):
-        for user_id in await _claim(session, event, due, sorted(set(user_ids))):
+    for due in sorted(plan, key=lambda d: (d.occurrence_at, d.remind_at)):
+        told, marked = plan[due]
+        for user_id in await _claim(session, event, due, sorted(told | marked)):
+            if user_id not in told:
+                continue
             emit(
                 session,
                 user_channel(user_id),

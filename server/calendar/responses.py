@@ -75,7 +75,7 @@ async def answer(
 ) -> dict[str, Any]:
     """Record (or change) a guardian's answer for one pupil; 404 unless the pupil is theirs."""
     if principal.role != "parent":
-        raise forbidden(N_("Only a pupil's guardians can answer for them."))
+        raise forbidden("Only a pupil's guardians can answer for them.")
     pupil = await session.get(Student, student_id)
     in_audience = pupil is not None and (
         pupil.class_id == event.class_id if event.scope == "class" else pupil.school_id == event.school_id
@@ -196,7 +196,7 @@ async def nudge(session: AsyncSession, principal: Principal, event: SchoolEvent,
     )
     waiting = [p.id for p in pupils if p.id not in answered]
     if not waiting:
-        raise ApiError(409, "already_answered", N_("Every pupil already has an answer."))
+        raise ApiError(409, "already_answered", "Every pupil already has an answer.")
     families = await _families(session, waiting)
     children: dict[int, list[int]] = {}
     for student_id, guardians in families.items():

@@ -21,7 +21,7 @@ from server.db.models import NotificationEvent, SchoolClass, Student, User
 from server.events import class_channel
 from server.language import stored
 from server.language.interface import N_, plural, text
-from server.language.locale import format_date, format_datetime
+from server.language.locale import format_date, format_time
 from server.messaging.office_routing import primary_language
 from server.notify.fanout import school_of
 from server.notify.kinds import channel_family, channel_id
@@ -100,11 +100,9 @@ async def _event_notice(
     school = await school_of(session, event.channel)
     moment = datetime.fromisoformat(when) if isinstance(when, str) else None
     if moment is not None and school is not None:
-        formatted = (
-            format_date(moment, lang, school.timezone)
-            if item.get("all_day")
-            else format_datetime(moment, lang, school.timezone, "full")
-        )
+        formatted = format_date(moment, lang, school.timezone)
+        if not item.get("all_day"):
+            formatted += f" · {format_time(moment, lang, school.timezone)}"
         body = f"{title_text} · {formatted}" if title_text else formatted
     else:
         body = title_text
