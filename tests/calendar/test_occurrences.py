@@ -44,7 +44,8 @@ def test_a_series_is_bounded_to_a_year() -> None:
         (datetime(2026, 3, 16, 8, 44, tzinfo=UTC), [datetime(2026, 3, 15, 20, 0, tzinfo=UTC)]),
         (datetime(2026, 3, 16, 8, 45, tzinfo=UTC), []),  # the occurrence has begun
         (datetime(2026, 3, 22, 20, 0, tzinfo=UTC), []),  # the evening before an exception
-        (datetime(2026, 3, 29, 19, 0, tzinfo=UTC), [datetime(2026, 3, 29, 18, 45, tzinfo=UTC)]),
+        # summer time: 07:45 UTC less 12h45 is 19:00 UTC, still 20:00 in London
+        (datetime(2026, 3, 29, 19, 0, tzinfo=UTC), [datetime(2026, 3, 29, 19, 0, tzinfo=UTC)]),
     ],
 )
 def test_the_evening_before_reminder_is_due(now: datetime, expected: list[datetime]) -> None:
