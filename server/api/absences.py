@@ -53,7 +53,15 @@ async def report_absence(request: Request) -> Response:
     return ok(shape, 201)
 
 
-@describe(query={"date": {"format": "date"}, "format": {"enum": ["json", "csv"]}})
+@describe(
+    query={"date": {"format": "date"}, "format": {"enum": ["json", "csv"]}},
+    responses={
+        200: {
+            "description": "The day's absences: JSON, or CSV with format=csv.",
+            "content": {"application/json": {}, "text/csv": {}},
+        }
+    },
+)
 async def list_absences(request: Request) -> Response:
     """The absences covering a day (office, admin; a teacher: their classes'), as JSON or CSV."""
     principal = await authenticate(request)

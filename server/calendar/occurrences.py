@@ -83,6 +83,8 @@ def due_reminders(
     ahead = timedelta(seconds=max(offsets))
     due = []
     for occurrence in occurrences_between(series, now, now + ahead + timedelta(seconds=1)):
+        if occurrence <= now:
+            continue  # begun: too late to remind
         for offset in offsets:
             remind_at = occurrence - timedelta(seconds=offset)
             if remind_at <= now < remind_at + late_limit:
