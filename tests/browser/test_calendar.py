@@ -142,6 +142,9 @@ def test_a_family_reads_the_calendar_gives_consent_and_reports_an_absence_live(
     shoot(phone, "calendar-consent-phone")
     laptop.locator(f".event-responses [data-group='yes'] li[data-student-id='{pupil['id']}']").wait_for()
     assert "travel sick" in laptop.locator(".event-responses [data-group='yes']").inner_text()
+    # The families still to answer get one nudge.
+    laptop.locator("[data-action='nudge']").click()
+    laptop.locator(".toast", has_text="Reminder sent to").wait_for()
     # The answer is still there when the page opens again (from the server, not this page's memory).
     phone.reload()
     phone.locator(f".reply-child[data-student-id='{pupil['id']}'] .reply-status.is-yes").wait_for()
@@ -184,3 +187,38 @@ def test_a_family_reads_the_calendar_gives_consent_and_reports_an_absence_live(
     row.locator(".badge-approved").wait_for()
     assert desk.locator("[data-action='csv']").get_attribute("href").endswith("format=csv")
     shoot(desk, "absences-office-desktop")
+
+
+def test_a_weekly_event_shows_each_week_but_the_schools_closure_days(
+    browsers: Browsers, server: Server, school: School
+) -> None:
+    need(f"/api/classes/{school.class_id}/events", "/ws")
+    tag = secrets.token_hex(3)
+    _, parent = _family(server, school, tag)
+    first = _at(1, 9)[:10]
+    weeks = [(datetime.fromisoformat(first) + timedelta(days=7 * n)).date().isoformat() for n in range(4)]
+    before = server.call("GET", "/api/school", school.admin)
+    server.call(
+        "PATCH", "/api/school", school.admin, json={"closure_days": [*before["closure_days"], weeks[2]]}
+    )
+    try:
+        laptop = browsers.page(school.teacher, size=DESKTOP, path=f"/#/calendar/{school.class_id}")
+        laptop.locator("[data-action='new-event']").click()
+        form = laptop.locator("dialog form.event-form")
+        form.locator("input[name='title']").fill(f"PE kit {tag}")
+        form.locator("input[name='day']").fill(first)
+        form.locator("input[name='start']").fill("08:45")
+        form.get_by_text("Every week").click()
+        form.locator("input[name='until']").fill(weeks[3])
+        assert form.locator("select[name='rsvp']").is_hidden()  # a weekly event asks for no replies
+        form.locator("button[type='submit']").click()
+        laptop.locator(".toast", has_text="Added to the calendar.").wait_for()
+
+        phone = browsers.page(parent, size=PHONE, path="/#/calendar")
+        cards = phone.locator(".event-card", has_text=f"PE kit {tag}")
+        cards.first.wait_for()
+        days = [c.evaluate("(el) => el.closest('.agenda-day').dataset.day") for c in cards.all()]
+        assert days == [weeks[0], weeks[1], weeks[3]], days  # the closure day is skipped
+        assert all("08:45" in c.inner_text() and "Every week" in c.inner_text() for c in cards.all())
+    finally:
+        server.call("PATCH", "/api/school", school.admin, json={"closure_days": before["closure_days"]})

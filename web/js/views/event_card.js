@@ -46,6 +46,7 @@ export function eventCard(ev, ctx) {
         { class: "event-tags" },
         ev.cancelled ? h("span", { class: "badge badge-cancelled" }, t("Cancelled")) : null,
         !ev.cancelled && ASKS[ev.rsvp] ? h("span", { class: "badge badge-warn" }, t(ASKS[ev.rsvp])) : null,
+        ev.recurrence ? h("span", { class: "chip" }, t("Every week")) : null,
         place ? h("span", { class: "chip" }, place) : null,
       ),
     ),

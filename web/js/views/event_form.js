@@ -44,12 +44,29 @@ export function editEvent(ctx, target, ev, done) {
     return h("label", { class: "check-row", for: id }, box, t(REMINDER_LABELS[value]));
   });
   const times = h("div", { class: "field-pair" }, field(t("Starts"), startInput), field(t("Ends (optional)"), endInput));
+  // Every week (PE kit on Mondays): the school's closure days are skipped by the server.
+  const rule = ev && ev.recurrence && ev.recurrence.freq === "weekly" ? ev.recurrence : null;
+  const weekly = h("input", { type: "checkbox", class: "check", name: "weekly", checked: Boolean(rule) });
+  const until = input("until", "date", rule ? rule.until : "");
+  const untilField = field(t("Until (the last week)"), until);
+  const askField = field(t("Ask families"), rsvp);
   const sync = () => {
     times.hidden = allDay.checked;
-    deadlineField.hidden = rsvp.value === "none";
+    untilField.hidden = !weekly.checked;
+    // A weekly event does not ask for replies.
+    askField.hidden = weekly.checked;
+    deadlineField.hidden = weekly.checked || rsvp.value === "none";
   };
   allDay.addEventListener("change", sync);
   rsvp.addEventListener("change", sync);
+  weekly.addEventListener("change", () => {
+    if (weekly.checked && !until.value && dayInput.value) {
+      const end = new Date(`${dayInput.value}T12:00:00Z`);
+      end.setUTCDate(end.getUTCDate() + 7 * 12);
+      until.value = end.toISOString().slice(0, 10);
+    }
+    sync();
+  });
   sync();
 
   const save = h("button", { type: "submit", class: "button button-primary" }, ev ? t("Save changes") : t("Add to the calendar"));
@@ -62,7 +79,9 @@ export function editEvent(ctx, target, ev, done) {
     h("label", { class: "check-row" }, allDay, t("All day")),
     times,
     field(t("Place (optional)"), location),
-    field(t("Ask families"), rsvp),
+    h("label", { class: "check-row" }, weekly, t("Every week")),
+    untilField,
+    askField,
     deadlineField,
     h("fieldset", { class: "checks" }, h("legend", {}, t("Remind families")), reminders),
     error.el,
@@ -72,7 +91,7 @@ export function editEvent(ctx, target, ev, done) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.clear();
-    if (!title.value.trim() || !dayInput.value) {
+    if (!title.value.trim() || !dayInput.value || (weekly.checked && (!until.value || until.value < dayInput.value))) {
       error.show(t("Please give the event a title and a day."));
       return;
     }
@@ -85,9 +104,10 @@ export function editEvent(ctx, target, ev, done) {
       starts_at: startsAt,
       ends_at: !allDay.checked && endInput.value ? zonedIso(dayInput.value, endInput.value) : null,
       location: location.value.trim(),
-      rsvp: rsvp.value,
-      respond_by: rsvp.value !== "none" && deadline.value && zonedIso(deadline.value, "23:59") < startsAt ? zonedIso(deadline.value, "23:59") : null,
+      rsvp: weekly.checked ? "none" : rsvp.value,
+      respond_by: !weekly.checked && rsvp.value !== "none" && deadline.value && zonedIso(deadline.value, "23:59") < startsAt ? zonedIso(deadline.value, "23:59") : null,
       remind_at: reminderInstants(chosen, startsAt),
+      recurrence: weekly.checked ? { freq: "weekly", until: until.value, exceptions: rule ? rule.exceptions || [] : [] } : null,
     };
     try {
       await busy(save, () => (ev ? api.patch(`/api/events/${ev.id}`, body) : api.post(target.path, body)));

@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { Role, STAFF_ROLES } from "../contract.js";
 import { h, icon, mount } from "../dom.js";
-import { day, dayKey } from "../format.js";
+import { base, day, dayKey } from "../format.js";
 import { t } from "../i18n.js";
 import { busy, confirmDialog, empty, loading, messageOf, pageTitle } from "../ui.js";
 import { loadEvent, normalise, source } from "../events_api.js";
@@ -58,6 +58,7 @@ export async function eventPage(ctx) {
         h("h1", { class: "page-title", tabindex: "-1", dir: "auto" }, ev.cancelled ? h("s", {}, ev.title) : ev.title),
         ev.cancelled ? h("p", { class: "badge badge-cancelled", role: "status" }, t("Cancelled")) : null,
         h("p", { class: "event-page-when" }, icon("calendar", "icon-small"), day(dayKey(ev.starts_at)), " · ", whenText(ev)),
+        ev.recurrence && ev.recurrence.until ? h("p", { class: "muted" }, t("Every week until {date}", { date: day(ev.recurrence.until) })) : null,
         ev.location ? h("p", { class: "event-where", dir: "auto" }, icon("pin", "icon-small"), ev.location) : null,
         ev.details ? h("p", { class: "event-details", dir: "auto" }, ev.details) : null,
         actions,
@@ -99,6 +100,13 @@ export async function eventPage(ctx) {
         const d = frame.data || {};
         const raw = d.event || d;
         if (!String(frame.type).startsWith("event.") || Number(raw.id || d.event_id) !== Number(ev.id)) return;
+        if (frame.type === "event.translated") {
+          if (base(d.lang) !== base(ctx.me.language) || !["title", "details"].includes(d.field)) return;
+          ev = { ...ev, [d.field]: d.text };
+          remember(ev);
+          draw();
+          return;
+        }
         ev = raw.starts_at ? { ...normalise(raw), source: ev.source } : { ...ev };
         if (frame.type === "event.cancelled") ev.cancelled = true;
         remember(ev);
