@@ -38,7 +38,7 @@ export async function eventPage(ctx) {
 
   const articleHost = h("div", {});
   const replyHost = h("div", {});
-  const answers = staff && ev.rsvp !== "none" && classId ? responsesPanel(ctx, ev) : null;
+  const answers = staff && ev.rsvp !== "none" ? responsesPanel(ctx, ev) : null;
 
   function draw() {
     const actions = staff && !ev.cancelled
