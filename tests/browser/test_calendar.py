@@ -116,6 +116,7 @@ def test_a_family_reads_the_calendar_gives_consent_and_reports_an_absence_live(
     form.locator("input[name='day']").fill(_at(1, 9)[:10])
     form.locator("input[name='start']").fill("09:00")
     form.locator("input[name='location']").fill("School hall")
+    shoot(laptop, "calendar-new-event-desktop")
     form.locator("button[type='submit']").click()
     assembly = phone.locator(".event-card", has_text=f"Class assembly {tag}")
     assembly.wait_for()
