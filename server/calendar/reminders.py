@@ -112,31 +112,39 @@ async def _remind(session: AsyncSession, event: SchoolEvent, school: School, now
     return sent
 
 
+async def remind_due(session: AsyncSession, now: datetime) -> int:
+    """Write every reminder due at ``now`` in the caller's transaction; returns how many readers were told.
+
+    Nothing is sent until the transaction commits: a process that dies before then leaves
+    no rows, and the next run (in any process) sends them.
+    """
+    horizon = now + MAX_REMINDER_AHEAD + timedelta(minutes=1)
+    events = await session.scalars(
+        select(SchoolEvent)
+        .where(
+            SchoolEvent.cancelled_at.is_(None),
+            SchoolEvent.starts_at <= horizon,
+            or_(
+                SchoolEvent.starts_at > now,
+                SchoolEvent.repeat_until >= local_date(now, "UTC") - timedelta(days=1),
+            ),
+        )
+        .order_by(SchoolEvent.id)
+    )
+    sent = 0
+    schools: dict[int, School | None] = {}
+    for event in events.all():
+        if not event.reminders:
+            continue
+        if event.school_id not in schools:
+            schools[event.school_id] = await session.get(School, event.school_id)
+        school = schools[event.school_id]
+        if school is not None:
+            sent += await _remind(session, event, school, now)
+    return sent
+
+
 async def send_reminders(services: Services) -> int:
     """The job: send every reminder now due, each once per reader; returns how many went out."""
-    now = services.clock()
-    horizon = now + MAX_REMINDER_AHEAD + timedelta(minutes=1)
-    sent = 0
     async with services.transaction() as session:
-        events = await session.scalars(
-            select(SchoolEvent)
-            .where(
-                SchoolEvent.cancelled_at.is_(None),
-                SchoolEvent.starts_at <= horizon,
-                or_(
-                    SchoolEvent.starts_at > now,
-                    SchoolEvent.repeat_until >= local_date(now, "UTC") - timedelta(days=1),
-                ),
-            )
-            .order_by(SchoolEvent.id)
-        )
-        schools: dict[int, School | None] = {}
-        for event in events.all():
-            if not event.reminders:
-                continue
-            if event.school_id not in schools:
-                schools[event.school_id] = await session.get(School, event.school_id)
-            school = schools[event.school_id]
-            if school is not None:
-                sent += await _remind(session, event, school, now)
-    return sent
+        return await remind_due(session, services.clock())

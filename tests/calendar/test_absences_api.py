@@ -109,3 +109,23 @@ async def test_office_acknowledges_and_the_guardian_is_told(api: httpx.AsyncClie
     (told,) = await events_on(world.services, f"user:{parent.id}", "absence.acknowledged")
     validate_event(told["type"], told["data"])
     error_of(await api.post("/api/absences/987654321/acknowledge", headers=world.office.headers), 404)
+
+
+async def test_a_message_about_an_absence_offers_the_form(api: httpx.AsyncClient, world: World) -> None:
+    pupil, parent = await world.add_family("Maya")
+    assert pupil.student is not None
+    started = await api.post(
+        "/api/conversations",
+        json={"student_id": pupil.student.id, "staff_id": world.teacher.id},
+        headers=parent.headers,
+    )
+    assert started.status_code in (200, 201), started.text
+    path = f"/api/conversations/{started.json()['id']}/messages"
+    sent = await api.post(
+        path, json={"text": "Maya is off school today, she is absent."}, headers=parent.headers
+    )
+    assert sent.status_code == 201, sent.text
+    listed = (await api.get(path, headers=parent.headers)).json()["items"]
+    notices = [m for m in listed if m["system"]]
+    assert "absence_report" in [m["offer"] for m in notices]  # (a quiet-hours notice may come too)
+    assert all(m["offer"] is None for m in listed if not m["system"])

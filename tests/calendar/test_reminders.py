@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from server.calendar.reminders import send_reminders
+from server.calendar.reminders import remind_due, send_reminders
 from server.db.engine import Database
 from server.db.models import ReminderSent
 from server.jobs import Job, JobRunner
@@ -81,6 +81,11 @@ async def test_each_reminder_reaches_each_reader_once_across_two_processes_and_a
     before = len(push_service.payloads("parent"))
 
     clock.set(EVENING_BEFORE)
+    # A process that dies in the middle of its run, before its transaction commits: nothing is sent.
+    async with another_process(world.services, clock) as dying, dying.db.session() as session:
+        assert await remind_due(session, clock()) >= 1  # (other tests' schools may have some due too)
+        await session.rollback()
+    assert await sent_rows(world.services, event["id"]) == 0
     async with another_process(world.services, clock) as second:
         # Both processes' runners at once, and the job itself bypassing the lease: the rows guard it.
         await asyncio.gather(
