@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { Role, STAFF_ROLES } from "../contract.js";
 import { h, icon, mount } from "../dom.js";
-import { base, day, dayKey } from "../format.js";
+import { base, day, dayKey, languageName } from "../format.js";
 import { t } from "../i18n.js";
 import { busy, confirmDialog, empty, loading, messageOf, pageTitle } from "../ui.js";
 import { loadEvent, normalise, source } from "../events_api.js";
@@ -40,7 +40,30 @@ export async function eventPage(ctx) {
   const replyHost = h("div", {});
   const answers = staff && ev.rsvp !== "none" ? responsesPanel(ctx, ev) : null;
 
+  let showOriginal = false;
+
+  /** Title and details as the reader reads them, with the original one tap away (like posts). */
+  function texts() {
+    const original = ev.original || null;
+    const translated = ev.translation && ev.translation.status === "ready" && original && original.lang !== ev.lang;
+    const pick = translated && showOriginal ? original : ev;
+    const lang = translated && showOriginal ? original.lang : ev.lang;
+    let note = null;
+    if (translated) {
+      const toggle = h("button", { type: "button", class: "link-button see-original", "aria-pressed": showOriginal ? "true" : "false" }, showOriginal ? t("See translation") : t("See original"));
+      toggle.addEventListener("click", () => {
+        showOriginal = !showOriginal;
+        draw();
+      });
+      note = h("p", { class: "translated-note" }, icon("globe", "icon-small"), t("Translated from {language}", { language: languageName(original.lang) }) + " · ", toggle);
+    } else if (ev.translation && ev.translation.status === "pending") {
+      note = h("p", { class: "translated-note is-pending" }, icon("globe", "icon-small"), t("Translating…"));
+    }
+    return { title: pick.title, details: pick.details, lang: lang || null, note };
+  }
+
   function draw() {
+    const shown = texts();
     const actions = staff && !ev.cancelled
       ? h(
           "div",
@@ -55,12 +78,13 @@ export async function eventPage(ctx) {
       h(
         "article",
         { class: `card event-page${ev.cancelled ? " is-cancelled" : ""}`, dataset: { eventId: ev.id } },
-        h("h1", { class: "page-title", tabindex: "-1", dir: "auto" }, ev.cancelled ? h("s", {}, ev.title) : ev.title),
+        h("h1", { class: "page-title", tabindex: "-1", dir: "auto", lang: shown.lang }, ev.cancelled ? h("s", {}, shown.title) : shown.title),
         ev.cancelled ? h("p", { class: "badge badge-cancelled", role: "status" }, t("Cancelled")) : null,
         h("p", { class: "event-page-when" }, icon("calendar", "icon-small"), day(dayKey(ev.starts_at)), " · ", whenText(ev)),
         ev.recurrence && ev.recurrence.until ? h("p", { class: "muted" }, t("Every week until {date}", { date: day(ev.recurrence.until) })) : null,
         ev.location ? h("p", { class: "event-where", dir: "auto" }, icon("pin", "icon-small"), ev.location) : null,
-        ev.details ? h("p", { class: "event-details", dir: "auto" }, ev.details) : null,
+        shown.details ? h("p", { class: "event-details", dir: "auto", lang: shown.lang }, shown.details) : null,
+        shown.note,
         actions,
       ),
     );
@@ -102,7 +126,8 @@ export async function eventPage(ctx) {
         if (!String(frame.type).startsWith("event.") || Number(raw.id || d.event_id) !== Number(ev.id)) return;
         if (frame.type === "event.translated") {
           if (base(d.lang) !== base(ctx.me.language) || !["title", "details"].includes(d.field)) return;
-          ev = { ...ev, [d.field]: d.text };
+          const done = ["title", "details"].every((f) => f === d.field || !(ev.original && ev.original[f]) || ev[f] !== ev.original[f]);
+          ev = { ...ev, [d.field]: d.text, ...(done ? { lang: d.lang, translation: { status: "ready" } } : {}) };
           remember(ev);
           draw();
           return;
