@@ -5,11 +5,33 @@
 import * as api from "../api.js";
 import { Role } from "../contract.js";
 import { h, field, icon, mount } from "../dom.js";
-import { day, dayKey, number, timeEl } from "../format.js";
+import { base, day, dayKey, languageName, number, timeEl } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { busy, empty, failure, loading, messageOf, pageTitle } from "../ui.js";
 import { absence } from "../events_api.js";
 import { REASON_LABELS } from "./absence.js";
+
+/** The family's note, translated for the office when ready, the original one tap away. */
+function noteOf(a) {
+  const box = h("div", {});
+  let showOriginal = false;
+  const original = a.original || null;
+  const translated = a.translation && a.translation.status === "ready" && original && original.lang !== a.lang;
+  const draw = () => {
+    const text = translated && showOriginal ? original.text : a.note;
+    const lang = translated && showOriginal ? original.lang : a.lang;
+    const toggle = translated
+      ? h("button", { type: "button", class: "link-button see-original", onclick: () => { showOriginal = !showOriginal; draw(); } }, showOriginal ? t("See translation") : t("See original"))
+      : null;
+    mount(
+      box,
+      h("p", { class: "absence-note", dir: "auto", lang: lang || null }, text),
+      translated ? h("p", { class: "translated-note" }, icon("globe", "icon-small"), t("Translated from {language}", { language: languageName(original.lang) }) + " · ", toggle) : null,
+    );
+  };
+  draw();
+  return box;
+}
 
 export async function absences(ctx) {
   const office = ctx.me.role === Role.OFFICE || ctx.me.role === Role.ADMIN;
@@ -31,7 +53,7 @@ export async function absences(ctx) {
       "li",
       { class: `card absence-row${a.acknowledged ? " is-seen" : ""}`, dataset: { absenceId: a.id } },
       h("p", { class: "absence-who" }, h("strong", { dir: "auto" }, a.student.name), " ", h("span", { class: "chip" }, REASON_LABELS[a.reason] ? t(REASON_LABELS[a.reason]) : a.reason), " ", h("span", { class: "muted" }, days)),
-      a.note ? h("p", { class: "absence-note", dir: "auto" }, a.note) : null,
+      a.note ? noteOf(a) : null,
       h("p", { class: "hint" }, a.reported_by ? t("Reported by {name}", { name: a.reported_by.name || a.reported_by }) : null, " ", a.created_at ? timeEl(a.created_at) : null),
       ack,
     );
@@ -91,6 +113,14 @@ export async function absences(ctx) {
     ctx.scope.live(`school:${ctx.school.id}:staff`, {
       event(frame) {
         const d = frame.data || {};
+        if (frame.type === "absence.translated") {
+          const at = items.findIndex((x) => x.id === d.absence_id);
+          if (at < 0 || base(d.lang) !== base(ctx.me.language)) return;
+          const a = items[at];
+          items[at] = { ...a, original: a.original || { text: a.note, lang: a.lang }, note: d.text, lang: d.lang, translation: { status: "ready" } };
+          draw();
+          return;
+        }
         if (frame.type !== "absence.reported" && frame.type !== "absence.acknowledged") return;
         if (!d.absence || !office) {
           load(); // class staff: the server says which pupils they may see
