@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,8 @@ from server.events import emit, user_channel
 from server.messaging.quiet_hours import WorkingWeek, held_until
 from server.services import Services
 from server.timeutil import iso
+
+KEEP_GUARDS = timedelta(days=2)
 
 
 async def recipients(session: AsyncSession, event: SchoolEvent) -> tuple[list[int], list[int]]:
@@ -119,6 +121,8 @@ async def remind_due(session: AsyncSession, now: datetime) -> int:
     no rows, and the next run (in any process) sends them.
     """
     horizon = now + MAX_REMINDER_AHEAD + timedelta(minutes=1)
+    # Guards of occurrences already begun guard nothing any more (only later ones are reminded of).
+    await session.execute(delete(ReminderSent).where(ReminderSent.occurrence_at < now - KEEP_GUARDS))
     events = await session.scalars(
         select(SchoolEvent)
         .where(
