@@ -28,8 +28,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, join_preview, messages, meta, onboarding, reference
+from server.api import absences as absences_api
+from server.api import auth, event_answers, join_preview, messages, meta, onboarding, reference
 from server.api import email as email_api
+from server.api import events as events_api
 from server.api import guardians as guardians_api
 from server.api import interface as interface_api
 from server.api import invites as invites_api
@@ -48,6 +50,7 @@ from server.api import translation_reports as translation_reports_api
 from server.api.http import JSONResponse
 from server.api.openapi import describe
 from server.auth.ratelimit import create_rate_limiter
+from server.calendar.reminders import send_reminders
 from server.channels import endpoint as live_endpoint
 from server.channels.part import LivePart
 from server.db.engine import Database
@@ -96,6 +99,9 @@ def api_routes() -> list[BaseRoute]:
         *invites_api.routes,
         *reach_api.routes,
         *stories_api.routes,
+        *events_api.routes,
+        *event_answers.routes,
+        *absences_api.routes,
         *media_api.routes,
         *points_api.routes,
         *messages.routes,
@@ -224,6 +230,7 @@ def default_jobs(settings: Settings) -> list[Job]:
         Job("retention", every=DAILY, run=run_retention, lease=3600.0),
         Job("push_prune", every=3600.0, run=prune_push, lease=600.0),
         Job("email_digest", every=300.0, run=send_digests, lease=900.0),
+        Job("event_reminders", every=60.0, run=send_reminders, lease=300.0),
     ]
 
 

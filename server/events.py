@@ -168,6 +168,35 @@ class OfficeDonePayload(_Payload):
     done_by: dict[str, Any]
 
 
+class SchoolEventPayload(_Payload):
+    event: dict[str, Any]
+
+
+class EventTranslatedPayload(_Translated):
+    event_id: int
+    field: Literal["title", "details"]
+
+
+class EventAnsweredPayload(_Payload):
+    response: dict[str, Any]
+
+
+class EventNoticePayload(_Payload):
+    """A reminder or a nudge to one reader: the event, and the occurrence it is about."""
+
+    event: dict[str, Any]
+    occurrence_at: str
+    student_ids: list[int] | None = None
+
+
+class AbsencePayload(_Payload):
+    absence: dict[str, Any]
+
+
+class AbsenceTranslatedPayload(_Translated):
+    absence_id: int
+
+
 EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "post.created": PostPayload,
     "post.updated": PostPayload,
@@ -202,6 +231,20 @@ EVENT_SCHEMAS: dict[str, type[BaseModel]] = {
     "media.processing": MediaPayload,
     "media.ready": MediaPayload,
     "media.failed": MediaFailedPayload,
+    # School events (server/calendar) on ``class:{id}`` or ``school:{id}``.
+    "event.created": SchoolEventPayload,
+    "event.updated": SchoolEventPayload,
+    "event.cancelled": SchoolEventPayload,
+    "event.translated": EventTranslatedPayload,
+    # A guardian's RSVP or consent answer, on the pupil's ``class:{id}:staff``.
+    "event.answered": EventAnsweredPayload,
+    # To one reader's ``user:{id}``: a reminder of an occurrence, or staff asking for a reply.
+    "event.reminder": EventNoticePayload,
+    "event.nudge": EventNoticePayload,
+    # Absence reports, for the office on ``school:{id}:staff``; the acknowledgement also to the reporter.
+    "absence.reported": AbsencePayload,
+    "absence.acknowledged": AbsencePayload,
+    "absence.translated": AbsenceTranslatedPayload,
 }
 
 

@@ -686,3 +686,96 @@ class EmailDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _created()
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class SchoolEvent(Base):
+    """A class or school event (a trip, an assembly, PE day), maybe weekly, maybe asking for replies."""
+
+    __tablename__ = "school_events"
+    __table_args__ = (Index("ix_school_events_school_id_starts_at", "school_id", "starts_at"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id", index=False)
+    scope: Mapped[str] = mapped_column(String(8))  # "class" or "school"
+    class_id: Mapped[int | None] = _fk("classes.id", nullable=True)
+    author_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str] = mapped_column(Text, default="")
+    # The language title and details were written in: their author's (what translation starts from).
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    rsvp: Mapped[str] = mapped_column(String(16), default="none")  # none, attendance, consent
+    # Answers are taken until then; None: until the event starts.
+    respond_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Reminders as seconds before each occurrence's start.
+    reminders: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # "weekly" or None; a weekly event repeats until ``repeat_until`` (a school-local date).
+    recurrence: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    repeat_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # School-local dates an occurrence is skipped on (besides the school's closure days).
+    exceptions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Bumped on each change: iCalendar's SEQUENCE, so phone calendars take the newest.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    nudged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class EventResponse(Base):
+    """A guardian's answer for one pupil to an event asking for attendance or consent."""
+
+    __tablename__ = "event_responses"
+    __table_args__ = (UniqueConstraint("event_id", "student_id"),)
+    id: Mapped[int] = _id()
+    event_id: Mapped[int] = _fk("school_events.id", index=False)
+    student_id: Mapped[int] = _fk("students.id")
+    guardian_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    answer: Mapped[str] = mapped_column(String(8))  # yes, no
+    note: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReminderSent(Base):
+    """One reminder of one occurrence for one reader: its row is the guard that it goes out once."""
+
+    __tablename__ = "event_reminders_sent"
+    __table_args__ = (UniqueConstraint("event_id", "occurrence_at", "remind_at", "user_id"),)
+    id: Mapped[int] = _id()
+    event_id: Mapped[int] = _fk("school_events.id", index=False)
+    occurrence_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    remind_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    user_id: Mapped[int] = _fk("users.id")
+    sent_at: Mapped[datetime] = _created()
+
+
+class CalendarFeed(Base):
+    """A user's private iCalendar feed: the token is an HMAC of ``nonce``, so the row alone cannot open it."""
+
+    __tablename__ = "calendar_feeds"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = _fk("users.id")
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Absence(Base):
+    """A guardian's report that a pupil is or will be away, for the office (P8)."""
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_school_id_from_date", "school_id", "from_date"),)
+    id: Mapped[int] = _id()
+    school_id: Mapped[int] = _fk("schools.id", index=False)
+    student_id: Mapped[int] = _fk("students.id")
+    reporter_id: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    from_date: Mapped[date] = mapped_column(Date)
+    to_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(16))  # illness, medical, family, other
+    note: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime] = _created()
+    acknowledged_by: Mapped[int | None] = _fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -24,6 +24,9 @@ RENDERED_EVENTS = {
     "message.created": "message",
     "activity.created": "activity",
     "activity.updated": "activity",
+    "event.created": "event",
+    "event.updated": "event",
+    "event.cancelled": "event",
 }
 
 
@@ -187,6 +190,7 @@ async def translated_comments(
 
 
 ACTIVITY_FIELDS = ("title", "instructions")
+EVENT_FIELDS = ("title", "details")
 
 
 def activity_view(
@@ -195,8 +199,11 @@ def activity_view(
     found: Mapping[str, str] | None = None,
     *,
     routes: Routes,
+    fields: tuple[str, ...] = ACTIVITY_FIELDS,
 ) -> dict[str, Any]:
     """An activity as ``reader_language`` reads it: title and instructions translated when ready.
+
+    A school event reads the same way with ``fields=EVENT_FIELDS`` (title and details).
 
     ``found`` maps a field to its translation into the reader's language; the item's own
     ``translations`` ({field: {lang: text}}, carried by live events) are used too and left
@@ -209,18 +216,18 @@ def activity_view(
     carried = view.pop("translations", None)
     original = view.get("original")
     if isinstance(original, Mapping) and "title" in original:
-        texts = {f: str(original.get(f) or "") for f in ACTIVITY_FIELDS}
+        texts = {f: str(original.get(f) or "") for f in fields}
         source = str(original.get("lang") or "en")
     else:
-        texts = {f: str(view.get(f) or "") for f in ACTIVITY_FIELDS}
+        texts = {f: str(view.get(f) or "") for f in fields}
         source = str(view.get("lang") or "en")
     ready = dict(found or {})
     if isinstance(carried, Mapping):
-        for field in ACTIVITY_FIELDS:
+        for field in fields:
             by_lang = carried.get(field)
             if isinstance(by_lang, Mapping) and by_lang.get(reader_language) and field not in ready:
                 ready[field] = str(by_lang[reader_language])
-    wanted = [f for f in ACTIVITY_FIELDS if texts[f].strip()]
+    wanted = [f for f in fields if texts[f].strip()]
     route = routes.engine_for(source, reader_language) if source != reader_language else None
     done = bool(wanted) and all(f in ready for f in wanted)
     status = translation_status(source, reader_language, done, route is not None)
@@ -275,7 +282,7 @@ async def activity_translations(
 
 
 def make_renderer(routes: Routes) -> Callable[[dict[str, Any], Variant], dict[str, Any]]:
-    """The live layer's per-variant renderer for post, message and activity events."""
+    """The live layer's per-variant renderer for post, message, activity and school event events."""
 
     def render(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
         out = dict(data)
@@ -286,6 +293,9 @@ def make_renderer(routes: Routes) -> Callable[[dict[str, Any], Variant], dict[st
         activity = data.get("activity")
         if isinstance(activity, Mapping):
             out["activity"] = activity_view(activity, variant.language, routes=routes)
+        event = data.get("event")
+        if isinstance(event, Mapping) and "original" in event:
+            out["event"] = activity_view(event, variant.language, routes=routes, fields=EVENT_FIELDS)
         return out
 
     return render

@@ -76,6 +76,8 @@ def message(
         "released_at": iso(found.released_at),
         "system": found.system,
         "office_topic": None if found.system else found.topic,
+        # The office notice about an absence offers the absence form (``POST /api/absences``).
+        "offer": "absence_report" if found.system and found.topic == "office:absence" else None,
         "office_done_at": iso(found.office_done_at),
         "media": [media_ref(m) for m in media],
     }

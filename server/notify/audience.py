@@ -48,7 +48,7 @@ def candidates(channel: str, type_: str, data: dict[str, Any]) -> Select[Any]:
 
 
 def _author(data: dict[str, Any]) -> int | None:
-    author = (data.get("post") or {}).get("author") or {}
+    author = (data.get("post") or data.get("event") or {}).get("author") or {}
     found = author.get("id")
     return found if isinstance(found, int) else None
 

@@ -9,6 +9,9 @@ deed's own transaction:
   guardians alike, server notices (office routing) included (``messages``)
 - ``points.awarded`` on ``student:{id}``: the pupil's guardians, batched (``points``)
 - ``portfolio.approved`` on ``student:{id}``: the pupil's guardians (``portfolio``)
+- ``event.created``/``updated``/``cancelled`` on ``class:{id}`` / ``school:{id}``: the guardians (``events``)
+- ``event.reminder`` / ``event.nudge`` on ``user:{id}``: that reader (``events``)
+- ``absence.acknowledged`` on ``user:{id}``: the guardian who reported it (``messages``)
 - ``report.created`` / ``guardian_request.created`` on ``school:{id}:staff``: admins (``messages``)
 """
 
@@ -23,6 +26,15 @@ _KINDS: dict[tuple[str, str], str] = {
     ("user", "message.created"): "messages",
     ("student", "points.awarded"): "points",
     ("student", "portfolio.approved"): "portfolio",
+    ("class", "event.created"): "events",
+    ("class", "event.updated"): "events",
+    ("class", "event.cancelled"): "events",
+    ("school", "event.created"): "events",
+    ("school", "event.updated"): "events",
+    ("school", "event.cancelled"): "events",
+    ("user", "event.reminder"): "events",
+    ("user", "event.nudge"): "events",
+    ("user", "absence.acknowledged"): "messages",
     ("school:staff", "report.created"): "messages",
     ("school:staff", "guardian_request.created"): "messages",
 }

@@ -12,14 +12,18 @@ only to readers :func:`server.notify.audience.may_know` allowed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import NotificationEvent, SchoolClass, Student, User
+from server.events import class_channel
 from server.language import stored
-from server.language.interface import plural, text
+from server.language.interface import N_, plural, text
+from server.language.locale import format_date, format_time
 from server.messaging.office_routing import primary_language
+from server.notify.fanout import school_of
 from server.notify.kinds import channel_family, channel_id
 from server.school.access import display_name
 
@@ -36,11 +40,11 @@ class Written:
 
 def written(event: NotificationEvent) -> Written | None:
     """The user-written text an event carries (a post's or a message's), if any."""
-    holder = event.data.get("post") or event.data.get("message") or {}
+    holder = event.data.get("post") or event.data.get("message") or event.data.get("event") or {}
     if holder.get("system"):
         return None
     original = holder.get("original") or {}
-    body, lang = original.get("text"), original.get("lang")
+    body, lang = original.get("text", original.get("title")), original.get("lang")
     if isinstance(body, str) and body and isinstance(lang, str):
         return Written(body, lang)
     return None
@@ -73,6 +77,42 @@ async def _place(session: AsyncSession, lang: str, channel: str, school_name: st
 
 async def _pupil(session: AsyncSession, student_id: int) -> Student | None:
     return await session.get(Student, student_id)
+
+
+_EVENT_TITLES = {
+    "event.created": N_("New event in {place}"),
+    "event.updated": N_("Event changed in {place}"),
+    "event.cancelled": N_("Event cancelled in {place}"),
+    "event.reminder": N_("Reminder from {place}"),
+    "event.nudge": N_("Please reply: {place}"),
+}
+
+
+async def _event_notice(
+    session: AsyncSession, lang: str, event: NotificationEvent, school_name: str, title_text: str
+) -> dict[str, Any]:
+    """A school event's notification: what happened and where; its title (translated) and when."""
+    item = event.data.get("event") or {}
+    place = school_name
+    if item.get("scope") == "class" and isinstance(item.get("class_id"), int):
+        place = await _place(session, lang, class_channel(item["class_id"]), school_name)
+    when = event.data.get("occurrence_at") or item.get("starts_at")
+    school = await school_of(session, event.channel)
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else None
+    if moment is not None and school is not None:
+        formatted = format_date(moment, lang, school.timezone)
+        if not item.get("all_day"):
+            formatted += f" · {format_time(moment, lang, school.timezone)}"
+        body = f"{title_text} · {formatted}" if title_text else formatted
+    else:
+        body = title_text
+    return {
+        "type": event.type,
+        "title": text(lang, _EVENT_TITLES[event.type], place=place),
+        "body": body,
+        "url": f"/#/calendar/{item.get('id')}",
+        "tag": f"event-{item.get('id')}",
+    }
 
 
 async def render(
@@ -155,6 +195,17 @@ async def render(
             "body": "",
             "url": f"/#/child/{student_id}/portfolio",
             "tag": f"portfolio-{student_id}",
+        }
+    if type_.startswith("event."):
+        return await _event_notice(session, lang, event, school_name, body_text)
+    if type_ == "absence.acknowledged":
+        absence = event.data.get("absence") or {}
+        return {
+            "type": type_,
+            "title": text(lang, "The school office has seen your absence report"),
+            "body": str((absence.get("student") or {}).get("name") or ""),
+            "url": "/#/absences",
+            "tag": f"absence-{absence.get('id')}",
         }
     if type_ == "report.created":
         return {

@@ -32,9 +32,11 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import (
+    Absence,
     AuditEntry,
     Award,
     Conversation,
+    EventResponse,
     GuardianLink,
     GuardianRequest,
     Invite,
@@ -211,9 +213,15 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
     if media_keys:
         words = (*words, *(key.lower() for key in media_keys))
 
+    absence_notes = (await session.scalars(select(Absence.note).where(Absence.student_id == sid))).all()
+    answer_notes = (
+        await session.scalars(select(EventResponse.note).where(EventResponse.student_id == sid))
+    ).all()
     await _forget_texts(
         session,
         [
+            *absence_notes,
+            *answer_notes,
             *(row.note for row in awards),
             *(t for row in submissions for t in (row.text, row.comment)),
             *(row.text for row in messages),
@@ -230,6 +238,8 @@ async def erase_student(session: AsyncSession, student: Student, actor_id: int |
     if conversation_ids:
         await session.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
     await session.execute(delete(Award).where(Award.student_id == sid))
+    await session.execute(delete(Absence).where(Absence.student_id == sid))
+    await session.execute(delete(EventResponse).where(EventResponse.student_id == sid))
     await session.execute(delete(Submission).where(Submission.student_id == sid))
     await session.execute(delete(PostStudent).where(PostStudent.student_id == sid))
     await session.execute(delete(GuardianLink).where(GuardianLink.student_id == sid))

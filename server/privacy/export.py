@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Principal
 from server.db.models import (
+    Absence,
     AuditEntry,
     Award,
     Conversation,
+    EventResponse,
     Like,
     Media,
     Message,
@@ -153,6 +155,14 @@ async def _child(session: AsyncSession, viewer: Principal, pupil: Student) -> di
         )
     ).all()
     post_media = await _media_of(session, viewer, PostMedia, PostMedia.post_id, [p.id for p in tagged])
+    absences = (
+        await session.scalars(select(Absence).where(Absence.student_id == pupil.id).order_by(Absence.id))
+    ).all()
+    answers = (
+        await session.scalars(
+            select(EventResponse).where(EventResponse.student_id == pupil.id).order_by(EventResponse.id)
+        )
+    ).all()
     return {
         "id": pupil.id,
         "first_name": pupil.first_name,
@@ -185,6 +195,22 @@ async def _child(session: AsyncSession, viewer: Principal, pupil: Student) -> di
             for s in submissions
         ],
         "tagged_posts": [_post(p, post_media.get(p.id, [])) for p in tagged],
+        "absences": [
+            {
+                "id": a.id,
+                "from": a.from_date.isoformat(),
+                "to": a.to_date.isoformat(),
+                "reason": a.reason,
+                "note": a.note,
+                "created_at": a.created_at,
+                "acknowledged_at": a.acknowledged_at,
+            }
+            for a in absences
+        ],
+        "event_answers": [
+            {"event_id": r.event_id, "answer": r.answer, "note": r.note, "answered_at": r.answered_at}
+            for r in answers
+        ],
     }
 
 

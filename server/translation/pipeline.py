@@ -49,14 +49,14 @@ from server.events import class_channel, emit, school_channel, student_channel, 
 from server.language import stored as cache
 from server.observability import metrics
 from server.services import Services
-from server.translation import terms
+from server.translation import calendar_items, terms
 from server.translation.engine import EngineError, UnsupportedPair
 from server.translation.queue import Job, JobQueue
 from server.translation.registry import Registry
 
 log = logging.getLogger("homeroom.translation")
 
-KINDS = ("post", "message", "comment", "activity")
+KINDS = ("post", "message", "comment", "activity", "event", "absence")
 JOB_ATTEMPTS = 3
 # At start-up the newest this many posts and messages are checked for translations still missing.
 CATCH_UP_ITEMS = 1000
@@ -193,6 +193,8 @@ async def comment_language(session: AsyncSession, submission: Submission) -> str
 
 async def item_school(session: AsyncSession, kind: str, item_id: int) -> int | None:
     """The school a post, message or portfolio comment belongs to."""
+    if kind in ("event", "absence"):
+        return await calendar_items.item_school(session, kind, item_id)
     if kind == "post":
         return await session.scalar(select(Post.school_id).where(Post.id == item_id))
     if kind == "comment":
@@ -310,6 +312,19 @@ class Pipeline:
             queued += await self.request_translations("activity", activity_id, text, source, languages)
         return queued
 
+    async def request_for_calendar(self, kind: str, item_id: int) -> int:
+        """Queue the jobs an event's title and details, or an absence's note, need."""
+        async with self.services.read() as session:
+            texts = calendar_items.event_texts if kind == "event" else calendar_items.absence_texts
+            found = await texts(session, item_id)
+        if found is None:
+            return 0
+        fields, source, languages = found
+        queued = 0
+        for text in fields:
+            queued += await self.request_translations(kind, item_id, text, source, languages)
+        return queued
+
     def observe(self, rows: list[OutboxEvent]) -> None:
         """Plan jobs for the posts and messages in just-committed events, off the request path."""
         wanted: dict[tuple[str, int], None] = {}
@@ -331,6 +346,14 @@ class Pipeline:
                 item_id = data["activity"].get("id")
                 if isinstance(item_id, int):
                     wanted[("activity", item_id)] = None
+            elif row.type in ("event.created", "event.updated") and isinstance(data.get("event"), dict):
+                item_id = data["event"].get("id")
+                if isinstance(item_id, int):
+                    wanted[("event", item_id)] = None
+            elif row.type == "absence.reported" and isinstance(data.get("absence"), dict):
+                item_id = data["absence"].get("id")
+                if isinstance(item_id, int) and data["absence"].get("note"):
+                    wanted[("absence", item_id)] = None
             elif row.type == "message.created" and isinstance(data.get("message"), dict):
                 item_id = data["message"].get("id")
                 if isinstance(item_id, int) and not data["message"].get("system"):
@@ -441,6 +464,8 @@ class Pipeline:
                     await self.request_for_comment(item_id)
                 elif kind == "activity":
                     await self.request_for_activity(item_id)
+                elif kind in ("event", "absence"):
+                    await self.request_for_calendar(kind, item_id)
                 else:
                     await self.request_for_message(item_id)
         except Exception:
@@ -589,6 +614,13 @@ class Pipeline:
                 await self._deliver_comment(session, job, result)
             elif job.kind == "activity":
                 await self._deliver_activity(session, job, result)
+            elif job.kind in ("event", "absence"):
+                deliver = (
+                    calendar_items.deliver_event if job.kind == "event" else calendar_items.deliver_absence
+                )
+                await deliver(
+                    session, job.item_id, job.text, job.source, job.target, result.text, result.engine
+                )
             else:
                 await self._deliver_message(session, job, result)
 

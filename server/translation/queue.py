@@ -41,7 +41,7 @@ Handler = Callable[["Job"], Awaitable[None]]
 class Job:
     """Translate one item's text into one language, then tell that language's readers."""
 
-    kind: str  # "post", "message", "comment" or "activity"
+    kind: str  # "post", "message", "comment", "activity", "event" or "absence"
     item_id: int
     text: str
     source: str

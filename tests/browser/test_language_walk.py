@@ -6,8 +6,10 @@ one browser context. Before signing in, with the browser asking for that languag
 (Accept-Language): the invite sign-up, a mistyped code (the server's error) and the details
 step with the code of conduct. Signed in: the feed, one post (translated, edited, liked, its
 original shown), the messages list and one conversation (with the server's quiet-time and
-office notices: today is made a closure day), the child's points, and the account page (a
-toast, and the server's validation error for a short password).
+office notices: today is made a closure day), the child's points, the calendar (a trip asking
+for consent, a cancelled event), the trip's consent form, the absence form and its
+confirmation, and the account page (a toast, and the server's validation error for a short
+password).
 
 On each screen every visible text node, the text of elements whose sentence is split by
 elements (``parts()``), and every ``aria-label``, ``placeholder``, ``title`` and ``alt`` are
@@ -31,7 +33,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +44,7 @@ from server.language import catalogs
 from server.language.languages import RTL
 from tests.browser.conftest import PHONE, Browsers, Problems
 from tests.browser.helpers import need
-from tests.browser.server import PASSWORD, School, Server
+from tests.browser.server import PASSWORD, School, Server, served
 
 NARROW = {"width": 360, "height": 740}
 SCREENSHOTS_OF = frozenset({"es", "ar", "ur"})
@@ -282,6 +284,36 @@ def quiet_time(server: Server, school: School) -> Iterator[None]:
     )
 
 
+@dataclass
+class WalkEvents:
+    """A class trip asking for consent and a cancelled event, on the walk's class calendar."""
+
+    trip_id: int
+    cancelled_id: int
+
+
+@pytest.fixture(scope="module")
+def walk_events(server: Server, school: School) -> WalkEvents:
+    if not served(f"/api/classes/{school.class_id}/events"):
+        pytest.skip("not served by this build yet: events")
+    zone = ZoneInfo("Europe/London")
+    day = datetime.now(zone).date() + timedelta(days=3)
+
+    def at(hour: int) -> str:
+        return datetime(day.year, day.month, day.day, hour, tzinfo=zone).isoformat()
+
+    path = f"/api/classes/{school.class_id}/events"
+    trip = server.call(
+        "POST",
+        path,
+        school.teacher,
+        json={"title": "Zoo", "starts_at": at(9), "ends_at": at(15), "location": "Zoo", "rsvp": "consent"},
+    )
+    gone = server.call("POST", path, school.teacher, json={"title": "Disco", "starts_at": at(17)})
+    server.call("DELETE", f"/api/events/{gone['id']}", school.teacher)
+    return WalkEvents(trip["id"], gone["id"])
+
+
 @pytest.mark.parametrize("language", catalogs.SHIPPED)
 def test_a_family_reads_every_screen_in_its_language(
     language: str,
@@ -291,8 +323,9 @@ def test_a_family_reads_every_screen_in_its_language(
     problems: Problems,
     shoot: Any,
     quiet_time: None,
+    walk_events: WalkEvents,
 ) -> None:
-    need("/api/conversations", "/api/media", "/api/feed", "/api/join/preview")
+    need("/api/conversations", "/api/media", "/api/feed", "/api/join/preview", "/api/absences")
     problems.allow("status of 422")  # the mistyped invite code and the short password, on purpose
     originals = EnglishOriginals(language)
     family = _family(server, school, language)
@@ -366,6 +399,22 @@ def test_a_family_reads_every_screen_in_its_language(
 
     walk.go(f"/#/child/{family.child_id}/points", ".points-total .big-number")
     walk.screen("points")
+
+    walk.go("/#/calendar", f".event-card[data-event-id='{walk_events.cancelled_id}'] .badge-cancelled")
+    page.locator(".calendar-feed summary").click()
+    page.locator(".calendar-feed-link").wait_for()
+    walk.screen("calendar")
+    walk.go(f"/#/event/{walk_events.trip_id}", f".reply-child[data-student-id='{family.child_id}']")
+    page.locator(".reply-child .choice-yes").click()
+    page.locator(".reply-child button[type='submit']").click()
+    page.locator(".reply-child .reply-status.is-yes").wait_for()
+    walk.screen("consent")
+    walk.go("/#/absence", "form.absence-form")
+    walk.screen("absence")
+    page.locator("form.absence-form .choices-reasons .choice").first.click()
+    page.locator("form.absence-form button[type='submit']").click()
+    page.locator(".absence-sent").wait_for()
+    walk.screen("absence-sent")
 
     walk.go("/#/account", "form input[type='password']")
     page.locator("form").first.locator("button[type='submit']").click()

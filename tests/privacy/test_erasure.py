@@ -201,3 +201,31 @@ async def test_p18_erasure_drops_the_live_history_that_mentions_the_pupil(
         assert not (await broker.history(channel, 0, epoch)).recovered, channel  # clients reload
         new_epoch, text = await held(channel)
         assert new_epoch != epoch and family.first not in text, channel
+
+
+async def test_p18_erasing_a_pupil_erases_their_absences_and_event_answers(
+    api: httpx.AsyncClient, services: Services, world: World, family: Family
+) -> None:
+    assert family.pupil.student is not None
+    sid, uid = family.pupil.student.id, family.pupil.id
+    note = f"{family.first} has the flu"
+    family.words.append(note.lower())
+    reported = await api.post(
+        "/api/absences",
+        json={"student_id": sid, "from": "2026-03-09", "to": "2026-03-10", "reason": "illness", "note": note},
+        headers=family.parent.headers,
+    )
+    assert reported.status_code == 201, reported.text
+    event = await api.post(
+        f"/api/classes/{family.pupil.student.class_id}/events",
+        json={"title": "Farm trip", "starts_at": "2099-06-10T09:00:00+01:00", "rsvp": "consent"},
+        headers=world.teacher.headers,
+    )
+    answered = await api.put(
+        f"/api/events/{event.json()['id']}/responses/{sid}",
+        json={"answer": "yes", "note": f"{family.first} is vegetarian"},
+        headers=family.parent.headers,
+    )
+    assert answered.status_code == 200, answered.text
+    assert (await api.delete(f"/api/students/{sid}", headers=world.admin.headers)).status_code == 200
+    assert await _leftovers(services, family, sid, uid) == []

@@ -97,3 +97,30 @@ async def test_pupil_export_holds_their_own_record(
     assert f"My rocket by {mine.first} {mine.last}" in [item["text"] for item in pupil["portfolio"]]
     assert doc["uploads"] and mine.first.lower() in doc["uploads"][0]["file_name"]
     assert doc["messages"] == [] and "children" not in doc
+
+
+async def test_p18_parent_export_holds_their_childs_absences_and_event_answers(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    pupil, parent = await world.add_family("Maya")
+    assert pupil.student is not None
+    event = await api.post(
+        f"/api/classes/{world.classes[0].id}/events",
+        json={"title": "Farm trip", "starts_at": "2099-06-10T09:00:00+01:00", "rsvp": "consent"},
+        headers=world.teacher.headers,
+    )
+    answered = await api.put(
+        f"/api/events/{event.json()['id']}/responses/{pupil.student.id}",
+        json={"answer": "yes", "note": "Packed lunch"},
+        headers=parent.headers,
+    )
+    assert answered.status_code == 200, answered.text
+    reported = await api.post(
+        "/api/absences",
+        json={"student_id": pupil.student.id, "from": "2026-03-09", "to": "2026-03-09", "reason": "medical"},
+        headers=parent.headers,
+    )
+    assert reported.status_code == 201, reported.text
+    [child] = (await api.get("/api/me/export", headers=parent.headers)).json()["children"]
+    assert [(a["from"], a["reason"]) for a in child["absences"]] == [("2026-03-09", "medical")]
+    assert [(r["answer"], r["note"]) for r in child["event_answers"]] == [("yes", "Packed lunch")]

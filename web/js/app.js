@@ -23,6 +23,10 @@ import * as adminClasses from "./views/admin_classes.js";
 import * as adminImport from "./views/admin_import.js";
 import * as adminAudit from "./views/admin_audit.js";
 import * as reachView from "./views/reach.js";
+import { calendar } from "./views/calendar.js";
+import { eventPage } from "./views/event_page.js";
+import { reportAbsence } from "./views/absence.js";
+import { absences } from "./views/absences_office.js";
 
 const session = {
   me: null,
@@ -68,6 +72,11 @@ const ROUTES = [
   ["/admin/classes/:id", adminClasses.classAdmin, [Role.ADMIN]],
   ["/audit", adminAudit.auditLog, [Role.ADMIN]],
   ["/reach", reachView.reach, [Role.ADMIN]],
+  ["/calendar", calendar, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
+  ["/calendar/:scope", calendar, [Role.ADMIN, Role.TEACHER, Role.OFFICE]],
+  ["/event/:id", eventPage, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
+  ["/absence", reportAbsence, [Role.PARENT]],
+  ["/absences", absences, [Role.ADMIN, Role.TEACHER, Role.OFFICE]],
   ["/account", account.account, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
   ["/more", morePage, [Role.ADMIN, Role.TEACHER, Role.OFFICE, Role.PARENT]],
 ];
@@ -97,9 +106,11 @@ function navFor(me) {
       const child = parent.currentChild(me);
       return [
         ["/feed", t("Stories"), "story"],
+        ["/calendar", t("Calendar"), "calendar"],
         child ? [`/child/${child.id}/points`, t("Points"), "star"] : null,
-        child ? [`/child/${child.id}/portfolio`, t("Portfolio"), "book"] : null,
         ["/messages", t("Messages"), "chat"],
+        ["/absence", t("Absence"), "bed"],
+        child ? [`/child/${child.id}/portfolio`, t("Portfolio"), "book"] : null,
       ].filter(Boolean);
     }
     case Role.STUDENT:
@@ -115,6 +126,8 @@ function navFor(me) {
         ["/school", t("School"), "school"],
         ["/admin/classes", t("Setup"), "users"],
         ["/messages", t("Messages"), "chat"],
+        ["/calendar", t("Calendar"), "calendar"],
+        ["/absences", t("Absences"), "bed"],
         ["/reports", t("Reports"), "flag"],
         ["/requests", t("Requests"), "users"],
         ["/people", t("People"), "shield"],
@@ -126,9 +139,11 @@ function navFor(me) {
     case Role.OFFICE:
       return [
         ["/office", t("Office"), "flag"],
+        ["/absences", t("Absences"), "bed"],
+        ["/messages", t("Messages"), "chat"],
+        ["/calendar", t("Calendar"), "calendar"],
         ["/classes", t("Classes"), "home"],
         ["/school", t("School"), "school"],
-        ["/messages", t("Messages"), "chat"],
       ];
     default: {
       const cls = teacher.rememberedClass();
@@ -137,7 +152,9 @@ function navFor(me) {
         cls ? [`/class/${cls}/story`, t("Story"), "story"] : null,
         cls ? [`/class/${cls}/learning`, t("Learning"), "book"] : null,
         ["/messages", t("Messages"), "chat"],
+        ["/calendar", t("Calendar"), "calendar"],
         ["/school", t("School"), "school"],
+        ["/absences", t("Absences"), "bed"],
       ].filter(Boolean);
     }
   }

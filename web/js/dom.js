@@ -104,11 +104,16 @@ const ICONS = {
   undo: "M9 14 4 9l5-5M4 9h11a5 5 0 0 1 0 10h-3",
   sound: "M4 9v6h4l5 4V5L8 9Zm12 0a4 4 0 0 1 0 6m2-9a8 8 0 0 1 0 12",
   mute: "M4 9v6h4l5 4V5L8 9Zm12 0 5 6m0-6-5 6",
+  calendar: "M4 6h16v14H4Zm0 4h16M8 3v5m8-5v5",
+  pin: "M12 21s-6-5.5-6-11a6 6 0 0 1 12 0c0 5.5-6 11-6 11Zm0-9a2 2 0 1 0 0-4 2 2 0 0 0 0 4Z",
+  next: "m9 5 7 7-7 7",
+  back: "m15 5-7 7 7 7",
+  bed: "M3 19V6m0 7h18v6M3 13h6V9h8a4 4 0 0 1 4 4",
 };
 
 /** A small line icon, hidden from screen readers (the button or link carries the words). */
 // Icons whose drawing points a direction (send, sign out, undo): mirrored in right-to-left pages.
-const DIRECTIONAL = new Set(["send", "logout", "undo"]);
+const DIRECTIONAL = new Set(["send", "logout", "undo", "next", "back"]);
 
 export function icon(name, cls = "icon") {
   return s(

@@ -108,3 +108,54 @@ export function list(names) {
     return isolated.join(", ");
   }
 }
+
+/** The school-local day of a moment, as "YYYY-MM-DD" (for grouping events by day). */
+export function dayKey(iso) {
+  const when = iso instanceof Date ? iso : new Date(iso);
+  if (Number.isNaN(when.getTime())) return "";
+  const parts = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone }).formatToParts(when);
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
+/** A day key ("2026-03-04") shown in the reader's language; the options as for date(). */
+export function day(key, options = { weekday: "long", day: "numeric", month: "long" }) {
+  if (!key) return "";
+  // Noon UTC of that day is the same calendar day in every school's time zone.
+  return new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }).format(new Date(`${key}T12:00:00Z`));
+}
+
+function offsetMinutes(ms) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).formatToParts(new Date(ms));
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  const local = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour") % 24, get("minute"));
+  return Math.round((local - Math.floor(ms / 60000) * 60000) / 60000);
+}
+
+/** "2026-03-04" and "09:30" in the school's time zone as ISO 8601 with its offset. */
+export function zonedIso(key, clockText = "00:00") {
+  const [y, m, d] = key.split("-").map(Number);
+  const [hh, mm] = clockText.split(":").map(Number);
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  let utc = wall - offsetMinutes(wall) * 60000;
+  utc = wall - offsetMinutes(utc) * 60000;
+  const offset = offsetMinutes(utc);
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${key}T${pad(hh)}:${pad(mm)}:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** The school-local wall clock of a moment as "HH:MM" (for time inputs). */
+export function clock(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }).format(new Date(iso));
+}

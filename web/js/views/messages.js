@@ -14,6 +14,7 @@ import { t, N_, tn } from "../i18n.js";
 import { mediaBlock } from "./stories.js";
 
 const STAFF = new Set(["admin", "teacher", "office"]);
+const ABSENCE_TOPICS = new Set(["absence", "sickness"]);
 
 function quietBanner(ctx) {
   const state = quietState(ctx.school);
@@ -273,6 +274,10 @@ export async function conversation(ctx) {
       }
       if (!mine && m.sender && m.sender.role === "office") {
         meta.push(h("span", { class: "badge" }, t("School office")));
+      }
+      // A family's message the office routing read as an absence: the form does it in a few taps.
+      if (mine && ctx.me.role === "parent" && ABSENCE_TOPICS.has(m.office_topic)) {
+        meta.push(h("a", { class: "link-button", href: "#/absence", "data-offer": "absence" }, t("Report an absence")));
       }
       if (m.office_topic && m.office_done_at && STAFF.has(ctx.me.role)) {
         meta.push(h("span", { class: "badge badge-approved", "data-office-done": "true" }, icon("check", "icon-small"), t("Handled by the office")));

@@ -87,6 +87,7 @@ export async function feed(ctx) {
             ),
           ),
         ),
+        h("p", { class: "aside-absence" }, h("a", { class: "button button-soft button-block", href: "#/absence" }, icon("bed"), t("Report an absence"))),
         ctx.school && ctx.school.office_phone
           ? h("p", { class: "aside-office" }, ...parts(t("School office: {phone}"), { phone: h("a", { href: `tel:${ctx.school.office_phone.replace(/[^0-9+]/g, "")}`, dir: "ltr" }, h("bdi", {}, ctx.school.office_phone)) }))
           : null,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 18:11:07.503030
+Create Date: 2026-12-03 20:14:11.635829
 """
 
 from __future__ import annotations
@@ -209,6 +209,23 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_school_id_id", ["school_id", "id"], unique=False)
 
     op.create_table(
+        "calendar_feeds",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_calendar_feeds_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+    )
+    with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_calendar_feeds_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "email_deliveries",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -408,6 +425,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_roster_imports_school_id"), ["school_id"], unique=False)
 
     op.create_table(
+        "school_events",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("scope", sa.String(length=8), nullable=False),
+        sa.Column("class_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("lang", sa.String(length=16), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=False),
+        sa.Column("starts_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("all_day", sa.Boolean(), nullable=False),
+        sa.Column("rsvp", sa.String(length=16), nullable=False),
+        sa.Column("respond_by", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("reminders", sa.JSON(), nullable=False),
+        sa.Column("recurrence", sa.String(length=16), nullable=True),
+        sa.Column("repeat_until", sa.Date(), nullable=True),
+        sa.Column("exceptions", sa.JSON(), nullable=False),
+        sa.Column("cancelled_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("nudged_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("edited_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_school_events_author_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["class_id"], ["classes.id"], name=op.f("fk_school_events_class_id_classes"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"], ["schools.id"], name=op.f("fk_school_events_school_id_schools"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_school_events")),
+    )
+    with op.batch_alter_table("school_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_school_events_class_id"), ["class_id"], unique=False)
+        batch_op.create_index(
+            "ix_school_events_school_id_starts_at", ["school_id", "starts_at"], unique=False
+        )
+
+    op.create_table(
         "sessions",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -539,6 +600,43 @@ def upgrade() -> None:
         batch_op.create_index("ix_upload_charges_user_created", ["user_id", "created_at"], unique=False)
 
     op.create_table(
+        "absences",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("school_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("from_date", sa.Date(), nullable=False),
+        sa.Column("to_date", sa.Date(), nullable=False),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("lang", sa.String(length=16), nullable=False),
+        sa.Column("created_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("acknowledged_at", server.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by"],
+            ["users.id"],
+            name=op.f("fk_absences_acknowledged_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reporter_id"], ["users.id"], name=op.f("fk_absences_reporter_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"], ["schools.id"], name=op.f("fk_absences_school_id_schools"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["student_id"], ["students.id"], name=op.f("fk_absences_student_id_students"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_absences")),
+    )
+    with op.batch_alter_table("absences", schema=None) as batch_op:
+        batch_op.create_index("ix_absences_school_id_from_date", ["school_id", "from_date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_absences_student_id"), ["student_id"], unique=False)
+
+    op.create_table(
         "activity_media",
         sa.Column("activity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("media_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -632,6 +730,68 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_conversations_school_id"), ["school_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_conversations_staff_id"), ["staff_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_conversations_student_id"), ["student_id"], unique=False)
+
+    op.create_table(
+        "event_reminders_sent",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("occurrence_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("remind_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sent_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["school_events.id"],
+            name=op.f("fk_event_reminders_sent_event_id_school_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_event_reminders_sent_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_reminders_sent")),
+        sa.UniqueConstraint(
+            "event_id", "occurrence_at", "remind_at", "user_id", name=op.f("uq_event_reminders_sent_event_id")
+        ),
+    )
+    with op.batch_alter_table("event_reminders_sent", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_reminders_sent_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "event_responses",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("student_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("guardian_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("answer", sa.String(length=8), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("answered_at", server.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["school_events.id"],
+            name=op.f("fk_event_responses_event_id_school_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["guardian_id"],
+            ["users.id"],
+            name=op.f("fk_event_responses_guardian_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["student_id"],
+            ["students.id"],
+            name=op.f("fk_event_responses_student_id_students"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_responses")),
+        sa.UniqueConstraint("event_id", "student_id", name=op.f("uq_event_responses_event_id")),
+    )
+    with op.batch_alter_table("event_responses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_responses_student_id"), ["student_id"], unique=False)
 
     op.create_table(
         "guardian_contacts",
@@ -1065,6 +1225,14 @@ def downgrade() -> None:
 
     op.drop_table("guardian_links")
     op.drop_table("guardian_contacts")
+    with op.batch_alter_table("event_responses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_responses_student_id"))
+
+    op.drop_table("event_responses")
+    with op.batch_alter_table("event_reminders_sent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_reminders_sent_user_id"))
+
+    op.drop_table("event_reminders_sent")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conversations_student_id"))
         batch_op.drop_index(batch_op.f("ix_conversations_staff_id"))
@@ -1084,6 +1252,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_activity_media_media_id"))
 
     op.drop_table("activity_media")
+    with op.batch_alter_table("absences", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_absences_student_id"))
+        batch_op.drop_index("ix_absences_school_id_from_date")
+
+    op.drop_table("absences")
     with op.batch_alter_table("upload_charges", schema=None) as batch_op:
         batch_op.drop_index("ix_upload_charges_user_created")
         batch_op.drop_index("ix_upload_charges_school_created")
@@ -1106,6 +1279,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sessions_user_id"))
 
     op.drop_table("sessions")
+    with op.batch_alter_table("school_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_school_events_school_id_starts_at")
+        batch_op.drop_index(batch_op.f("ix_school_events_class_id"))
+
+    op.drop_table("school_events")
     with op.batch_alter_table("roster_imports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_roster_imports_school_id"))
 
@@ -1140,6 +1318,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_email_deliveries_due")
 
     op.drop_table("email_deliveries")
+    with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_calendar_feeds_user_id"))
+
+    op.drop_table("calendar_feeds")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_school_id_id")
         batch_op.drop_index(batch_op.f("ix_audit_entries_actor_id"))
