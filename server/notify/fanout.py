@@ -170,9 +170,7 @@ async def _devices(session: AsyncSession, wanted: Select[Any]) -> dict[int, list
     return devices
 
 
-async def _preferences(
-    session: AsyncSession, wanted: Select[Any]
-) -> dict[int, NotificationPreference]:
+async def _preferences(session: AsyncSession, wanted: Select[Any]) -> dict[int, NotificationPreference]:
     rows = await session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id.in_(wanted.scalar_subquery()))
     )

@@ -339,7 +339,9 @@ class Witness:
         """Wait until the reader has resubscribed into an epoch other than its first one."""
         async with asyncio.timeout(deadline), self._progress:
             await self._progress.wait_for(
-                lambda: any(s["answer"]["epoch"] != self.sessions[0]["answer"]["epoch"] for s in self.sessions)
+                lambda: any(
+                    s["answer"]["epoch"] != self.sessions[0]["answer"]["epoch"] for s in self.sessions
+                )
             )
 
     async def wait_subscribed(self, deadline: float = 10.0) -> None:
