@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 from starlette.requests import Request
@@ -30,9 +30,10 @@ from server.api.openapi import describe
 from server.auth import throttle
 from server.auth.principal import require_role
 from server.auth.throttle import Budget, budget_key
-from server.db.models import GuardianRequest, Student
+from server.db.models import GuardianRequest, School, Student
 from server.errors import ApiError, validation_error
 from server.language.interface import N_
+from server.notify.invites import send_invite_email
 from server.school import onboarding
 from server.school import settings as school
 from server.school.access import get_student, names_for_classes
@@ -47,6 +48,8 @@ Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 class InviteBody(Body):
     student_id: Id
+    email: EmailAddress | None = None  # when given, the code is emailed there
+    language: LanguageCode | None = None  # the email's language; default: the school's
 
 
 class JoinBody(Body):
@@ -97,14 +100,27 @@ async def create_invite(request: Request) -> Response:
         made = await onboarding.create_invite(
             session, principal, student, services.settings.invite_days, services.clock()
         )
-    return ok(
-        {
-            "code": made.code,
-            "expires_at": iso(made.invite.expires_at),
-            "student_id": student.id,
-        },
-        201,
-    )
+        school_row = await session.get(School, student.school_id)
+        assert school_row is not None
+    reply: dict[str, Any] = {
+        "code": made.code,
+        "expires_at": iso(made.invite.expires_at),
+        "student_id": student.id,
+    }
+    if body.email is not None:
+        # After the commit: a code is only emailed once it exists; a failed email leaves the
+        # code valid and shown to the staff member, who can hand it over another way.
+        reply["emailed"] = await send_invite_email(
+            services,
+            to=body.email,
+            language=body.language or school_row.language,
+            school_name=school_row.name,
+            pupil_name=student.first_name,
+            code=made.code,
+            expires_at=made.invite.expires_at,
+            timezone=school_row.timezone,
+        )
+    return ok(reply, 201)
 
 
 @describe(responses={201: replies.SignedIn})

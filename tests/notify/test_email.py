@@ -87,6 +87,40 @@ async def test_an_invite_email_in_the_recipients_language(world: World, smtp: Sm
     assert "marzo" in body  # the expiry date in Spanish
 
 
+async def test_staff_email_an_invite_code_from_the_api_in_the_language_they_choose(
+    api: httpx.AsyncClient, world: World, smtp: SmtpServer
+) -> None:
+    maya, _ = await world.add_family("Maya")
+    assert maya.student is not None
+    address = f"{unique('tia')}@example.test"
+    reply = await api.post(
+        "/api/invites",
+        json={"student_id": maya.student.id, "email": address, "language": "es"},
+        headers=world.teacher.headers,
+    )
+    assert reply.status_code == 201, reply.text
+    made = reply.json()
+    assert made["emailed"] is True
+    [email] = await smtp.inbox.wait_for(address)
+    assert email["Content-Language"] == "es"
+    body = text_part(email)
+    assert made["code"] in body and f"http://testserver/#/join?code={made['code']}" in body
+    # A code without an email is only shown, and a bad address is refused with nothing made.
+    shown = await api.post("/api/invites", json={"student_id": maya.student.id}, headers=world.teacher.headers)
+    assert "emailed" not in shown.json()
+    listed = await api.get(f"/api/students/{maya.student.id}/invites", headers=world.teacher.headers)
+    before = len(listed.json()["items"])
+    bad = await api.post(
+        "/api/invites",
+        json={"student_id": maya.student.id, "email": "not an address"},
+        headers=world.teacher.headers,
+    )
+    error_of(bad, 422, "validation_error")
+    listed = await api.get(f"/api/students/{maya.student.id}/invites", headers=world.teacher.headers)
+    assert len(listed.json()["items"]) == before
+    assert smtp.inbox.to(address) == [email]
+
+
 async def test_daily_digest_holds_the_readers_childrens_posts_and_points_only(
     api: httpx.AsyncClient, world: World, smtp: SmtpServer, clock: Clock
 ) -> None:

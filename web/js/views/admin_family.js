@@ -5,7 +5,7 @@
 import * as api from "../api.js";
 import { h, icon, mount } from "../dom.js";
 import { date, languageName } from "../format.js";
-import { t } from "../i18n.js";
+import { catalogs, interfaceLanguage, t } from "../i18n.js";
 import { busy, confirmDialog, dialog, loading, messageOf, toast } from "../ui.js";
 
 const STATUS = () => ({ open: t("Not used yet"), used: t("Used"), expired: t("Expired"), revoked: t("Revoked") });
@@ -15,6 +15,14 @@ export function familyDialog(pupil) {
   const invites = h("ul", { class: "stack family-invites" }, loading());
   const fresh = h("div", { class: "family-new-code", "aria-live": "polite" });
   const make = h("button", { type: "button", class: "button button-primary", "data-action": "make-invite" }, icon("plus"), t("Make an invite code"));
+  // Optional: email the new code straight to the parent or carer, in the language they read.
+  const email = h("input", { type: "email", name: "invite-email", autocomplete: "off", placeholder: t("Email address (optional)") });
+  const language = h("select", { name: "invite-language", "aria-label": t("Language of the email") });
+  catalogs().then((manifest) => {
+    const codes = ["en", ...Object.keys(manifest).filter((code) => manifest[code].complete)];
+    mount(language, ...codes.map((code) => h("option", { value: code, selected: code === interfaceLanguage() }, languageName(code))));
+  });
+  const sendTo = h("div", { class: "row invite-email" }, email, language);
 
   async function loadGuardians() {
     try {
@@ -85,8 +93,12 @@ export function familyDialog(pupil) {
   make.addEventListener("click", () =>
     busy(make, async () => {
       try {
-        const made = await api.post("/api/invites", { student_id: pupil.id });
-        mount(fresh, h("p", {}, t("Give this code to one parent or carer of {child}. It works once, until {date}.", { child: pupil.name, date: date(made.expires_at) })), h("p", { class: "code big-number", "data-invite-code": made.code }, made.code));
+        const address = email.value.trim();
+        const made = await api.post("/api/invites", address ? { student_id: pupil.id, email: address, language: language.value } : { student_id: pupil.id });
+        const sent = made.emailed === true ? h("p", { class: "notice", "data-invite-emailed": "" }, t("We emailed this code to {address}.", { address })) : null;
+        const unsent = made.emailed === false ? h("p", { class: "form-error" }, t("The email could not be sent. Give the code another way.")) : null;
+        mount(fresh, sent, unsent, h("p", {}, t("Give this code to one parent or carer of {child}. It works once, until {date}.", { child: pupil.name, date: date(made.expires_at) })), h("p", { class: "code big-number", "data-invite-code": made.code }, made.code));
+        if (made.emailed) email.value = "";
         loadInvites();
       } catch (err) {
         toast(messageOf(err), "error");
@@ -96,7 +108,7 @@ export function familyDialog(pupil) {
 
   dialog(
     t("{name}'s family", { name: pupil.name }),
-    h("div", { class: "stack family" }, h("h3", { class: "card-title" }, t("Guardians")), guardians, h("h3", { class: "card-title" }, t("Invite codes")), make, fresh, invites),
+    h("div", { class: "stack family" }, h("h3", { class: "card-title" }, t("Guardians")), guardians, h("h3", { class: "card-title" }, t("Invite codes")), sendTo, make, fresh, invites),
   );
   loadGuardians();
   loadInvites();
