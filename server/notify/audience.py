@@ -21,6 +21,7 @@ from server.auth.principal import Principal
 from server.channels.protocol import parse_channel
 from server.channels.rules import may_subscribe
 from server.db.models import GuardianLink, School, Student, User
+from server.events import class_channel, school_channel
 from server.notify.kinds import channel_family, channel_id
 
 
@@ -68,8 +69,27 @@ def reachable(user: User | None) -> bool:
     return user is not None and user.role != "student" and user.suspended_at is None
 
 
-async def may_know(session: AsyncSession, user: User, school: School, channel: str) -> bool:
-    """Whether ``user`` may be told about an event on ``channel`` right now."""
+def concerned_channel(channel: str, data: dict[str, Any], school: School) -> str | None:
+    """The story channel a notice to one reader is about: a reminder or a nudge names its event.
+
+    Such a notice goes to the reader's own ``user:{id}``, which they may always read; asking
+    about the event's class (or school) too means a guardian removed after it was queued gets
+    nothing, as for a post.
+    """
+    event = data.get("event")
+    if channel_family(channel) != "user" or not isinstance(event, dict):
+        return None
+    class_id = event.get("class_id")
+    return class_channel(class_id) if isinstance(class_id, int) else school_channel(school.id)
+
+
+async def may_know(
+    session: AsyncSession, user: User, school: School, channel: str, data: dict[str, Any] | None = None
+) -> bool:
+    """Whether ``user`` may be told about an event on ``channel`` (with ``data``) right now."""
+    about = concerned_channel(channel, data, school) if data else None
+    if about is not None and not await may_know(session, user, school, about):
+        return False
     if not reachable(user) or user.school_id != school.id:
         return False
     principal = Principal(

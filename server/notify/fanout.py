@@ -66,7 +66,7 @@ async def fan_out(
         wants_email = bool(user.email) and preference is not None and preference.email == "instant"
         if not subscriptions and not wants_email:
             continue
-        if not await may_know(session, user, school, event.channel):
+        if not await may_know(session, user, school, event.channel, event.data):
             continue
         if wants_email:
             emails.append((user.id, opening if user.role in STAFF_ROLES and opening else now))

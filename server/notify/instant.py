@@ -84,7 +84,7 @@ async def send_instant_once(services: Services, *, batch: int = 100) -> int:
                 and user.email
                 and event
                 and school
-                and await may_know(session, user, school, event.channel)
+                and await may_know(session, user, school, event.channel, event.data)
             ):
                 found = None if minimal else rendering.written(event)
                 translated = await rendering.in_reader_language(session, user, found) if found else None

@@ -126,6 +126,31 @@ async def test_each_reminder_reaches_each_reader_once_across_two_processes_and_a
     assert len(await events_on(world.services, f"user:{world.teacher.id}", "event.reminder")) == 1
 
 
+async def test_a_guardian_removed_after_a_reminder_was_queued_gets_nothing(
+    api: httpx.AsyncClient, world: World, clock: Clock, worker: PushWorker, push_service: PushService
+) -> None:
+    clock.set(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    maya, parent = await world.add_family("Maya")
+    _, staying = await world.add_family("Leo")
+    assert maya.student is not None
+    await subscribe(api, parent, push_service.device("removed"))
+    await subscribe(api, staying, push_service.device("staying"))
+    await trip(api, world, rsvp="none")
+    await deliver(worker, clock)
+    clock.set(EVENING_BEFORE)
+    await send_reminders(world.services)
+    assert len(await events_on(world.services, f"user:{parent.id}", "event.reminder")) == 1
+    assert await worker.fanout_once() >= 1  # a push is waiting for each family's device
+    removed = await api.delete(
+        f"/api/students/{maya.student.id}/guardians/{parent.id}", headers=world.admin.headers
+    )
+    assert removed.status_code in (200, 204), removed.text
+    await deliver(worker, clock)
+    # The reminder is on the reader's own channel, but it is about the class: asked again at sending.
+    assert [p for p in push_service.payloads("removed") if p["type"] == "event.reminder"] == []
+    assert len([p for p in push_service.payloads("staying") if p["type"] == "event.reminder"]) == 1
+
+
 async def test_a_cancelled_event_reminds_nobody(api: httpx.AsyncClient, world: World, clock: Clock) -> None:
     clock.set(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     _, parent = await world.add_family()
