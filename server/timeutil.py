@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 
@@ -22,3 +24,16 @@ def iso(value: datetime | None) -> str | None:
 def aware(value: datetime) -> datetime:
     """Treat a naive datetime as UTC (SQLite returns naive ones)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``event``; True when it is set.
+
+    ``asyncio.timeout`` rather than ``asyncio.wait_for``: on Python 3.11 ``wait_for`` drops a
+    cancellation that arrives just as the event is set, so a stopping part's loop would go on
+    and its ``stop()`` wait for it forever.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

@@ -34,7 +34,7 @@ from server.db.engine import rowcount
 from server.db.models import OutboxEvent
 from server.observability import metrics
 from server.services import Services
-from server.timeutil import aware, utcnow
+from server.timeutil import aware, utcnow, wait_event
 
 log = logging.getLogger("homeroom.outbox")
 
@@ -229,8 +229,7 @@ class OutboxPublisher:
     async def _run(self) -> None:
         delay = self.poll
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=delay)
+            await wait_event(self._kick, delay)
             self._kick.clear()
             try:
                 while await self.relay_once() >= self.batch:

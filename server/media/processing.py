@@ -47,7 +47,7 @@ from server.media import recordings
 from server.media.storage import Storage
 from server.messaging.writes import write
 from server.services import Services
-from server.timeutil import utcnow
+from server.timeutil import utcnow, wait_event
 
 log = logging.getLogger("homeroom.media.processing")
 
@@ -338,8 +338,7 @@ class RecordingPart:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
+            await wait_event(self._kick, self.poll)
             self._kick.clear()
             try:
                 await self.run_once()

@@ -44,7 +44,7 @@ from server.db.models import (
     School,
 )
 from server.notify import render as rendering
-from server.notify.audience import may_know
+from server.notify.audience import concerned_channel, may_know
 from server.notify.fanout import fan_out, preferences_of, users_by_ids
 from server.notify.hosts import endpoint_problem
 from server.notify.instant import send_instant_once
@@ -55,7 +55,7 @@ from server.notify.webpush import Device, Outcome, send
 from server.observability import metrics
 from server.services import Services
 from server.settings import Settings
-from server.timeutil import aware, utcnow
+from server.timeutil import aware, utcnow, wait_event
 
 log = logging.getLogger("homeroom.notify")
 
@@ -157,8 +157,7 @@ class PushWorker:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
+            await wait_event(self._kick, self.poll)
             self._kick.clear()
             try:
                 await self.run_until_idle()
@@ -300,7 +299,7 @@ class PushWorker:
                     select(School).where(School.id.in_({u.school_id for u in users.values()}))
                 )
             }
-            allowed: dict[tuple[int, str], bool] = {}
+            allowed: dict[tuple[int, str, str | None], bool] = {}
             for delivery in deliveries:
                 user = users.get(delivery.user_id)
                 subscription = subscriptions.get(delivery.subscription_id)
@@ -310,9 +309,9 @@ class PushWorker:
                     settled[delivery.id] = ("dropped", None, None)
                     continue
                 summary = delivery.batch_key == "summary"
-                key = (user.id, delivery.channel)
+                key = (user.id, delivery.channel, concerned_channel(delivery.channel, event.data, school))
                 if key not in allowed:
-                    allowed[key] = await may_know(session, user, school, delivery.channel)
+                    allowed[key] = await may_know(session, user, school, delivery.channel, event.data)
                 if not allowed[key] or (not summary and not push_allowed(prefs.get(user.id), delivery.kind)):
                     settled[delivery.id] = ("dropped", None, None)
                     continue

@@ -30,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from server.observability import metrics
 from server.redis_clients import RedisClient
 from server.settings import Settings, uses_redis
+from server.timeutil import wait_event
 
 log = logging.getLogger("homeroom.translation")
 
@@ -228,8 +229,7 @@ class RedisQueue:
     async def _claim_loop(self) -> None:
         interval = max(0.05, self.claim_ms / 2000)
         while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), interval)
+            if await wait_event(self._stopping, interval):
                 return
             try:
                 await self.claim_once()

@@ -106,7 +106,9 @@ async def test_staff_email_an_invite_code_from_the_api_in_the_language_they_choo
     body = text_part(email)
     assert made["code"] in body and f"http://testserver/#/join?code={made['code']}" in body
     # A code without an email is only shown, and a bad address is refused with nothing made.
-    shown = await api.post("/api/invites", json={"student_id": maya.student.id}, headers=world.teacher.headers)
+    shown = await api.post(
+        "/api/invites", json={"student_id": maya.student.id}, headers=world.teacher.headers
+    )
     assert "emailed" not in shown.json()
     listed = await api.get(f"/api/students/{maya.student.id}/invites", headers=world.teacher.headers)
     before = len(listed.json()["items"])
