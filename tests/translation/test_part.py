@@ -63,6 +63,9 @@ async def test_part_fills_its_port_offers_renderers_and_listens_after_the_live_l
             "message.created",
             "activity.created",
             "activity.updated",
+            "event.created",
+            "event.updated",
+            "event.cancelled",
         }
         render = renderers["post.created"]
         data = {"post": {"id": 1, "text": "Hello.", "lang": "en", "translations": {}}}
