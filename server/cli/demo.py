@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ from server.db.models import (
     PostStudent,
     School,
     SchoolClass,
+    SchoolEvent,
     Skill,
     StaffClass,
     Student,
@@ -224,7 +226,77 @@ async def seed_demo(
     await _seed_conversations(session, school, year4_teacher, year4_families)
     await seed_week(session, school.id, admin, classes, teachers, rng, media_dir)
     await seed_home_learning(session, classes[4])
+    await seed_events(session, school, admin, classes[4], year4_teacher)
     return logins
+
+
+async def seed_events(
+    session: AsyncSession, school: School, admin: User, school_class: SchoolClass, teacher: User
+) -> None:
+    """The coming weeks' events: a trip asking for consent, PE every Monday, an assembly, parents' evening."""
+    zone = ZoneInfo(school.timezone)
+    today = utcnow().astimezone(zone).date()
+
+    def at(days: int, hour: int, minute: int = 0, weekday: int | None = None) -> datetime:
+        day = today + timedelta(days=days)
+        if weekday is not None:
+            day += timedelta(days=(weekday - day.weekday()) % 7)
+        return datetime.combine(day, time(hour, minute), zone).astimezone(UTC)
+
+    evening_before, morning_of = 15 * 3600, 90 * 60  # 18:00 the day before, 07:30, for 09:00
+    trip = at(7, 9, weekday=3)
+    session.add_all(
+        [
+            SchoolEvent(
+                school_id=school.id,
+                scope="class",
+                class_id=school_class.id,
+                author_id=teacher.id,
+                title="Trip to the Science Museum",
+                details="We travel by coach and are back by 15:00. Please send a packed lunch and a coat.",
+                location="Science Museum, London",
+                starts_at=trip,
+                ends_at=trip + timedelta(hours=6),
+                rsvp="consent",
+                respond_by=trip - timedelta(days=3),
+                reminders=[evening_before, morning_of],
+            ),
+            SchoolEvent(
+                school_id=school.id,
+                scope="class",
+                class_id=school_class.id,
+                author_id=teacher.id,
+                title="PE day: please come in PE kit",
+                starts_at=at(1, 9, weekday=0),
+                ends_at=at(1, 10, weekday=0),
+                recurrence="weekly",
+                repeat_until=today + timedelta(days=84),
+                reminders=[evening_before],
+            ),
+            SchoolEvent(
+                school_id=school.id,
+                scope="school",
+                author_id=admin.id,
+                title="Harvest assembly",
+                details="Families are welcome to join us in the hall.",
+                location="School hall",
+                starts_at=at(1, 9, weekday=4),
+                ends_at=at(1, 9, 45, weekday=4),
+            ),
+            SchoolEvent(
+                school_id=school.id,
+                scope="school",
+                author_id=admin.id,
+                title="Parents' evening",
+                details="Ten minutes with your child's teacher. Tell us if you can come.",
+                location="Classrooms",
+                starts_at=at(14, 15, 30, weekday=2),
+                ends_at=at(14, 19, weekday=2),
+                rsvp="attendance",
+                reminders=[24 * 3600],
+            ),
+        ]
+    )
 
 
 async def _seed_conversations(

@@ -40,6 +40,7 @@ from server.db.models import (
     Post,
     School,
     SchoolClass,
+    SchoolEvent,
     Skill,
     Student,
     Submission,
@@ -364,7 +365,7 @@ class Pipeline:
             task.add_done_callback(self._planning.discard)
 
     async def catch_up(self, limit: int = CATCH_UP_ITEMS) -> int:
-        """Queue the jobs that recent posts, messages and portfolio comments still need; return how many.
+        """Queue the jobs recent posts, messages, comments, activities and events still need; return how many.
 
         Translations nobody asked for are never made: rows written without an event
         (the demo's seeded week, an import) and jobs an in-process queue lost when the
@@ -423,6 +424,21 @@ class Pipeline:
                 source = await activity_language(session, activity)
                 for text in (activity.instructions, activity.title):  # reversed below: title first
                     wanted.append(("activity", activity.id, text, source, classes[activity.class_id]))
+            events = (
+                await session.scalars(
+                    select(SchoolEvent.id)
+                    .where(SchoolEvent.cancelled_at.is_(None))
+                    .order_by(SchoolEvent.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            for event_id in events:
+                found = await calendar_items.event_texts(session, event_id)
+                if found is not None:
+                    fields, source, languages = found
+                    wanted += [
+                        ("event", event_id, text, source, languages) for text in reversed(fields) if text
+                    ]
             by_target: dict[str, list[tuple[str, str]]] = {}
             for _, _, text, source, languages in wanted:
                 for target in needed_languages(languages, source):

@@ -119,6 +119,16 @@ async def test_demo_posts_and_messages_reach_a_spanish_parent_translated_on_firs
 
         await until(comments_translated)
 
+        async def events_translated() -> list[dict[str, Any]] | None:
+            reply = await api.get("/api/school/events", headers=headers)
+            assert reply.status_code == 200, reply.text
+            items = reply.json()["items"]
+            done = all(e["translation"]["status"] == "ready" for e in items)
+            return items if items and done else None
+
+        events = await until(events_translated)
+        assert all(e["title"] != e["original"]["title"] for e in events)
+
 
 async def test_a_post_whose_job_was_lost_at_a_restart_is_translated_after_it(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
