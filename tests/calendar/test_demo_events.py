@@ -1,4 +1,4 @@
-"""The demo school's coming weeks: a trip asking for consent, PE each Monday, an assembly, parents' evening."""
+"""The demo school's coming weeks: a trip asking for consent, weekly PE, an assembly, parents' evening."""
 
 from __future__ import annotations
 
