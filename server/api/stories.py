@@ -52,7 +52,7 @@ async def _create_post(request: Request, *, in_class: bool) -> Response:
     services = services_of(request)
     async with services.transaction() as session:
         school_class = await get_class(session, principal, path_id(request)) if in_class else None
-        post = await stories.create_post(
+        _, shape = await stories.create_post(
             session,
             principal,
             school_class,
@@ -60,8 +60,8 @@ async def _create_post(request: Request, *, in_class: bool) -> Response:
             media_ids=body.media_ids,
             student_ids=body.student_ids,
             now=services.clock(),
+            routes=routes_of(services),
         )
-        shape = (await stories.shape_posts(session, [post], principal, routes_of(services)))[0]
     return ok(shape, 201)
 
 

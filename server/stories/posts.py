@@ -171,7 +171,14 @@ async def shape_posts(
 
     ``routes`` tells which languages an engine can reach (``pending``) from those none can.
     """
-    decor = await _decorate(session, posts, reader.id if reader else None)
+    return await _shape_decorated(
+        session, posts, await _decorate(session, posts, reader.id if reader else None), reader, routes
+    )
+
+
+async def _shape_decorated(
+    session: AsyncSession, posts: Sequence[Post], decor: _Decor, reader: Principal | None, routes: Routes
+) -> list[dict[str, Any]]:
     shapes = [
         post_shape(
             post,
@@ -317,8 +324,12 @@ async def create_post(
     media_ids: Sequence[int],
     student_ids: Sequence[int],
     now: datetime,
-) -> Post:
-    """A new class post (``school_class``) or school post (None), with its files and tags."""
+    routes: Routes = NO_ROUTES,
+) -> tuple[Post, dict[str, Any]]:
+    """A new class post (``school_class``) or school post (None), with its files and tags.
+
+    Returns the post and the author's view of it (the REST reply; ``routes`` as in :func:`shape_posts`).
+    """
     require_role(principal, "staff")
     body = clean_text(text, "text", MAX_TEXT, required=not media_ids)
     media = await claim_media(session, principal, list(media_ids))
@@ -352,12 +363,27 @@ async def create_post(
         media=len(media),
         students=len(pupils),
     )
-    if post.awaiting_media:  # announced when its recordings are ready (server.media.processing)
-        shaped = (await shape_posts(session, [post], None))[0]
-        emit(session, user_channel(principal.id), "post.created", {"post": shaped})
-    else:
-        await _emit_post(session, "post.created", post)
-    return post
+    # Shaped once from what is in hand (the author, the claimed files, the tagged pupils): the
+    # event's payload, and the author's reply from it. Loading them back would cost six queries.
+    decor = _Decor(authors={principal.id: principal.user})
+    if media:
+        decor.media[post.id] = list(media)
+        decor.withheld = await withheld_media_ids(session, [m.id for m in media])
+    if pupils:
+        names = await names_for_classes(session, {p.class_id for p in pupils})
+        decor.students[post.id] = sorted(
+            ((p.id, names[p.id]) for p in pupils), key=lambda t: (t[1].casefold(), t[0])
+        )
+    payload = (await _shape_decorated(session, [post], decor, None, NO_ROUTES))[0]
+    channel = user_channel(principal.id) if post.awaiting_media else channels_of(post)[0]
+    # A post still being processed is its author's alone; announced when its recordings are
+    # ready (server.media.processing).
+    emit(session, channel, "post.created", {"post": payload})
+    reply = translation_view.reader_view({**payload, "liked": False}, principal.user.language, routes=routes)
+    hidden = sum(1 for m in media if m.id in decor.withheld)
+    if hidden:
+        reply["media_withheld"] = hidden
+    return post, reply
 
 
 async def announce_ready_post(session: AsyncSession, services: object, post_id: int) -> None:
