@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,47 @@ ROLES: frozenset[str] = frozenset(role.value for role in Role)
 TOUCH_EVERY = timedelta(minutes=5)
 """How stale ``last_seen_at`` may get before a request writes it: the idle timeout is measured
 from it, so it is exact to within these minutes, and busy sessions write once in five minutes."""
+
+
+class Viewer(Protocol):
+    """Who is looking, as the access rules need it: a :class:`Principal` or a socket's :class:`SignedIn`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def school_id(self) -> int: ...
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """What a live connection keeps of its principal between re-checks: ids and role, not the user's row.
+
+    A server holds thousands of idle sockets; a loaded ``User`` with its ORM state is several
+    KiB each, this is a few dozen bytes. Re-checks resolve the token again for fresh rights.
+    """
+
+    id: int
+    role: str
+    school_id: int
+    via: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -62,6 +104,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.user.role == "admin"
+
+    def signed_in(self) -> SignedIn:
+        """The slim copy a live connection keeps."""
+        user = self.user
+        return SignedIn(user.id, user.role, user.school_id, self.via)
 
     @property
     def needs_policy(self) -> bool:

@@ -26,7 +26,7 @@ from server.channels.render import Variant
 from server.observability import metrics
 
 if TYPE_CHECKING:
-    from server.auth.principal import Principal
+    from server.auth.principal import SignedIn
 
 _ids = itertools.count(1)
 
@@ -84,7 +84,7 @@ class Connection:
         self.variant = variant
         self.user = user  # {"id", "name", "role"}: what presence shows of this user
         self.channels: set[str] = set()
-        self.principal: Principal | None = None  # the Principal it signed in as, refreshed on re-checks
+        self.principal: SignedIn | None = None  # who it signed in as, refreshed on re-checks
         self.rechecks = 0  # re-checks of its rights begun so far (a subscribe in flight compares it)
         self.close_code: int | None = None
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.routing import WebSocketRoute
@@ -39,7 +41,7 @@ from server.channels.protocol import (
 )
 from server.channels.render import Variant
 from server.channels.rules import may_subscribe
-from server.channels.uvicorn_ws import frame_outlet
+from server.channels.uvicorn_ws import FrameOutlet, frame_outlet
 from server.errors import ApiError
 from server.language.interface import N_
 from server.presence.base import SESSION_FULL
@@ -47,6 +49,8 @@ from server.services import Services
 from server.settings import Settings
 
 log = logging.getLogger("homeroom.live")
+
+_INTERNAL_ERROR = 1011  # a frame's handling failed: the client reconnects and resumes with ``since``
 
 MAX_SUBSCRIPTIONS = 100
 
@@ -85,7 +89,7 @@ async def live_socket(websocket: WebSocket) -> None:
         variant=Variant(user.language or "en", principal.is_staff),
         user={"id": user.id, "name": user.name, "role": user.role},
     )
-    conn.principal = principal
+    conn.principal = principal.signed_in()
     assert live.hub is not None
     cap = await live.admit(conn)
     if cap is not None:
@@ -94,8 +98,14 @@ async def live_socket(websocket: WebSocket) -> None:
         await _until_disconnect(websocket)
         return
     live.hub.add(conn)
+    session = LiveSession(live, conn, settings.ws_idle_seconds)
+    if isinstance(outlet, FrameOutlet):
+        # Served by our own protocol: hand the socket over and let this ASGI task end, so an
+        # idle connection keeps no task, no coroutine frames and no ASGI scope.
+        outlet.detach(session)
+        return
     try:
-        await _serve(live, websocket, conn, settings)
+        await _serve(websocket, session)
     finally:
         await live.disconnected(conn)
 
@@ -146,37 +156,135 @@ async def _until_disconnect(websocket: WebSocket) -> None:
         pass
 
 
-async def _serve(live: LivePart, websocket: WebSocket, conn: Connection, settings: Settings) -> None:
-    loop = asyncio.get_running_loop()
-    budget = FrameBudget(loop.time())
+async def _serve(websocket: WebSocket, session: LiveSession) -> None:
+    """The frame loop on any ASGI server: one ``receive()`` at a time until the client leaves."""
+    conn = session.conn
     receive = websocket._receive
     while True:
         if conn.channels or conn.closed:
             message = await receive()
         else:
             try:
-                message = await asyncio.wait_for(receive(), settings.ws_idle_seconds)
+                message = await asyncio.wait_for(receive(), session.idle_seconds)
             except TimeoutError:
                 conn.close(CloseCode.IDLE, "idle")
                 continue
         if message["type"] == "websocket.disconnect":
             return
+        await session.handle(message)
+
+
+class LiveSession:
+    """What a signed-in socket's client frames do: ``sub``, ``unsub``, ``ping``, within a frame budget.
+
+    On our own protocol the socket is detached from its ASGI task once admitted: the protocol
+    calls :meth:`received` with each ASGI receive event, frames are handled one at a time in
+    order by a task that exists only while frames are waiting (reading is paused meanwhile),
+    an idle timer stands in for the loop's ``receive()`` timeout, and the disconnect is handled
+    after the frames before it. A frame whose handling fails closes the socket with 1011
+    (internal error) rather than leaving a client waiting on an answer that never comes.
+    """
+
+    __slots__ = (
+        "_budget",
+        "_finished",
+        "_idle",
+        "_pending",
+        "_worker",
+        "conn",
+        "idle_seconds",
+        "live",
+        "outlet",
+    )
+
+    def __init__(self, live: LivePart, conn: Connection, idle_seconds: float) -> None:
+        self.live = live
+        self.conn = conn
+        self.idle_seconds = idle_seconds
+        self.outlet: FrameOutlet | None = None
+        self._budget = FrameBudget(asyncio.get_running_loop().time())
+        self._pending: deque[dict[str, Any]] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._finished = False
+
+    async def handle(self, message: Mapping[str, Any]) -> None:
+        """Answer one client frame (an ASGI ``websocket.receive`` event)."""
+        conn = self.conn
         if conn.closed:
-            continue
+            return
         op = parse_frame(message.get("text") if message.get("text") is not None else message.get("bytes"))
         bad = isinstance(op, BadFrame)
-        if not budget.frame(loop.time(), bad):
+        if not self._budget.frame(asyncio.get_running_loop().time(), bad):
             conn.close(CloseCode.RATE_LIMITED, "rate limited")
-            continue
+            return
         if isinstance(op, BadFrame):
             conn.deliver(error_frame(op.code, op.message, op.ref, op.channel))
         elif isinstance(op, Ping):
             conn.deliver(pong_frame(op.ref))
         elif isinstance(op, Sub):
-            await _subscribe(live, conn, op)
+            await _subscribe(self.live, conn, op)
         elif isinstance(op, Unsub):
-            await live.leave(conn, op.channel.name)
+            await self.live.leave(conn, op.channel.name)
             conn.deliver(unsubbed_frame(op.channel.name, op.ref))
+
+    # Detached from the ASGI task ------------------------------------------------------
+
+    def attached(self, outlet: FrameOutlet) -> None:
+        """Called by the protocol once it sends receive events here; starts the idle timer."""
+        self.outlet = outlet
+        self._watch_idle()
+
+    def received(self, message: dict[str, Any]) -> None:
+        """Take one ASGI receive event from the protocol (never blocks)."""
+        if self._finished:
+            return
+        if self._pending is None:
+            self._pending = deque()
+        self._pending.append(message)
+        if message["type"] == "websocket.disconnect":
+            self._finished = True
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        pending = self._pending
+        assert pending is not None
+        try:
+            while pending:
+                message = pending.popleft()
+                if message["type"] == "websocket.disconnect":
+                    try:
+                        await self.live.disconnected(self.conn)
+                    except Exception:
+                        log.exception("live: a closed socket could not be forgotten")
+                    return
+                try:
+                    await self.handle(message)
+                except Exception:
+                    log.exception("live: a frame could not be handled; closing the socket")
+                    self.conn.close(_INTERNAL_ERROR, "internal error")
+        finally:
+            self._worker = None
+            self._pending = None
+        if not self._finished:
+            self._watch_idle()
+            if self.outlet is not None:
+                self.outlet.resume_reading()
+
+    def _watch_idle(self) -> None:
+        """Close a socket that holds no subscription for ``idle_seconds`` (as the loop's timeout does)."""
+        if self.conn.channels or self.conn.closed:
+            return
+        self._idle = asyncio.get_running_loop().call_later(self.idle_seconds, self._idle_close)
+
+    def _idle_close(self) -> None:
+        self._idle = None
+        if not self.conn.channels:
+            self.conn.close(CloseCode.IDLE, "idle")
 
 
 async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from server.auth.principal import Principal, resolve_token
+from server.auth.principal import SignedIn, resolve_token
 from server.channels.broker import Broker, BrokerUnavailable, create_broker
 from server.channels.connection import Connection
 from server.channels.hub import Hub
@@ -207,7 +207,7 @@ class LivePart:
                     error_frame("forbidden", "You no longer have access to this channel.", None, name)
                 )
 
-    async def reauthenticate(self, conn: Connection) -> Principal | None:
+    async def reauthenticate(self, conn: Connection) -> SignedIn | None:
         """The connection's principal again; None (and the connection closed with 4003) if it ended."""
         assert self.services is not None
         principal = conn.principal
@@ -220,10 +220,10 @@ class LivePart:
         if fresh.needs_policy:
             conn.close(CloseCode.FORBIDDEN, "policy not accepted")
             return None
-        conn.principal = fresh
+        conn.principal = fresh.signed_in()
         assert self.hub is not None
         self.hub.regroup(conn, Variant(fresh.user.language or "en", fresh.is_staff))
-        return fresh
+        return conn.principal
 
     async def sweep_sessions(self) -> None:
         """Close connections whose session expired or was revoked, or whose user was suspended."""

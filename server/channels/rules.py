@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.principal import Principal
+from server.auth.principal import Viewer
 from server.channels.protocol import Channel
 from server.errors import ApiError
 from server.school.access import get_class, get_student
 
 
-async def may_subscribe(session: AsyncSession, principal: Principal, channel: Channel) -> bool:
+async def may_subscribe(session: AsyncSession, principal: Viewer, channel: Channel) -> bool:
     """Whether ``principal`` may read ``channel`` right now."""
     if channel.kind == "user":
         return channel.id == principal.id

@@ -40,15 +40,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import wsproto.events
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 from wsproto.utilities import LocalProtocolError
 
 from server.channels.protocol import Frame
 
 EXTENSION = "homeroom.outlet"
+_DETACHED_SCOPE: dict[str, Any] = {"type": "websocket", "path": "/ws", "query_string": b"", "headers": []}
 
 
 class FrameOutlet:
@@ -69,6 +71,18 @@ class FrameOutlet:
             return False
         transport.write(frame.wire)
         return True
+
+    def detach(self, receiver: Receiver) -> None:
+        """Send this socket's receive events to ``receiver`` from now on; the ASGI app may then return."""
+        self._protocol.detach(receiver)
+        receiver.attached(self)
+
+    def resume_reading(self) -> None:
+        """Read the client's next frames (reading pauses after each message until its handler is done)."""
+        protocol = self._protocol
+        if protocol.read_paused and not self._transport.is_closing():
+            protocol.read_paused = False
+            self._transport.resume_reading()
 
     def buffered(self) -> int:
         """Bytes written but not yet taken by the socket."""
@@ -93,6 +107,33 @@ class FrameOutlet:
             transport.resume_reading()
         # A reader that never drains its buffer would hold the socket forever: abort it.
         protocol.close_timer = protocol.loop.call_later(protocol.close_timeout, transport.abort)
+
+
+class Receiver(Protocol):
+    """Takes a detached socket's ASGI receive events (:meth:`FrameOutlet.detach`)."""
+
+    def attached(self, outlet: FrameOutlet) -> None:
+        """Events go to :meth:`received` from now on."""
+        ...
+
+    def received(self, message: dict[str, Any]) -> None:
+        """One receive event (``websocket.receive`` or ``websocket.disconnect``); must not block."""
+        ...
+
+
+class _Handover:
+    """Stands in for the receive queue once the socket is detached: events go straight to a receiver."""
+
+    __slots__ = ("_receiver",)
+
+    def __init__(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+
+    def put_nowait(self, item: Any) -> None:
+        self._receiver.received(item)
+
+    def empty(self) -> bool:
+        return True
 
 
 class _Inbox:
@@ -166,24 +207,129 @@ class _Handshaken:
         return iter(())
 
 
-class HomeroomWSProtocol(WSProtocol):
+_WSPROTOCOL_FIELDS = (
+    "app",
+    "app_state",
+    "asgi_version",
+    "buffer",
+    "client",
+    "close_sent",
+    "close_timeout",
+    "close_timer",
+    "config",
+    "conn",
+    "connections",
+    "default_headers",
+    "disconnected",
+    "handshake_complete",
+    "last_ping_rtt",
+    "logger",
+    "loop",
+    "pending_ping_payload",
+    "ping_interval",
+    "ping_sent_at",
+    "ping_timeout",
+    "ping_timer",
+    "pong_timer",
+    "queue",
+    "read_paused",
+    "response_started",
+    "root_path",
+    "scheme",
+    "scope",
+    "server",
+    "tasks",
+    "transport",
+    "writable",
+)
+
+
+def _slotted(base: type) -> type:
+    """``base`` (uvicorn's ``WSProtocol``) with its attributes in slots instead of an instance dict.
+
+    Its 33 attributes are past the 30 a split (shared-key) dict holds, so each connection
+    pays for a whole dict of its own, about 1.5 KiB of an idle socket. The methods are
+    uvicorn's own; an attribute a newer uvicorn adds fails loudly (AttributeError) at the
+    first connection, which the live tests make.
+    """
+    methods = {
+        name: value
+        for name, value in vars(base).items()
+        if name not in {"__dict__", "__weakref__", "__slots__", "__module__", "__qualname__"}
+    }
+    return type(f"Slotted{base.__name__}", (asyncio.Protocol,), {**methods, "__slots__": _WSPROTOCOL_FIELDS})
+
+
+if TYPE_CHECKING:
+    _SlottedWSProtocol = WSProtocol
+else:
+    _SlottedWSProtocol = _slotted(WSProtocol)
+
+
+class _FewEvents(list[Any]):
+    """Stands in for wsproto's event deque (about 600 bytes even when empty) once the socket is open."""
+
+    __slots__ = ()
+
+    def popleft(self) -> Any:
+        return self.pop(0)
+
+
+class HomeroomWSProtocol(_SlottedWSProtocol):
     """uvicorn's wsproto websocket protocol, with the ``homeroom.outlet`` scope extension.
 
-    It also trims what an idle connection holds (a server keeps thousands): a list-based
-    receive queue and writable flag instead of ``asyncio.Queue`` and ``asyncio.Event``,
-    and wsproto's handshake state is dropped once the connection is accepted.
+    It also trims what an idle connection holds (a server keeps thousands): attributes in
+    slots, a list-based receive queue and writable flag instead of ``asyncio.Queue`` and
+    ``asyncio.Event``, and wsproto's handshake state and event deque are dropped once the
+    connection is accepted.
     """
+
+    __slots__ = ("detached",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Stand-ins with the few methods uvicorn calls, not subclasses of the types it declares.
         self.queue = _Inbox()  # type: ignore[assignment]  # for asyncio.Queue
         self.writable = _Flag()  # type: ignore[assignment]  # for asyncio.Event
+        self.detached = False
 
     async def send(self, message: Any) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept" and self.conn.connection is not None:
             self.conn.handshake = _Handshaken()  # type: ignore[assignment]  # for wsproto's H11Handshake
+            self.conn.connection._events = _FewEvents()  # type: ignore[assignment]  # for a deque
+
+    def detach(self, receiver: Receiver) -> None:
+        """Hand the socket's receive events to ``receiver``, those already queued first.
+
+        Afterwards the ASGI task may end without closing the socket (:meth:`run_asgi`), and
+        the ASGI scope is let go: an idle connection then keeps only this protocol, its
+        transport and the receiver.
+        """
+        queued = self.queue._items if isinstance(self.queue, _Inbox) else []
+        self.queue = _Handover(receiver)  # type: ignore[assignment]  # for asyncio.Queue
+        self.detached = True
+        self.scope = _DETACHED_SCOPE  # type: ignore[assignment]
+        for item in queued:
+            receiver.received(item)
+
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that an app that detached the socket leaves it open when it returns."""
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+        if self.detached:
+            return
+        if self.close_timer is None:
+            self.transport.close()
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from sqlalchemy import func, select
@@ -100,22 +100,24 @@ def serve_app(settings: Settings, host: str, port: int, workers: int = 1) -> Non
     """
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
-        "server.asgi:build",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ws="server.channels.uvicorn_ws:HomeroomWSProtocol",
-        ws_per_message_deflate=False,
-        ws_ping_interval=settings.ws_ping_seconds,
-        ws_ping_timeout=settings.ws_ping_seconds,
-        ws_max_size=64 * 1024,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level="info",
-        log_config=None,
-        timeout_graceful_shutdown=10,
+        "server.asgi:build", factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings)
     )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options ``serve`` runs with (also used by ``bench/idle_memory.py``)."""
+    return {
+        "ws": "server.channels.uvicorn_ws:HomeroomWSProtocol",
+        "ws_per_message_deflate": False,
+        "ws_ping_interval": settings.ws_ping_seconds,
+        "ws_ping_timeout": settings.ws_ping_seconds,
+        "ws_max_size": 64 * 1024,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_level": "info",
+        "log_config": None,
+        "timeout_graceful_shutdown": 10,
+    }
 
 
 @command("serve")

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.principal import Principal
+from server.auth.principal import Viewer
 from server.db.models import GuardianLink, SchoolClass, StaffClass, Student, User
 from server.errors import not_found
 from server.language.interface import N_
@@ -67,7 +67,7 @@ async def own_student(session: AsyncSession, user_id: int) -> Student | None:
     return await session.scalar(select(Student).where(Student.user_id == user_id))
 
 
-async def visible_class_ids(session: AsyncSession, principal: Principal) -> set[int]:
+async def visible_class_ids(session: AsyncSession, principal: Viewer) -> set[int]:
     """Classes whose story the user may read: all (staff), children's (parent), own (pupil)."""
     if principal.is_staff:
         rows = await session.scalars(
@@ -80,7 +80,7 @@ async def visible_class_ids(session: AsyncSession, principal: Principal) -> set[
     return {pupil.class_id} if pupil else set()
 
 
-async def visible_student_ids(session: AsyncSession, principal: Principal) -> set[int] | None:
+async def visible_student_ids(session: AsyncSession, principal: Viewer) -> set[int] | None:
     """Pupils whose own data the user may read; None means every pupil of the school (staff)."""
     if principal.is_staff:
         return None
@@ -90,7 +90,7 @@ async def visible_student_ids(session: AsyncSession, principal: Principal) -> se
     return {pupil.id} if pupil else set()
 
 
-async def get_class(session: AsyncSession, principal: Principal, class_id: int) -> SchoolClass:
+async def get_class(session: AsyncSession, principal: Viewer, class_id: int) -> SchoolClass:
     """A class the user may see, else 404."""
     found = await session.get(SchoolClass, class_id)
     if found is None or found.school_id != principal.school_id:
@@ -100,7 +100,7 @@ async def get_class(session: AsyncSession, principal: Principal, class_id: int) 
     return found
 
 
-async def get_student(session: AsyncSession, principal: Principal, student_id: int) -> Student:
+async def get_student(session: AsyncSession, principal: Viewer, student_id: int) -> Student:
     """A pupil whose data the user may see (staff, their guardians, the pupil), else 404."""
     found = await session.get(Student, student_id)
     if found is None or found.school_id != principal.school_id:
@@ -111,7 +111,7 @@ async def get_student(session: AsyncSession, principal: Principal, student_id: i
     return found
 
 
-async def sees_pupil_codes(session: AsyncSession, principal: Principal, class_id: int) -> bool:
+async def sees_pupil_codes(session: AsyncSession, principal: Viewer, class_id: int) -> bool:
     """Whether the user may see the login codes of the pupils of a class: admins and its own staff.
 
     A pupil's code is their whole sign-in (P5), so it goes no wider than the people who

@@ -234,7 +234,7 @@ async def test_a_subscription_decided_just_before_a_removal_is_dropped_when_it_c
         variant=Variant("en", False),
         user={"id": removed.id, "name": "Ann Jones", "role": "parent"},
     )
-    conn.principal = await resolve_token(services, removed.token, "bearer")
+    conn.principal = (await resolve_token(services, removed.token, "bearer")).signed_in()
     decide = endpoint.may_subscribe
 
     async def decided_then_removed(*args: Any) -> bool:
