@@ -493,7 +493,13 @@ async def run_target(
     )
     try:
         await clients.ready()
-        rss = (sum(rss_bytes(pid) for pid in pids) - rss0) / args.clients
+        total = sum(rss_bytes(pid) for pid in pids)
+        rss = (total - rss0) / args.clients
+        print(
+            f"  {target:10} memory with {args.clients} connections open: {total / 2**20:.0f} MiB RSS"
+            f" in {len(pids)} process(es)",
+            flush=True,
+        )
         found = []
         for scenario in args.scenarios:
             figures = await measure(

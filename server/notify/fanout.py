@@ -31,7 +31,7 @@ from server.db.models import (
 from server.messaging.quiet_hours import WorkingWeek, held_until
 from server.notify.audience import candidates, may_know
 from server.notify.instant import queue_emails
-from server.notify.kinds import channel_family, channel_id, kind_of
+from server.notify.kinds import channel_id, kind_of
 from server.notify.preferences import push_allowed
 from server.timeutil import utcnow
 
@@ -43,8 +43,7 @@ async def fan_out(
 ) -> None:
     """Write the deliveries (push and instant email) one event implies, in the caller's transaction."""
     kind = kind_of(event.channel, event.type)
-    school = await school_of(session, event.channel)
-    if kind is None or school is None:
+    if kind is None:
         return
     wanted = candidates(event.channel, event.type, event.data)
     devices = await _devices(session, wanted)
@@ -54,7 +53,8 @@ async def fan_out(
     users = await users_by_ids(
         session, [uid for uid in {*devices, *prefs} if uid in devices or prefs[uid].email == "instant"]
     )
-    if not users:
+    school = await school_of(session, event.channel) if users else None
+    if school is None:
         return
     week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
     opening = held_until(week, now)
@@ -134,18 +134,14 @@ async def _fold(session: AsyncSession, subscription_id: int, batch_key: str, eve
 
 
 async def school_of(session: AsyncSession, channel: str) -> School | None:
-    """The school a channel belongs to."""
-    family, ident = channel_family(channel), channel_id(channel)
-    school_id: int | None
-    if family in ("school", "school:staff"):
-        school_id = ident
-    elif family == "class":
-        school_id = await session.scalar(select(SchoolClass.school_id).where(SchoolClass.id == ident))
-    elif family == "student":
-        school_id = await session.scalar(select(Student.school_id).where(Student.id == ident))
-    else:
-        school_id = await session.scalar(select(User.school_id).where(User.id == ident))
-    return await session.get(School, school_id) if school_id is not None else None
+    """The school a channel belongs to (one query)."""
+    kind, ident = channel.split(":")[0], channel_id(channel)
+    if kind == "school":
+        return await session.get(School, ident)
+    owner: Any = {"class": SchoolClass, "student": Student}.get(kind, User)
+    return await session.scalar(
+        select(School).join(owner, owner.school_id == School.id).where(owner.id == ident)
+    )
 
 
 async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User]:
