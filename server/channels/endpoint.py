@@ -9,6 +9,10 @@ closes with 4029. So does a socket past its user's caps (``ws_connections_per_se
 ``ws_connections_per_user``, counted in every process), after a ``too_many_connections``
 error frame. A connection that subscribes to nothing for ``ws_idle_seconds`` is
 closed; dead peers are found by the server's protocol pings (``ws_ping_seconds``).
+
+On ``serve``'s own protocol an admitted socket is handed to a :class:`LiveSession` and the
+ASGI task ends (an idle socket then costs no task and no coroutine frames); on any other
+ASGI server the same session is driven by a ``receive()`` loop.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -296,8 +302,13 @@ async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
         return
     rechecks = conn.rechecks
     assert conn.principal is not None, "set when the connection signed in"
-    async with live.services.read() as session:
-        allowed = await may_subscribe(session, conn.principal, op.channel)
+    try:
+        async with live.services.read() as session:
+            allowed = await may_subscribe(session, conn.principal, op.channel)
+    except (DBAPIError, PoolTimeout, OSError) as exc:  # as HTTP answers 503: the client asks again
+        log.warning("live: subscribing to %s: database unavailable (%s)", name, type(exc).__name__)
+        conn.deliver(error_frame("unavailable", "Live updates are briefly unavailable.", op.ref, name))
+        return
     if not allowed:
         conn.deliver(error_frame("forbidden", "You may not subscribe to that channel.", op.ref, name))
         return

@@ -305,7 +305,9 @@ class LivePart:
                 settings.ws_connections_per_user,
             )
         except Exception as exc:
-            log.warning("live: socket count unavailable (%s); admitting uncounted", type(exc).__name__)
+            log.warning(
+                "live: socket count unavailable (%s: %s); admitting uncounted", type(exc).__name__, exc
+            )
             return None
 
     async def disconnected(self, conn: Connection) -> None:

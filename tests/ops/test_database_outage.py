@@ -7,6 +7,7 @@ the proxy (and cutting its open connections) is the outage, restarting it is the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from server.db.models import Conversation, OutboxEvent
 from tests.factories import make_world
+from tests.live.client import LiveClient
 from tests.live.proxy import TcpProxy
 from tests.live.servers import live_database, running_servers, shared_services
 
@@ -36,6 +38,7 @@ async def test_database_outage_gives_503_changes_nothing_and_recovers(tmp_path: 
         await proxy.start()
         proxied = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         async with (
+            contextlib.AsyncExitStack() as stack,
             shared_services(url, tmp_path) as services,
             running_servers(1, database_url=proxied, broker_url="memory://", data_dir=tmp_path) as (server,),
             httpx.AsyncClient(base_url=server.http_url, timeout=15) as http,
@@ -46,8 +49,13 @@ async def test_database_outage_gives_503_changes_nothing_and_recovers(tmp_path: 
             assert pupil.student is not None
             start = {"student_id": pupil.student.id, "staff_id": world.teacher.id}
             assert (await http.get("/api/me", headers=parent.headers)).status_code == 200
+            live = await stack.enter_async_context(LiveClient.connect(server.ws_url, parent.token))
+            class_channel = f"class:{world.classes[0].id}"
 
             await proxy.stop()
+            # A live subscription cannot be checked: the socket is told to ask again, not dropped.
+            refused = await live.subscribe(class_channel)
+            assert (refused["op"], refused["code"]) == ("error", "unavailable"), refused
             assert_unavailable(await http.get("/readyz"))
             assert (await http.get("/readyz")).json()["error"]["details"]["failed"]["database"]
             assert_unavailable(await http.get("/api/me", headers=parent.headers))
@@ -65,5 +73,7 @@ async def test_database_outage_gives_503_changes_nothing_and_recovers(tmp_path: 
             assert (await http.get("/api/me", headers=parent.headers)).status_code == 200
             created = await http.post("/api/conversations", json=start, headers=parent.headers)
             assert created.status_code == 201, created.text
+            assert (await live.subscribe(class_channel))["op"] == "subbed"
+            assert live.close_code is None
         await proxy.stop()
         assert " 500 " not in server.log()
