@@ -653,6 +653,8 @@ async def run_bench_on(args: argparse.Namespace, tmp: Path, database_url: str, r
         extra={
             "HOMEROOM_CODE_ATTEMPTS_PER_MINUTE": "100000000",
             "HOMEROOM_WS_IDLE_SECONDS": "600",
+            # Four processes at 30 connections each would pass PostgreSQL's default 100.
+            "HOMEROOM_DATABASE_CONNECTIONS": str(min(30, 90 // args.processes)),
             # Many simulated readers share a few sign-ins.
             "HOMEROOM_WS_CONNECTIONS_PER_SESSION": "1000000",
             "HOMEROOM_WS_CONNECTIONS_PER_USER": "1000000",

@@ -132,7 +132,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            db = Database(settings.database_url)
+            db = Database(settings.database_url, connections=settings.database_connections)
             stack.push_async_callback(db.dispose)
             # One Redis client per process (None with memory://), shared by whoever needs Redis.
             redis = connect_redis(settings.broker_url) if uses_redis(settings.broker_url) else None

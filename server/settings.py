@@ -39,6 +39,9 @@ class Settings:
     env: str = "development"
     data_dir: Path = Path("./data")
     database_url: str = "sqlite+aiosqlite:///./data/homeroom.db"
+    database_connections: int = (
+        30  # PostgreSQL connections one process may open (10 kept, the rest for bursts)
+    )
     broker_url: str = "memory://"
     media_dir: Path = Path("./data/media")
     secret_key: str = ""
@@ -205,6 +208,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "env": str,
     "data_dir": Path,
     "database_url": _database_url,
+    "database_connections": _count,
     "broker_url": _broker_url,
     "media_dir": Path,
     "secret_key": str,

@@ -70,9 +70,11 @@ def test_values_are_parsed_from_the_environment(tmp_path: Path) -> None:
             "HOMEROOM_MAX_BODY_BYTES": "2048",
             "HOMEROOM_WS_PING_SECONDS": "12.5",
             "HOMEROOM_LOG_JSON": "yes",
+            "HOMEROOM_DATABASE_CONNECTIONS": "12",
         }
     )
     assert settings.database_url == "postgresql+asyncpg://u@db:5432/homeroom"
+    assert settings.database_connections == 12
     assert settings.broker_url == "redis://cache:6379/0"
     assert settings.media_dir == tmp_path / "photos"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")

@@ -38,6 +38,10 @@ function open(url, token) {
     seen.push(new Set());
     let subscribed = spec.kind !== "homeroom";
     ws.on("error", reject);
+    // A socket closed (or refused a channel) before it subscribed would wait for ever: fail loudly.
+    ws.on("close", (code) => {
+      if (!subscribed) reject(new Error(`closed with ${code} before subscribing`));
+    });
     ws.on("open", () => {
       if (subscribed) resolve(ws);
       else ws.send(JSON.stringify({ op: "sub", channel: spec.channel }));
@@ -46,9 +50,12 @@ function open(url, token) {
       const arrived = now();
       const raw = data.toString();
       if (!subscribed) {
-        if (JSON.parse(raw).op === "subbed") {
+        const answer = JSON.parse(raw);
+        if (answer.op === "subbed") {
           subscribed = true;
           resolve(ws);
+        } else if (answer.op === "error") {
+          reject(new Error(`subscribing refused: ${answer.code} ${answer.message}`));
         }
         return;
       }

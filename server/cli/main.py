@@ -146,7 +146,7 @@ def create_school_command(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
 
     async def run() -> int:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, connections=settings.database_connections)
         try:
             async with db.session() as session:
                 school, admin = await create_school(
@@ -181,7 +181,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
 
     async def run() -> DemoLogins | None:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, connections=settings.database_connections)
         try:
             async with db.session() as session:
                 if await session.scalar(select(func.count()).select_from(School)):

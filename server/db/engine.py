@@ -37,9 +37,10 @@ def rowcount(result: Result[Any]) -> int:
 class Database:
     """Owns one async engine and hands out sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, connections: int = POOL_SIZE + MAX_OVERFLOW) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url, echo=echo)
+        self.connections = connections
+        self.engine: AsyncEngine = create_engine(url, echo=echo, connections=connections)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL sessions take turns at the pool's connections first come, first served
         # (see _turn). The pool alone is not fair: a connection handed back goes to whichever
@@ -51,7 +52,7 @@ class Database:
         self.write_lock = asyncio.Lock()
         self._last_turn_ended = time.monotonic()
         if not self.is_sqlite:
-            self._turns = asyncio.Semaphore(POOL_SIZE + MAX_OVERFLOW)
+            self._turns = asyncio.Semaphore(connections)
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,7 +100,7 @@ class Database:
                 if stalled >= POOL_TIMEOUT:
                     raise PoolTimeout(
                         f"no database session ended for {POOL_TIMEOUT:.0f} s "
-                        f"({POOL_SIZE + MAX_OVERFLOW} connections in use)"
+                        f"({self.connections} connections in use)"
                     )
                 done, _ = await asyncio.wait({waiting}, timeout=POOL_TIMEOUT - stalled)
                 if done:
@@ -121,8 +122,14 @@ class Database:
         await self.engine.dispose()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def create_engine(
+    url: str, *, echo: bool = False, connections: int = POOL_SIZE + MAX_OVERFLOW
+) -> AsyncEngine:
+    """Create an async engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL: at most ``connections`` per process (``HOMEROOM_DATABASE_CONNECTIONS``), of
+    which up to ``POOL_SIZE`` stay open between bursts.
+    """
     parsed = make_url(url)
     # Parameters (emails, password hashes, message text) never reach logs or error text.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
@@ -133,8 +140,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(
-            pool_size=POOL_SIZE,
-            max_overflow=MAX_OVERFLOW,
+            pool_size=min(POOL_SIZE, connections),
+            max_overflow=connections - min(POOL_SIZE, connections),
             pool_timeout=POOL_TIMEOUT,
             pool_recycle=1800,
         )

@@ -1,7 +1,8 @@
-"""PostgreSQL's pool: connections idle in the pool are checked before use, busy ones are not."""
+"""PostgreSQL's pool: its size per process; connections idle in it are checked before use, busy ones not."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -65,3 +66,34 @@ async def test_a_connection_handed_back_moments_ago_is_not_pinged_one_idle_for_l
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)
     await _backend_pid(database)
     assert len(pings) == 2
+
+
+async def test_a_process_opens_no_more_connections_than_it_is_allowed() -> None:
+    """``HOMEROOM_DATABASE_CONNECTIONS``: many processes must fit the server's ``max_connections``."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("HOMEROOM_TEST_DATABASE_URL=none: PostgreSQL tests disabled")
+    url = await create_pg_database(admin_url)
+    db = Database(url, connections=3)
+    try:
+
+        async def hold(started: asyncio.Event, release: asyncio.Event) -> int:
+            async with db.session() as session:
+                pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                started.set()
+                await release.wait()
+                return pid
+
+        release = asyncio.Event()
+        starts = [asyncio.Event() for _ in range(5)]
+        holders = [asyncio.create_task(hold(started, release)) for started in starts]
+        await asyncio.wait_for(asyncio.gather(*(started.wait() for started in starts[:3])), 10)
+        assert sum(started.is_set() for started in starts) == 3  # the other two wait their turn
+        release.set()
+        pids = await asyncio.wait_for(asyncio.gather(*holders), 10)
+        assert len(set(pids)) <= 3
+        pool = db.engine.sync_engine.pool
+        assert pool.size() + pool._max_overflow == 3  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+        await drop_pg_database(admin_url, url)
