@@ -16,17 +16,25 @@ from tests.services import create_pg_database, drop_pg_database, postgres_admin_
 
 
 @pytest.fixture
-async def database() -> AsyncIterator[Database]:
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test."""
     admin_url = postgres_admin_url()
     if admin_url is None:
         pytest.skip("HOMEROOM_TEST_DATABASE_URL=none: PostgreSQL tests disabled")
     url = await create_pg_database(admin_url)
-    db = Database(url)
+    try:
+        yield url
+    finally:
+        await drop_pg_database(admin_url, url)
+
+
+@pytest.fixture
+async def database(pg_url: str) -> AsyncIterator[Database]:
+    db = Database(pg_url)
     try:
         yield db
     finally:
         await db.dispose()
-        await drop_pg_database(admin_url, url)
 
 
 async def _backend_pid(db: Database) -> int:
@@ -68,13 +76,9 @@ async def test_a_connection_handed_back_moments_ago_is_not_pinged_one_idle_for_l
     assert len(pings) == 2
 
 
-async def test_a_process_opens_no_more_connections_than_it_is_allowed() -> None:
+async def test_a_process_opens_no_more_connections_than_it_is_allowed(pg_url: str) -> None:
     """``HOMEROOM_DATABASE_CONNECTIONS``: many processes must fit the server's ``max_connections``."""
-    admin_url = postgres_admin_url()
-    if admin_url is None:
-        pytest.skip("HOMEROOM_TEST_DATABASE_URL=none: PostgreSQL tests disabled")
-    url = await create_pg_database(admin_url)
-    db = Database(url, connections=3)
+    db = Database(pg_url, connections=3)
     try:
 
         async def hold(started: asyncio.Event, release: asyncio.Event) -> int:
@@ -96,4 +100,3 @@ async def test_a_process_opens_no_more_connections_than_it_is_allowed() -> None:
         assert pool.size() + pool._max_overflow == 3  # type: ignore[attr-defined]
     finally:
         await db.dispose()
-        await drop_pg_database(admin_url, url)
