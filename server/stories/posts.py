@@ -119,6 +119,16 @@ class _Decor:
     withheld: set[int] = field(default_factory=set)  # files no one may see now (P12)
 
 
+def _by_name(tagged: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Tagged pupils ``(id, display name)`` in the order readers see them."""
+    return sorted(tagged, key=lambda pair: (pair[1].casefold(), pair[0]))
+
+
+def _withheld_count(decor: _Decor, post_id: int) -> int:
+    """How many of a post's files no one may see now (told to staff only)."""
+    return sum(1 for m in decor.media.get(post_id, []) if m.id in decor.withheld)
+
+
 async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int | None) -> _Decor:
     decor = _Decor()
     ids = [p.id for p in posts]
@@ -149,8 +159,7 @@ async def _decorate(session: AsyncSession, posts: Sequence[Post], reader_id: int
         names = await names_for_classes(session, {class_id for _, _, class_id in tags})
         for post_id, student_id, _ in tags:
             decor.students.setdefault(post_id, []).append((student_id, names[student_id]))
-        for tagged in decor.students.values():
-            tagged.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
+        decor.students = {post_id: _by_name(tagged) for post_id, tagged in decor.students.items()}
     # ``like_count`` moves in the statement that adds or removes a like row, so a page whose
     # posts nobody liked (every new post) needs no lookup of the reader's own likes.
     if reader_id is not None and any(post.like_count for post in posts):
@@ -191,8 +200,7 @@ async def _shape_decorated(
     ]
     if reader is not None and reader.is_staff:  # families are not told why: it could reveal care status
         for shape in shapes:
-            hidden = sum(1 for m in decor.media.get(shape["id"], []) if m.id in decor.withheld)
-            if hidden:
+            if hidden := _withheld_count(decor, shape["id"]):
                 shape["media_withheld"] = hidden
     if reader is None:  # live payloads carry every stored translation; the live layer picks per reader
         return [
@@ -371,17 +379,14 @@ async def create_post(
         decor.withheld = await withheld_media_ids(session, [m.id for m in media])
     if pupils:
         names = await names_for_classes(session, {p.class_id for p in pupils})
-        decor.students[post.id] = sorted(
-            ((p.id, names[p.id]) for p in pupils), key=lambda t: (t[1].casefold(), t[0])
-        )
+        decor.students[post.id] = _by_name([(p.id, names[p.id]) for p in pupils])
     payload = (await _shape_decorated(session, [post], decor, None, NO_ROUTES))[0]
     channel = user_channel(principal.id) if post.awaiting_media else channels_of(post)[0]
     # A post still being processed is its author's alone; announced when its recordings are
     # ready (server.media.processing).
     emit(session, channel, "post.created", {"post": payload})
     reply = translation_view.reader_view({**payload, "liked": False}, principal.user.language, routes=routes)
-    hidden = sum(1 for m in media if m.id in decor.withheld)
-    if hidden:
+    if hidden := _withheld_count(decor, post.id):
         reply["media_withheld"] = hidden
     return post, reply
 
