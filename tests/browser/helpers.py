@@ -10,10 +10,13 @@ from tests.browser.server import Person, School, Server, served
 
 
 def need(*paths: str) -> None:
-    """Skip unless this build serves every one of ``paths`` (``/ws`` for the live layer)."""
+    """Fail at once, saying which, unless the server serves every one of ``paths`` (``/ws``: live).
+
+    A route that went missing is a regression to report, not a reason to skip the test.
+    """
     missing = [p for p in paths if not served(p, "ws" if p == "/ws" else "http")]
     if missing:
-        pytest.skip(f"not served by this build yet: {', '.join(missing)}")
+        pytest.fail(f"not served by this server: {', '.join(missing)}")
 
 
 def wait_subscribed(page: Any, channel: str) -> None:
