@@ -34,7 +34,13 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
 
     school = await seed(database_url, parents=2, invites=0)
     broker = args.redis if args.broker == "redis" else "memory://"
-    env = server_env(database_url=database_url, broker_url=broker, data_dir=tmp, redis_prefix=unique_prefix())
+    env = server_env(
+        database_url=database_url,
+        broker_url=broker,
+        data_dir=tmp,
+        redis_prefix=unique_prefix(),
+        extra={"HOMEROOM_TRANSLATION_ENGINES": args.engines},
+    )
     servers = [start_server(env, tmp) for _ in range(args.processes)]
     try:
         await asyncio.gather(*(server.wait_ready(120) for server in servers))
@@ -92,6 +98,12 @@ async def main(args: argparse.Namespace) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=300)
+    parser.add_argument(
+        "--engines",
+        default="none",
+        help="HOMEROOM_TRANSLATION_ENGINES of the servers: 'none', or e.g. 'apertium' to include planning "
+        "translations for the class's readers (jobs go to worker processes, not counted)",
+    )
     parser.add_argument("--in-flight", type=int, default=16, help="requests at once")
     parser.add_argument("--processes", type=int, default=2, choices=[1, 2])
     parser.add_argument("--broker", choices=["memory", "redis"], default="redis")

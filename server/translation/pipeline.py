@@ -332,8 +332,11 @@ class Pipeline:
         for row in rows:
             data = row.data or {}
             if row.type in ("post.created", "post.updated") and isinstance(data.get("post"), dict):
-                item_id = data["post"].get("id")
-                if isinstance(item_id, int):
+                item_id, lang = data["post"].get("id"), data["post"].get("lang")
+                # When no engine reads the post's language no reader can be offered a translation,
+                # so its audience is not looked up at all (most of a post's planning cost).
+                readable = not isinstance(lang, str) or self.registry.translates_from(lang)
+                if isinstance(item_id, int) and readable:
                     wanted[("post", item_id)] = None
             elif row.type in ("portfolio.approved", "portfolio.returned") and isinstance(
                 data.get("item"), dict

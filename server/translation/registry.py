@@ -115,6 +115,10 @@ class Registry:
     def can_translate(self, source: str, target: str) -> bool:
         return self.route(source, target) is not None
 
+    def translates_from(self, source: str) -> bool:
+        """Whether some engine can take ``source`` anywhere (directly or through English)."""
+        return any(self.can_translate(source, target) for target in self.targets() if target != source)
+
     def targets(self) -> set[str]:
         """Every language some text can be translated into (directly or through English)."""
         direct = self.pairs()

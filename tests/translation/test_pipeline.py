@@ -22,6 +22,7 @@ from server.events import emit, validate_event
 from server.language import stored as cache
 from server.language.view import cached_translations, reader_view, routes_of, translations_by_id
 from server.services import Services
+from server.translation import pipeline as pipeline_module
 from server.translation.pipeline import Pipeline
 from server.translation.queue import MemoryQueue
 from server.translation.registry import Registry
@@ -41,7 +42,7 @@ async def class_with_families(services: Services, languages: list[str]) -> tuple
     return world, school_class.id
 
 
-async def write_post(services: Services, world: World, class_id: int, text: str) -> int:
+async def write_post(services: Services, world: World, class_id: int, text: str, lang: str = "en") -> int:
     """A class post and its event in one transaction, as the stories module writes it."""
     async with services.transaction() as session:
         post = Post(
@@ -50,11 +51,11 @@ async def write_post(services: Services, world: World, class_id: int, text: str)
             class_id=class_id,
             author_id=world.teacher.id,
             text=text,
-            lang="en",
+            lang=lang,
         )
         session.add(post)
         await session.flush()
-        translations = await cache.languages_of(session, text, "en")
+        translations = await cache.languages_of(session, text, lang)
         emit(
             session,
             f"class:{class_id}",
@@ -65,7 +66,7 @@ async def write_post(services: Services, world: World, class_id: int, text: str)
                     "scope": "class",
                     "class_id": class_id,
                     "text": text,
-                    "lang": "en",
+                    "lang": lang,
                     "translations": translations,
                 }
             },
@@ -103,6 +104,30 @@ async def test_a_class_post_is_translated_once_per_needed_language(
         validate_event(row.type, row.data)
     assert "Mañana" in by_lang["es"].data["text"] and by_lang["es"].data["engine"] == "apertium"
     assert by_lang[ARGOS_LANG].data["engine"] == "argos"
+
+
+async def test_a_post_in_a_language_no_engine_reads_skips_planning(
+    tservices: Services, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its audience is not even looked up: no reader could be offered a translation of it."""
+    world, class_id = await class_with_families(tservices, ["es"])
+    looked_up: list[int] = []
+    real = pipeline_module.post_audience_languages
+
+    async def counting(session: Any, post: Post) -> set[str]:
+        looked_up.append(post.id)
+        return await real(session, post)
+
+    monkeypatch.setattr(pipeline_module, "post_audience_languages", counting)
+    assert not pipeline.registry.translates_from("pl")
+    polish = await write_post(tservices, world, class_id, f"Jutro WF {secrets.token_hex(3)}.", lang="pl")
+    english = await write_post(tservices, world, class_id, unique_text())
+    assert await pipeline.idle()
+    assert looked_up == [english]
+    assert await events(tservices, "post.translated", "post_id", polish) == []
+    assert [row.data["lang"] for row in await events(tservices, "post.translated", "post_id", english)] == [
+        "es"
+    ]
 
 
 async def test_rest_readers_see_their_language_ready_and_others_their_status(

@@ -37,6 +37,15 @@ def test_each_pair_goes_to_the_first_engine_that_has_it(source: str, target: str
     assert registry.engine_for(source, target) == engine
 
 
+@pytest.mark.parametrize(
+    ("source", "readable"), [("en", True), ("ur", True), ("es", True), ("ca", False), ("pl", False)]
+)
+def test_a_language_is_translatable_from_when_some_route_leaves_it(source: str, readable: bool) -> None:
+    registry, _, _ = make()
+    assert registry.translates_from(source) is readable
+    assert not Registry([]).translates_from(source)
+
+
 def test_reversing_the_order_changes_the_winner() -> None:
     _, first, second = make()
     assert Registry([second, first]).engine_for("en", "es") == "apertium"
