@@ -53,7 +53,7 @@ from server.auth.ratelimit import create_rate_limiter
 from server.calendar.reminders import send_reminders
 from server.channels import endpoint as live_endpoint
 from server.channels.part import LivePart
-from server.db.engine import Database
+from server.db.engine import Database, database_unreachable
 from server.errors import ApiError, not_found
 from server.jobs import Job, JobRunner
 from server.language import catalogs
@@ -314,19 +314,6 @@ async def _refused_value(request: Request, exc: DataError) -> Response:
     return JSONResponse(
         error.body(reader_language(request)), status_code=400, headers={"Cache-Control": "no-store"}
     )
-
-
-# SQLSTATE classes meaning "the database is not there right now": 08 connection exceptions,
-# 57P operator intervention (admin shutdown, crash shutdown, cannot connect now: a restart).
-UNREACHABLE_SQLSTATES = ("08", "57P")
-
-
-def database_unreachable(exc: DBAPIError) -> bool:
-    """Whether a driver error means the database is unreachable (asyncpg reports these as plain ``Error``)."""
-    if exc.connection_invalidated:
-        return True
-    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return isinstance(state, str) and state.startswith(UNREACHABLE_SQLSTATES)
 
 
 async def _database_error(request: Request, exc: DBAPIError) -> Response:

@@ -23,8 +23,6 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -48,6 +46,7 @@ from server.channels.protocol import (
 from server.channels.render import Variant
 from server.channels.rules import may_subscribe
 from server.channels.uvicorn_ws import FrameOutlet, frame_outlet
+from server.db.engine import database_down
 from server.errors import ApiError
 from server.language.interface import N_
 from server.presence.base import SESSION_FULL
@@ -305,7 +304,9 @@ async def _subscribe(live: LivePart, conn: Connection, op: Sub) -> None:
     try:
         async with live.services.read() as session:
             allowed = await may_subscribe(session, conn.principal, op.channel)
-    except (DBAPIError, PoolTimeout, OSError) as exc:  # as HTTP answers 503: the client asks again
+    except Exception as exc:
+        if not database_down(exc):
+            raise
         log.warning("live: subscribing to %s: database unavailable (%s)", name, type(exc).__name__)
         conn.deliver(error_frame("unavailable", "Live updates are briefly unavailable.", op.ref, name))
         return

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import CursorResult, Result, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -183,3 +183,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# SQLSTATE classes meaning "the database is not there right now": 08 connection exceptions,
+# 57P operator intervention (admin shutdown, crash shutdown, cannot connect now: a restart).
+UNREACHABLE_SQLSTATES = ("08", "57P")
+
+
+def database_unreachable(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database is unreachable (asyncpg reports these as plain ``Error``)."""
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(UNREACHABLE_SQLSTATES)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether an error from a database call means "unavailable, ask again" (HTTP answers it with 503)."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, OSError)):
+        return True
+    return isinstance(exc, DBAPIError) and database_unreachable(exc)

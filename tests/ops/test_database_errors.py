@@ -1,11 +1,12 @@
-"""Which driver errors mean "the database is unreachable" (503 ``unavailable``) and which are bugs (500)."""
+"""Which errors mean "the database is unreachable" (503 / live ``unavailable``) and which are bugs (500)."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from server.app import database_unreachable
+from server.db.engine import database_down, database_unreachable
 
 
 class DriverError(Exception):
@@ -36,3 +37,19 @@ def test_driver_errors_that_mean_the_database_is_unreachable(
 ) -> None:
     error = DBAPIError("select 1", {}, DriverError(sqlstate), connection_invalidated=invalidated)
     assert database_unreachable(error) is unreachable
+
+
+@pytest.mark.parametrize(
+    ("error", "down"),
+    [
+        (OperationalError("select 1", {}, Exception("gone")), True),
+        (PoolTimeout("no connection"), True),
+        (ConnectionRefusedError(), True),
+        (DBAPIError("select 1", {}, DriverError("57P01")), True),
+        (DBAPIError("select 1", {}, DriverError("42P01")), False),  # a bug: raised, never hidden
+        (ValueError("a bug"), False),
+    ],
+)
+def test_errors_that_mean_ask_again(error: Exception, down: bool) -> None:
+    """``database_down``: what HTTP answers with 503 and the live layer with ``unavailable``."""
+    assert database_down(error) is down
