@@ -30,3 +30,19 @@ def loop_runner() -> Callable[[Coroutine[Any, Any, Any]], Any]:
     except ImportError:
         return asyncio.run
     return uvloop.run
+
+
+async def settled_cpu_seconds(pids: list[int], *, quiet: float = 0.01, every: float = 0.25) -> float:
+    """The processes' CPU seconds once they are idle again: what a burst caused after its replies.
+
+    A reply goes out before the work it set off (the push fan-out, the outbox relay) is done;
+    CPU read at the last reply leaves that out. Waits until a ``every``-second interval
+    adds at most ``quiet`` of its length in CPU, and returns the total at its start.
+    """
+    before = sum(cpu_seconds(pid) for pid in pids)
+    while True:
+        await asyncio.sleep(every)
+        now = sum(cpu_seconds(pid) for pid in pids)
+        if now - before <= quiet * every * len(pids):
+            return before
+        before = now

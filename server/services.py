@@ -102,8 +102,8 @@ class Services:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reading only; nothing is committed."""
-        async with self.db.session() as session:
+        """A session for reading only: nothing is committed (on PostgreSQL there is no transaction)."""
+        async with self.db.read_session() as session:
             yield session
 
     async def access_changed(self, user_id: int) -> None:

@@ -146,36 +146,40 @@ async def resolve_token(services: Services, token: str, via: str) -> Principal:
     """The principal behind a token; 401 when unknown, expired, idle or revoked, 403 when suspended."""
     now = services.clock()
     async with services.read() as session:
+        # The user as an entity (callers read its fields), the session's few columns as plain values.
         row = (
             await session.execute(
-                select(Session, User, School.policy_version)
-                .join(User, User.id == Session.user_id)
+                select(
+                    User,
+                    Session.id,
+                    Session.revoked_at,
+                    Session.expires_at,
+                    Session.last_seen_at,
+                    School.policy_version,
+                )
+                .join(Session, Session.user_id == User.id)
                 .join(School, School.id == User.school_id)
                 .where(Session.token_hash == digest(token))
             )
         ).one_or_none()
-        if row is None:
-            raise unauthenticated(N_("Your session has ended; please sign in again."))
-        db_session, user, policy_version = row
-        idle_for = timedelta(days=services.settings.session_idle_days)
-        if (
-            db_session.revoked_at is not None
-            or db_session.expires_at <= now
-            or now - db_session.last_seen_at > idle_for
-        ):
-            raise unauthenticated(N_("Your session has ended; please sign in again."))
-        if user.suspended_at is not None:
-            raise ApiError(
-                403,
-                "suspended",
-                N_("This account is suspended. Please contact the school office."),
-            )
-    if now - db_session.last_seen_at > TOUCH_EVERY:
+    if row is None:
+        raise unauthenticated(N_("Your session has ended; please sign in again."))
+    user, session_id, revoked_at, expires_at, last_seen_at, policy_version = row
+    idle_for = timedelta(days=services.settings.session_idle_days)
+    if revoked_at is not None or expires_at <= now or now - last_seen_at > idle_for:
+        raise unauthenticated(N_("Your session has ended; please sign in again."))
+    if user.suspended_at is not None:
+        raise ApiError(
+            403,
+            "suspended",
+            N_("This account is suspended. Please contact the school office."),
+        )
+    if now - last_seen_at > TOUCH_EVERY:
         async with services.transaction() as session:
-            await session.execute(update(Session).where(Session.id == db_session.id).values(last_seen_at=now))
+            await session.execute(update(Session).where(Session.id == session_id).values(last_seen_at=now))
     return Principal(
         user=user,
-        session_id=db_session.id,
+        session_id=session_id,
         token=token,
         via=via,
         policy_version=policy_version,

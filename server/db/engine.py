@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-# PostgreSQL's connection pool, per process.
-POOL_SIZE = 10
-MAX_OVERFLOW = 20
+# PostgreSQL's connection pool, per process: opened as needed and kept. (With a smaller
+# pool and an overflow, every connection beyond the pool was closed when handed back and
+# opened afresh by the next request of a burst: a connect per post at 08:45.)
+CONNECTIONS = 30
 POOL_TIMEOUT = 30.0
 # A pooled connection idle this long is pinged before it is handed out (see _ping_if_idle).
 PING_AFTER_IDLE = 10.0
@@ -37,11 +38,19 @@ def rowcount(result: Result[Any]) -> int:
 class Database:
     """Owns one async engine and hands out sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False, connections: int = POOL_SIZE + MAX_OVERFLOW) -> None:
+    def __init__(self, url: str, *, echo: bool = False, connections: int = CONNECTIONS) -> None:
         self.url = url
         self.connections = connections
         self.engine: AsyncEngine = create_engine(url, echo=echo, connections=connections)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads on PostgreSQL run without BEGIN and ROLLBACK: under READ COMMITTED every statement
+        # sees its own snapshot anyway, so a read-only transaction only added two round trips.
+        # SQLite keeps its transaction: there it is what makes a read's statements agree.
+        self.readers = self.sessions
+        if self.engine.dialect.name != "sqlite":
+            self.readers = async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
         # PostgreSQL sessions take turns at the pool's connections first come, first served
         # (see _turn). The pool alone is not fair: a connection handed back goes to whichever
         # task asks next, often a newcomer, while the waiter woken for it finds it gone and
@@ -68,6 +77,12 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: on PostgreSQL outside a transaction (see ``readers``)."""
+        async with self._turn(), self.readers() as session:
+            yield session
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -122,13 +137,11 @@ class Database:
         await self.engine.dispose()
 
 
-def create_engine(
-    url: str, *, echo: bool = False, connections: int = POOL_SIZE + MAX_OVERFLOW
-) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, connections: int = CONNECTIONS) -> AsyncEngine:
     """Create an async engine; SQLite gets WAL, foreign keys and a busy timeout.
 
     PostgreSQL: at most ``connections`` per process (``HOMEROOM_DATABASE_CONNECTIONS``), of
-    which up to ``POOL_SIZE`` stay open between bursts.
+    opened as a burst needs them and kept open (``pool_recycle`` renews them every half hour).
     """
     parsed = make_url(url)
     # Parameters (emails, password hashes, message text) never reach logs or error text.
@@ -140,8 +153,8 @@ def create_engine(
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(
-            pool_size=min(POOL_SIZE, connections),
-            max_overflow=connections - min(POOL_SIZE, connections),
+            pool_size=connections,
+            max_overflow=0,
             pool_timeout=POOL_TIMEOUT,
             pool_recycle=1800,
         )

@@ -40,26 +40,26 @@ GATHER_RELEASED = timedelta(seconds=10)  # messages released together at opening
 
 async def fan_out(
     session: AsyncSession, event: NotificationEvent, now: datetime, points_batch_seconds: float
-) -> None:
-    """Write the deliveries (push and instant email) one event implies, in the caller's transaction."""
+) -> int:
+    """Write the deliveries (push and instant email) one event implies, in the caller's transaction.
+
+    Returns how many it queued (push deliveries new or folded into a waiting batch, and emails).
+    """
     kind = kind_of(event.channel, event.type)
     if kind is None:
-        return
-    wanted = candidates(event.channel, event.type, event.data)
-    devices = await _devices(session, wanted)
-    prefs = await _preferences(session, wanted)
+        return 0
+    devices, prefs = await _reachable(session, candidates(event.channel, event.type, event.data))
     # Only readers with a device or instant email are loaded: most of a class has neither,
     # and a live post should not pay for loading every guardian it will not notify.
-    users = await users_by_ids(
-        session, [uid for uid in {*devices, *prefs} if uid in devices or prefs[uid].email == "instant"]
-    )
+    users = await users_by_ids(session, sorted({*devices, *prefs}))
     school = await school_of(session, event.channel) if users else None
     if school is None:
-        return
+        return 0
     week = WorkingWeek.of(school.working_hours, school.closure_days, school.timezone)
     opening = held_until(week, now)
     rows: list[dict[str, Any]] = []
     emails: list[tuple[int, datetime]] = []
+    folded = 0
     for user in users:
         preference = prefs.get(user.id)
         subscriptions = devices.get(user.id) if push_allowed(preference, kind) else None
@@ -86,6 +86,7 @@ async def fan_out(
             send_after = now + timedelta(seconds=points_batch_seconds)
         for subscription_id in subscriptions:
             if batch_key is not None and await _fold(session, subscription_id, batch_key, event.id):
+                folded += 1
                 continue
             rows.append(
                 {
@@ -103,7 +104,7 @@ async def fan_out(
                     "created_at": utcnow(),
                 }
             )
-    await queue_emails(session, event.id, emails)
+    queued = folded + await queue_emails(session, event.id, emails)
     if rows:
         already = set(
             (
@@ -115,6 +116,8 @@ async def fan_out(
         rows = [row for row in rows if row["subscription_id"] not in already]
         for start in range(0, len(rows), 1000):
             await session.execute(insert(PushDelivery), rows[start : start + 1000])
+        queued += len(rows)
+    return queued
 
 
 async def _fold(session: AsyncSession, subscription_id: int, batch_key: str, event_id: int) -> bool:
@@ -154,23 +157,31 @@ async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User]:
     return found
 
 
-async def _devices(session: AsyncSession, wanted: Select[Any]) -> dict[int, list[int]]:
-    devices: dict[int, list[int]] = {}
+async def _reachable(
+    session: AsyncSession, wanted: Select[Any]
+) -> tuple[dict[int, list[int]], dict[int, NotificationPreference | None]]:
+    """Of the users ``wanted`` selects, those with a device or instant emails, in one query.
+
+    Returns their devices (subscription ids, oldest first) and their preferences (None: the defaults).
+    """
     rows = await session.execute(
-        select(PushSubscription.user_id, PushSubscription.id)
-        .where(PushSubscription.user_id.in_(wanted.scalar_subquery()))
-        .order_by(PushSubscription.id)
+        select(User.id, PushSubscription.id, NotificationPreference)
+        .select_from(User)
+        .outerjoin(PushSubscription, PushSubscription.user_id == User.id)
+        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+        .where(
+            User.id.in_(wanted.scalar_subquery()),
+            PushSubscription.id.is_not(None) | (NotificationPreference.email == "instant"),
+        )
+        .order_by(User.id, PushSubscription.id)
     )
-    for user_id, subscription_id in rows:
-        devices.setdefault(user_id, []).append(subscription_id)
-    return devices
-
-
-async def _preferences(session: AsyncSession, wanted: Select[Any]) -> dict[int, NotificationPreference]:
-    rows = await session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(wanted.scalar_subquery()))
-    )
-    return {found.user_id: found for found in rows}
+    devices: dict[int, list[int]] = {}
+    prefs: dict[int, NotificationPreference | None] = {}
+    for user_id, subscription_id, preference in rows:
+        prefs[user_id] = preference
+        if subscription_id is not None:
+            devices.setdefault(user_id, []).append(subscription_id)
+    return devices, prefs
 
 
 async def preferences_of(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, NotificationPreference]:

@@ -29,10 +29,10 @@ MAX_ATTEMPTS = 5
 LEASE = timedelta(seconds=120)
 
 
-async def queue_emails(session: AsyncSession, event_id: int, readers: list[tuple[int, datetime]]) -> None:
-    """One pending email per (reader, due time), skipping readers already queued for the event."""
+async def queue_emails(session: AsyncSession, event_id: int, readers: list[tuple[int, datetime]]) -> int:
+    """Queue one email per (reader, due time), skipping readers already queued; returns how many."""
     if not readers:
-        return
+        return 0
     already = set(
         (await session.scalars(select(EmailDelivery.user_id).where(EmailDelivery.event_id == event_id))).all()
     )
@@ -43,6 +43,7 @@ async def queue_emails(session: AsyncSession, event_id: int, readers: list[tuple
     ]
     if rows:
         await session.execute(insert(EmailDelivery), rows)
+    return len(rows)
 
 
 async def send_instant_once(services: Services, *, batch: int = 100) -> int:

@@ -1,11 +1,12 @@
 """The push outbox's workers: fan each notification event out to devices, then send them.
 
-Exactly once, across processes: an event is claimed with a lease (a conditional
-``UPDATE … RETURNING``, as the live outbox's relay does) and fanned out in one
-transaction that writes one ``push_deliveries`` row per device and marks the event
-done; the unique ``(subscription_id, event_id)`` pair makes a second fan-out of the
-same event (a lease that ran out under a very slow run) write nothing new. Deliveries
-are claimed the same way, sent, and marked. A process dying between a push and its
+Exactly once, across processes: a batch of events is marked done and fanned out in one
+transaction (``UPDATE … RETURNING`` over the waiting rows, skipping those another run
+holds) that writes one ``push_deliveries`` row per device; the unique
+``(subscription_id, event_id)`` pair would make a second fan-out of the same event write
+nothing new. An event that fails alone is set aside for a lease and tried again after.
+Deliveries are claimed with a lease (a conditional ``UPDATE … RETURNING``, as the live
+outbox's relay does), sent, and marked. A process dying between a push and its
 mark can repeat that one push after the lease; every push carries a ``Topic`` so the
 push service keeps only the newest of the same topic, and the browser shows one
 notification per ``tag``.
@@ -30,10 +31,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import orjson
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from server.db.models import (
     EmailDelivery,
@@ -60,6 +62,7 @@ from server.timeutil import aware, utcnow, wait_event
 log = logging.getLogger("homeroom.notify")
 
 MAX_ATTEMPTS = 8
+FAN_OUT_BATCH = 100  # notification events fanned out in one transaction
 TRANSLATION_POLL = timedelta(seconds=2)  # how often a push waiting for a translation looks again
 TTL = {
     "messages": 2 * 86400,
@@ -118,6 +121,7 @@ class PushWorker:
         self.services: Services | None = None
         self.client: aiohttp.ClientSession | None = None
         self._kick = asyncio.Event()
+        self._full = False
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, services: Services) -> None:
@@ -152,29 +156,48 @@ class PushWorker:
             self._kick.set()
 
     def kick(self) -> None:
-        """Work now rather than at the next tick."""
+        """Work now rather than at the next tick: a full round, sending whatever is due."""
+        self._full = True
         self._kick.set()
 
     async def _run(self) -> None:
+        last_full = asyncio.get_running_loop().time()
         while True:
             await wait_event(self._kick, self.poll)
             self._kick.clear()
+            # A kick (a commit that notifies) fans out, and sends only if that queued something;
+            # what comes due with time (gathered points, staff summaries) waits for the next
+            # full round, at least once a poll even while kicks keep coming.
+            now = asyncio.get_running_loop().time()
+            everything = self._full or now - last_full >= self.poll
+            if everything:
+                self._full, last_full = False, now
             try:
-                await self.run_until_idle()
+                await self.run_until_idle(everything=everything)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("push: a round failed; retrying at the next tick")
 
-    async def run_until_idle(self) -> int:
-        """Fan out and send until nothing is due now; returns how many pushes went out."""
+    async def run_until_idle(self, *, everything: bool = True) -> int:
+        """Fan out and send until nothing is due now; returns how many pushes went out.
+
+        ``everything=False`` skips looking for pushes and emails to send unless the fan-out
+        queued some: a round after a commit need not look for deliveries due by the clock.
+        """
         sent = 0
+        sending = everything
         while True:
-            fanned = await self.fanout_once()
-            done = await self.send_once()
-            mailed = await send_instant_once(self._services())
-            sent += done
-            if not fanned and not done and not mailed:
+            fanned, queued = await self._fan_out_batch()
+            sending = sending or queued > 0
+            done = mailed = 0
+            if sending:
+                done = await self.send_once()
+                mailed = await send_instant_once(self._services())
+                sent += done
+            # A batch that was not full took every waiting event: one committed since kicked
+            # the worker again, so there is no need to look once more for none.
+            if fanned < FAN_OUT_BATCH and not done and not mailed:
                 return sent
 
     # -- fan-out ----------------------------------------------------------------------------
@@ -185,41 +208,75 @@ class PushWorker:
         return self.services
 
     async def fanout_once(self) -> int:
-        """Claim a batch of notification events and write their deliveries; returns how many."""
+        """Claim a batch of notification events and write their deliveries; returns how many events."""
+        return (await self._fan_out_batch())[0]
+
+    async def _fan_out_batch(self) -> tuple[int, int]:
+        """Fan out up to ``FAN_OUT_BATCH`` waiting events; returns (events fanned out, deliveries queued).
+
+        Should the batch fail, each event is tried alone, so one that cannot be fanned out
+        does not hold back the others; it is set aside for the lease and tried again after.
+        """
+        try:
+            return await self._fan_out_waiting()
+        except Exception:
+            log.exception("push: a batch of notification events failed; trying them one at a time")
         services = self._services()
-        wall = utcnow()
-        free = NotificationEvent.done_at.is_(None) & (
-            NotificationEvent.claimed_until.is_(None) | (NotificationEvent.claimed_until < wall)
-        )
         async with services.db.session() as session:
-            ids = list(
-                (
-                    await session.scalars(
-                        select(NotificationEvent.id).where(free).order_by(NotificationEvent.id).limit(100)
-                    )
-                ).all()
-            )
-            if not ids:
-                return 0
-            claimed = await session.scalars(
-                update(NotificationEvent)
-                .where(NotificationEvent.id.in_(ids), free)
-                .values(claimed_until=wall + self.lease)
-                .returning(NotificationEvent.id)
-            )
-            mine = sorted(claimed.all())
-            await session.commit()
-        for event_id in mine:
+            ids = list((await session.scalars(self._waiting(utcnow()))).all())
+        fanned = queued = 0
+        for event_id in ids:
             try:
-                async with services.transaction() as session:
-                    event = await session.get(NotificationEvent, event_id)
-                    if event is None or event.done_at is not None:
-                        continue
-                    await fan_out(session, event, services.clock(), self.settings.push_points_batch_seconds)
-                    event.done_at = utcnow()
+                done, wrote = await self._fan_out_waiting(event_id)
+                fanned, queued = fanned + done, queued + wrote
             except Exception:
                 log.exception("push: could not fan out notification event %s", event_id)
-        return len(mine)
+                async with services.transaction() as session:
+                    await session.execute(
+                        update(NotificationEvent)
+                        .where(NotificationEvent.id == event_id)
+                        .values(claimed_until=utcnow() + self.lease)
+                    )
+        return fanned, queued
+
+    @staticmethod
+    def _waiting(wall: datetime, only: int | None = None) -> Select[Any]:
+        """The first ``FAN_OUT_BATCH`` events waiting (not done, not set aside, not held by another run)."""
+        query = select(NotificationEvent.id).where(
+            NotificationEvent.done_at.is_(None),
+            NotificationEvent.claimed_until.is_(None) | (NotificationEvent.claimed_until < wall),
+        )
+        if only is not None:
+            query = query.where(NotificationEvent.id == only)
+        return query.order_by(NotificationEvent.id).limit(FAN_OUT_BATCH).with_for_update(skip_locked=True)
+
+    async def _fan_out_waiting(self, only: int | None = None) -> tuple[int, int]:
+        """In one transaction: mark waiting events done and write their deliveries.
+
+        Marking and fanning out commit together, so an event is fanned out once: a run that
+        fails rolls its marks back with its deliveries, and a concurrent run skips the rows
+        this one holds (PostgreSQL's ``SKIP LOCKED``; SQLite has one writer at a time).
+        Returns (events, deliveries queued).
+        """
+        services = self._services()
+        queued = 0
+        async with services.transaction() as session:
+            events = (
+                await session.scalars(
+                    update(NotificationEvent)
+                    .where(
+                        NotificationEvent.id.in_(self._waiting(utcnow(), only).scalar_subquery()),
+                        NotificationEvent.done_at.is_(None),
+                    )
+                    .values(done_at=utcnow())
+                    .returning(NotificationEvent)
+                )
+            ).all()
+            for event in sorted(events, key=lambda found: found.id):
+                queued += await fan_out(
+                    session, event, services.clock(), self.settings.push_points_batch_seconds
+                )
+        return len(events), queued
 
     # -- sending ----------------------------------------------------------------------------
 

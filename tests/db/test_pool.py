@@ -1,4 +1,4 @@
-"""PostgreSQL's pool: its size per process; connections idle in it are checked before use, busy ones not."""
+"""PostgreSQL's pool: its size per process, kept between bursts; idle connections checked before use; reads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import engine as engine_module
 from server.db.engine import Database
@@ -100,3 +101,32 @@ async def test_a_process_opens_no_more_connections_than_it_is_allowed(pg_url: st
         assert pool.size() + pool._max_overflow == 3  # type: ignore[attr-defined]
     finally:
         await db.dispose()
+
+
+async def test_connections_a_burst_opened_stay_open_for_the_next(database: Database) -> None:
+    """Beyond ten at once, connections used to be closed when handed back and opened again."""
+    ready = asyncio.Barrier(15)
+
+    async def hold() -> int:
+        async with database.session() as session:
+            pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await ready.wait()  # fifteen sessions open together
+            return pid
+
+    first = set(await asyncio.wait_for(asyncio.gather(*(hold() for _ in range(15))), 10))
+    second = set(await asyncio.wait_for(asyncio.gather(*(hold() for _ in range(15))), 10))
+    assert len(first) == 15 and second == first
+
+
+async def test_a_read_runs_outside_a_transaction(database: Database) -> None:
+    """No BEGIN and ROLLBACK around a read: each statement is its own, as READ COMMITTED sees it anyway."""
+
+    async def clock_moves(session: AsyncSession) -> bool:  # now() is the transaction's start
+        first = (await session.execute(text("SELECT now()"))).scalar_one()
+        await session.execute(text("SELECT pg_sleep(0.01)"))
+        return bool((await session.execute(text("SELECT now()"))).scalar_one() > first)
+
+    async with database.read_session() as session:
+        assert await clock_moves(session)
+    async with database.session() as session:  # a write session keeps its transaction
+        assert not await clock_moves(session)
