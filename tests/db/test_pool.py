@@ -1,4 +1,4 @@
-"""PostgreSQL's pool: its size per process, kept between bursts; idle connections checked before use; reads."""
+"""PostgreSQL's pool: its size per process, kept between bursts; idle connections checked; reads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The push fan-out takes waiting events in batches: one transaction each, exactly once, a bad one set aside."""
+"""The push fan-out takes waiting events in batches: one transaction each, once, a bad one set aside."""
 
 from __future__ import annotations
 
