@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, exists, select, tuple_
+from sqlalchemy import bindparam, delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Message, Post, Translation, TranslationReport
@@ -73,13 +73,15 @@ async def lookup(session: AsyncSession, text: str, source: str, target: str) -> 
     return (await lookup_many(session, [(text, source)], target)).get((text, source))
 
 
+# Built once: every new post asks it, and building a statement costs as much as running it.
+_LANGUAGES_OF = select(Translation.target, Translation.text).where(
+    Translation.content_hash == bindparam("content_hash"), Translation.source == bindparam("source")
+)
+
+
 async def languages_of(session: AsyncSession, text: str, source: str) -> dict[str, str]:
     """Every stored translation of a text, by target language ({lang: text})."""
-    rows = await session.execute(
-        select(Translation.target, Translation.text).where(
-            Translation.content_hash == content_hash(text), Translation.source == source
-        )
-    )
+    rows = await session.execute(_LANGUAGES_OF, {"content_hash": content_hash(text), "source": source})
     return {target: translated for target, translated in rows.all()}
 
 
