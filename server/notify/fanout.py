@@ -29,7 +29,7 @@ from server.db.models import (
     User,
 )
 from server.messaging.quiet_hours import WorkingWeek, held_until
-from server.notify.audience import candidates, may_know
+from server.notify.audience import Candidates, candidates, may_know
 from server.notify.instant import queue_emails
 from server.notify.kinds import channel_id, kind_of
 from server.notify.preferences import push_allowed
@@ -157,14 +157,8 @@ async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[User]:
     return found
 
 
-async def _reachable(
-    session: AsyncSession, wanted: Select[Any]
-) -> tuple[dict[int, list[int]], dict[int, NotificationPreference | None]]:
-    """Of the users ``wanted`` selects, those with a device or instant emails, in one query.
-
-    Returns their devices (subscription ids, oldest first) and their preferences (None: the defaults).
-    """
-    rows = await session.execute(
+def _reachable_query(wanted: Select[Any]) -> Select[int, int, NotificationPreference]:
+    return (
         select(User.id, PushSubscription.id, NotificationPreference)
         .select_from(User)
         .outerjoin(PushSubscription, PushSubscription.user_id == User.id)
@@ -175,6 +169,24 @@ async def _reachable(
         )
         .order_by(User.id, PushSubscription.id)
     )
+
+
+_REACHABLE: dict[
+    str, Select[int, int, NotificationPreference]
+] = {}  # by the candidates' shape: built once each
+
+
+async def _reachable(
+    session: AsyncSession, wanted: Candidates
+) -> tuple[dict[int, list[int]], dict[int, NotificationPreference | None]]:
+    """Of the ``wanted`` users, those with a device or instant emails, in one query.
+
+    Returns their devices (subscription ids, oldest first) and their preferences (None: the defaults).
+    """
+    query = _REACHABLE.get(wanted.shape)
+    if query is None:
+        query = _REACHABLE[wanted.shape] = _reachable_query(wanted.query)
+    rows = await session.execute(query, wanted.params)
     devices: dict[int, list[int]] = {}
     prefs: dict[int, NotificationPreference | None] = {}
     for user_id, subscription_id, preference in rows:

@@ -30,7 +30,7 @@ async def post(api: httpx.AsyncClient, world: World, text: str) -> int:
 async def events_for(services: Services, post_ids: list[int]) -> list[NotificationEvent]:
     async with services.read() as session:
         rows = (await session.scalars(select(NotificationEvent).order_by(NotificationEvent.id))).all()
-    return [row for row in rows if row.data["post"]["id"] in post_ids]
+    return [row for row in rows if (row.data.get("post") or {}).get("id") in post_ids]
 
 
 async def test_waiting_events_are_fanned_out_together_and_once(
