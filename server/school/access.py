@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.principal import Viewer
@@ -90,9 +90,15 @@ async def visible_student_ids(session: AsyncSession, principal: Viewer) -> set[i
     return {pupil.id} if pupil else set()
 
 
+# Built once: nearly every request about a class or a pupil asks one of these, and building a
+# statement costs about as much as running it (``session.get`` builds one each time).
+_CLASS_BY_ID = select(SchoolClass).where(SchoolClass.id == bindparam("id"))
+_STUDENT_BY_ID = select(Student).where(Student.id == bindparam("id"))
+
+
 async def get_class(session: AsyncSession, principal: Viewer, class_id: int) -> SchoolClass:
     """A class the user may see, else 404."""
-    found = await session.get(SchoolClass, class_id)
+    found = (await session.scalars(_CLASS_BY_ID, {"id": class_id})).one_or_none()
     if found is None or found.school_id != principal.school_id:
         raise not_found(N_("That class"))
     if not principal.is_staff and class_id not in await visible_class_ids(session, principal):
@@ -102,7 +108,7 @@ async def get_class(session: AsyncSession, principal: Viewer, class_id: int) -> 
 
 async def get_student(session: AsyncSession, principal: Viewer, student_id: int) -> Student:
     """A pupil whose data the user may see (staff, their guardians, the pupil), else 404."""
-    found = await session.get(Student, student_id)
+    found = (await session.scalars(_STUDENT_BY_ID, {"id": student_id})).one_or_none()
     if found is None or found.school_id != principal.school_id:
         raise not_found(N_("That pupil"))
     allowed = await visible_student_ids(session, principal)
