@@ -356,9 +356,8 @@ async def create_post(
         created_at=now,
     )
     session.add(post)
-    await session.flush()
+    await session.flush()  # its id, for the links, the audit row and the event
     _link(session, post, media, pupils)
-    await session.flush()
     audit.record(
         session,
         principal.school_id,
