@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,6 +72,16 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
                 statements[" ".join(statement.split())[:90]] += 1
 
             event.listen(app.state.services.db.engine.sync_engine, "before_cursor_execute", count)
+            if args.database == "postgresql":  # BEGIN, COMMIT and ROLLBACK are round trips too
+                import asyncpg
+
+                plain = asyncpg.connection.Connection.execute
+
+                async def counted(self: Any, query: str, *more: Any, **options: Any) -> Any:
+                    statements[" ".join(query.split())[:90]] += 1
+                    return await plain(self, query, *more, **options)
+
+                asyncpg.connection.Connection.execute = counted  # type: ignore[method-assign]
         profile = cProfile.Profile(time.process_time)  # CPU time, not the wall clock
         cpu0, started = time.process_time(), time.perf_counter()
         profile.enable()
@@ -84,7 +95,9 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     )
     if args.sql:
         total = sum(statements.values())
-        print(f"{total / posts:.1f} SQL statements per post (background pollers included):")
+        print(
+            f"{total / posts:.1f} SQL statements per post, transaction control included (background pollers too):"
+        )
         for text, times in statements.most_common(args.top):
             print(f"  {times / posts:6.2f}  {text}")
         return
