@@ -95,9 +95,7 @@ async def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     )
     if args.sql:
         total = sum(statements.values())
-        print(
-            f"{total / posts:.1f} SQL statements per post, BEGIN and COMMIT included (pollers too):"
-        )
+        print(f"{total / posts:.1f} SQL statements per post, BEGIN and COMMIT included (pollers too):")
         for text, times in statements.most_common(args.top):
             print(f"  {times / posts:6.2f}  {text}")
         return
